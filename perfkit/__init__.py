@@ -1,0 +1,38 @@
+"""perfkit: a performance review workbench for Python applications.
+
+The public surface a suite or a notebook needs; everything else lives in modules.
+Heavy names (pandas-backed analysis) load lazily so that worker start-up stays small.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from perfkit.errors import PerfkitError
+from perfkit.suite import benchmark
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_run": "perfkit.rundir",
+    "compare": "perfkit.compare",
+    "load_profile": "perfkit.profiles",
+    "diff_profiles": "perfkit.profiles",
+    "measure_time": "perfkit.monitor",
+}
+
+__all__ = ["PerfkitError", "__version__", "benchmark", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'perfkit' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext perfkit``: register the perfkit magics."""
+    from perfkit.magics import register
+
+    register(ipython)

@@ -1,0 +1,129 @@
+"""The worker: one fresh process runs one pass of one benchmark of one target.
+
+It reads one JSON request on stdin and writes one JSON message on its own copy
+of stdout (the benchmark's prints go to stderr). Nothing of the parent's state
+leaks in: the target's path is put first on sys.path, then the suite is loaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import traceback
+from typing import Any
+
+PASSES = {
+    "time": "perfkit.collect.timing:measure",
+    "profile": "perfkit.collect.profiling:profile",
+    "memory": "perfkit.collect.memory:measure",
+}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _where(exc: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/perfkit/" not in f.filename]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (at {os.path.basename(frame.filename)}:{frame.lineno})"
+
+
+def _set_memory_limit(limit_bytes: int | None) -> None:
+    if not limit_bytes:
+        return
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+
+def _prepare_path(target_path: str | None, suite: str) -> None:
+    cwd = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", cwd)]
+    if target_path:
+        sys.path.insert(0, target_path)
+    suite_dir = os.path.dirname(os.path.abspath(suite)) if suite.endswith(".py") else None
+    if suite_dir and suite_dir not in sys.path:
+        sys.path.append(suite_dir)
+
+
+def _monitor_snapshot() -> list[dict[str, Any]]:
+    monitor = sys.modules.get("perfkit.monitor")
+    return monitor.snapshot() if monitor is not None else []
+
+
+def _monitor_reset() -> None:
+    monitor = sys.modules.get("perfkit.monitor")
+    if monitor is not None:
+        monitor.reset()
+
+
+def handle(request: dict[str, Any]) -> dict[str, Any]:
+    """Serve one request; exceptions of user code become an error message."""
+    from perfkit.suite import (
+        collect_cases,
+        find_benchmark,
+        instantiate,
+        load_suite,
+        parse_params_text,
+    )
+
+    suite = request["suite"]
+    _prepare_path(request.get("target_path"), suite)
+    module = load_suite(suite)
+    if request["mode"] == "discover":
+        return {"ok": True, "cases": [case.to_json() for case in collect_cases(module)]}
+
+    bench = find_benchmark(module, request["name"])
+    params = parse_params_text(request.get("params", ""), bench.params)
+    stage = "setup"
+    try:
+        instance = instantiate(bench, params)
+        stage = "body"
+        _monitor_reset()
+        module_name, _, func_name = PASSES[request["mode"]].partition(":")
+        run_pass = getattr(importlib.import_module(module_name), func_name)
+        payload = run_pass(instance.body, request.get("options", {}))
+        payload["monitor"] = _monitor_snapshot()
+        stage = "teardown"
+        instance.teardown()
+    except Exception as exc:
+        return {
+            "ok": False,
+            "kind": "error",
+            "message": f"{_one_line(exc)} in {stage}{_where(exc)}",
+        }
+    return {"ok": True, **payload}
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.read())
+    # Our message goes to a private copy of stdout; user prints go to stderr.
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        _set_memory_limit(request.get("memory_limit_bytes"))
+        message = handle(request)
+    except MemoryError:
+        message = {"ok": False, "kind": "crash", "message": "memory limit reached (MemoryError)"}
+    except Exception as exc:
+        from perfkit.errors import PerfkitError
+
+        kind = "suite" if isinstance(exc, PerfkitError) else "error"
+        message = {
+            "ok": False,
+            "kind": kind,
+            "message": _one_line(exc) if kind == "error" else str(exc),
+        }
+    channel.write(json.dumps(message))
+    channel.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The timing pass: calibrate the loop count, warm up, take samples.
+
+GC policy: the garbage collector stays enabled, as in the application, but a
+full collection runs before each sample so that garbage left by setup or by the
+previous sample is not billed to the next one. A sample lasts at least
+`min_sample_seconds`; the loop count is calibrated once per worker.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+_clock = time.perf_counter
+
+
+def time_loops(body: Callable[[], Any], loops: int) -> float:
+    """Total seconds of `loops` calls of `body` (the same loop shape as timeit)."""
+    repeat = itertools.repeat(None, loops)
+    start = _clock()
+    for _ in repeat:
+        body()
+    return _clock() - start
+
+
+def calibrate(
+    body: Callable[[], Any], min_sample_seconds: float, max_loops: int = 10**8
+) -> tuple[int, float]:
+    """Smallest power-of-two loop count whose sample lasts `min_sample_seconds`.
+
+    Returns the loop count and the seconds per call seen at that count.
+    """
+    loops = 1
+    while True:
+        elapsed = time_loops(body, loops)
+        if elapsed >= min_sample_seconds or loops >= max_loops:
+            return loops, elapsed / loops
+        if elapsed <= 0:
+            loops *= 10
+            continue
+        # Jump close to the goal instead of doubling from 1 for fast bodies.
+        factor = min_sample_seconds / elapsed
+        loops = min(max_loops, max(loops * 2, int(loops * factor * 1.1) + 1))
+
+
+def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
+    """Calibrate, warm up and sample; seconds are per call."""
+    min_sample = float(options.get("min_sample_seconds", 0.05))
+    n_samples = int(options.get("samples", 5))
+    n_warmups = int(options.get("warmups", 1))
+    worker_seconds = float(options.get("worker_seconds", 2.0))
+    loops, per_call = calibrate(body, min_sample)
+    calls = loops
+    sample_seconds = per_call * loops
+    # Slow bodies: fewer samples rather than a run that never ends.
+    affordable = int(worker_seconds // sample_seconds) if sample_seconds > 0 else n_samples
+    n_samples = max(1, min(n_samples, affordable))
+    if sample_seconds > worker_seconds:
+        n_warmups = 0  # calibration already ran the body once
+    for _ in range(n_warmups):
+        gc.collect()
+        time_loops(body, loops)
+        calls += loops
+    samples = []
+    for _ in range(n_samples):
+        gc.collect()
+        samples.append(time_loops(body, loops) / loops)
+        calls += loops
+    return {"loops": loops, "samples": samples, "calls": calls}

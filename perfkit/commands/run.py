@@ -1,0 +1,82 @@
+"""`perfkit run`: measure a suite on one or more targets into a new run directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from perfkit.config import DEFAULT_PLAN
+from perfkit.errors import PerfkitError
+from perfkit.rundir import DEFAULT_RUNS_DIR
+from perfkit.targets import parse_targets
+from perfkit.units import parse_bytes
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="measure a suite on one or more targets")
+    p.add_argument("suite", help="suite file (.py) or importable module")
+    p.add_argument(
+        "--target",
+        action="append",
+        metavar="LABEL=SPEC",
+        help="LABEL=PATH or LABEL=git:REF[:SUBDIR] (repeatable)",
+    )
+    p.add_argument("--only", metavar="PATTERN", help="glob on benchmark ids, e.g. 'process_*'")
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_RUNS_DIR, help="parent directory of run directories"
+    )
+    p.add_argument(
+        "--processes", type=int, default=1, help="workers running at once (default 1: least noise)"
+    )
+    p.add_argument("--quick", action="store_true", help="fewer workers and samples: a first look")
+    p.add_argument("--workers", type=int, help="timing workers per benchmark and target")
+    p.add_argument(
+        "--profile", action="store_true", help="also a cProfile pass per benchmark and target"
+    )
+    p.add_argument(
+        "--memory", action="store_true", help="also a memory pass per benchmark and target"
+    )
+    p.add_argument(
+        "--memory-limit", default=None, help="address-space cap of memory/profile workers, e.g. 2GB"
+    )
+    p.add_argument("--seed", type=int, help="seed of the interleaving order")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from perfkit.runner import run_suite
+
+    if args.processes < 1:
+        raise PerfkitError("--processes must be at least 1")
+    plan = DEFAULT_PLAN.quick() if args.quick else DEFAULT_PLAN
+    if args.workers:
+        if args.workers < 1:
+            raise PerfkitError("--workers must be at least 1")
+        plan = replace(plan, workers=args.workers)
+    if args.memory_limit:
+        plan = replace(plan, memory_limit_bytes=parse_bytes(args.memory_limit))
+    targets = parse_targets(args.target)
+    result = run_suite(
+        args.suite,
+        targets,
+        args.out,
+        plan=plan,
+        processes=args.processes,
+        only=args.only,
+        profile=args.profile,
+        memory=args.memory,
+        seed=args.seed,
+    )
+    if result.status == "interrupted":
+        print(f"interrupted: partial results kept in {result.path}", file=sys.stderr)
+        print(result.path)
+        return 130
+    if result.n_failed:
+        print(
+            f"{result.n_failed} benchmark worker(s) failed, see {result.path / 'failures.csv'}",
+            file=sys.stderr,
+        )
+    print(result.path)
+    return 1 if result.n_failed else 0

@@ -1,0 +1,38 @@
+"""Defaults in one place: measurement plan, statistics and verdict thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class MeasurePlan:
+    """How much to measure. Each worker is one fresh process (the unit of independence)."""
+
+    workers: int = 12  # timing workers per benchmark x target (rounds when interleaved)
+    samples: int = 5  # samples per worker
+    warmups: int = 1  # warm-up samples per worker, discarded
+    min_sample_seconds: float = 0.02  # a sample lasts at least this long (loops calibrated)
+    worker_seconds: float = 1.0  # sampling time a worker may spend; slow bodies get fewer samples
+    timeout_seconds: float = 300.0  # a worker is killed past this (a benchmark's own timeout wins)
+    memory_limit_bytes: int | None = 4 * 1000**3  # address-space cap of memory/profile workers
+    memory_calls: int = 20  # body calls of a memory worker (growth series)
+    profile_min_seconds: float = 0.2  # a profile covers at least this much body time
+
+    def quick(self) -> MeasurePlan:
+        """Less precision, much less time: for a first look."""
+        return replace(
+            self, workers=4, samples=3, min_sample_seconds=0.01, worker_seconds=0.3, memory_calls=8
+        )
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    threshold: float = 0.10  # a change smaller than this is not a regression/improvement
+    confidence: float = 0.95
+    bootstrap_resamples: int = 5000
+    seed: int = 12345
+
+
+DEFAULT_PLAN = MeasurePlan()
+DEFAULT_STATS = StatsConfig()

@@ -1,0 +1,250 @@
+"""Declaring benchmarks: the `benchmark` decorator, case ids, and suite loading.
+
+A suite is a Python file or importable module whose benchmarks are functions
+decorated with `benchmark`. Loading a suite imports target code, so it happens
+only inside a worker process, never in the parent.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import itertools
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfkit.errors import SuiteError
+from perfkit.units import parse_bytes, parse_seconds
+
+
+def format_params(params: dict[str, Any]) -> str:
+    """Canonical "k=v,k=v" form of a parameter dict, in declared order."""
+    return ",".join(f"{key}={value}" for key, value in params.items())
+
+
+def case_id(name: str, params: dict[str, Any] | str) -> str:
+    """Full benchmark id: ``name[k=v,...]``, or just ``name`` without params."""
+    text = params if isinstance(params, str) else format_params(params)
+    return f"{name}[{text}]" if text else name
+
+
+def split_case_id(full_id: str) -> tuple[str, str]:
+    """Inverse of `case_id`: ``"f[n=1]"`` -> ``("f", "n=1")``."""
+    if full_id.endswith("]") and "[" in full_id:
+        name, _, rest = full_id.partition("[")
+        return name, rest[:-1]
+    return full_id, ""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark with one combination of parameter values."""
+
+    name: str
+    params: dict[str, Any]
+    budget_seconds: float | None = None
+    memory_budget_bytes: int | None = None
+    timeout_seconds: float | None = None
+
+    @property
+    def params_text(self) -> str:
+        return format_params(self.params)
+
+    @property
+    def id(self) -> str:
+        return case_id(self.name, self.params)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "params": self.params_text,
+            "budget_seconds": self.budget_seconds,
+            "memory_budget_bytes": self.memory_budget_bytes,
+            "timeout_seconds": self.timeout_seconds,
+        }
+
+
+@dataclass
+class Benchmark:
+    """A decorated benchmark function and its declared options."""
+
+    func: Callable[..., Any]
+    params: dict[str, list[Any]] = field(default_factory=dict)
+    budget_seconds: float | None = None
+    memory_budget_bytes: int | None = None
+    timeout_seconds: float | None = None
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or self.func.__name__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs)
+
+    def cases(self) -> list[Case]:
+        keys = list(self.params)
+        combos = itertools.product(*(self.params[key] for key in keys)) if keys else [()]
+        return [
+            Case(
+                name=self.name,
+                params=dict(zip(keys, values, strict=True)),
+                budget_seconds=self.budget_seconds,
+                memory_budget_bytes=self.memory_budget_bytes,
+                timeout_seconds=self.timeout_seconds,
+            )
+            for values in combos
+        ]
+
+
+def benchmark(
+    func: Callable[..., Any] | None = None,
+    *,
+    params: dict[str, list[Any]] | None = None,
+    budget: str | float | None = None,
+    memory_budget: str | int | None = None,
+    timeout: str | float | None = None,
+    name: str | None = None,
+) -> Any:
+    """Declare a benchmark.
+
+    The decorated function does its (untimed) setup and returns the callable to
+    time, or yields it when a teardown follows the ``yield``. ``params`` is a
+    dict of lists; every combination becomes a case ``name[k=v,...]``.
+    """
+
+    def wrap(f: Callable[..., Any]) -> Benchmark:
+        for key, values in (params or {}).items():
+            if not isinstance(values, list | tuple) or not values:
+                raise SuiteError(
+                    f"benchmark {f.__name__}: params[{key!r}] must be a non-empty list"
+                )
+        return Benchmark(
+            func=f,
+            params={key: list(values) for key, values in (params or {}).items()},
+            budget_seconds=parse_seconds(budget),
+            memory_budget_bytes=parse_bytes(memory_budget),
+            timeout_seconds=parse_seconds(timeout),
+            name=name or "",
+        )
+
+    return wrap(func) if func is not None else wrap
+
+
+def _user_frame(exc: BaseException, path: str | None) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        if path is None or Path(frame.filename).resolve() == Path(path).resolve():
+            return f"{frame.filename}:{frame.lineno}"
+    return ""
+
+
+def load_suite(spec: str) -> Any:
+    """Import a suite given as a file path or a module name."""
+    path = Path(spec)
+    if spec.endswith(".py") or path.exists():
+        if not path.is_file():
+            raise SuiteError(f"suite not found: {spec}")
+        module_name = f"perfkit_suite_{abs(hash(str(path.resolve())))}"
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise SuiteError(f"suite {spec} is not a Python file")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except SyntaxError as exc:
+            raise SuiteError(
+                f"suite {exc.filename}:{exc.lineno}: syntax error: {exc.msg}"
+            ) from None
+        except Exception as exc:
+            where = _user_frame(exc, str(path))
+            raise SuiteError(
+                f"suite {spec} failed to import at {where}: {type(exc).__name__}: {exc}"
+            ) from None
+        return module
+    try:
+        return importlib.import_module(spec)
+    except SyntaxError as exc:
+        raise SuiteError(f"suite {exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except ModuleNotFoundError as exc:
+        if exc.name and spec.startswith(exc.name):
+            raise SuiteError(
+                f"suite not found: {spec} (neither a file nor an importable module)"
+            ) from None
+        raise SuiteError(f"suite {spec} failed to import: {exc}") from None
+    except Exception as exc:
+        raise SuiteError(f"suite {spec} failed to import: {type(exc).__name__}: {exc}") from None
+
+
+def collect_cases(module: Any) -> list[Case]:
+    """All cases of all benchmarks defined in a suite module, in definition order."""
+    found = [obj for obj in vars(module).values() if isinstance(obj, Benchmark)]
+    found.sort(
+        key=lambda b: (
+            getattr(b.func, "__code__", None).co_firstlineno if hasattr(b.func, "__code__") else 0
+        )
+    )
+    return [case for bench in found for case in bench.cases()]
+
+
+def find_benchmark(module: Any, name: str) -> Benchmark:
+    for obj in vars(module).values():
+        if isinstance(obj, Benchmark) and obj.name == name:
+            return obj
+    raise SuiteError(f"benchmark {name!r} not found in suite")
+
+
+@dataclass
+class Instance:
+    """A set-up benchmark case: the body to time and its teardown."""
+
+    body: Callable[[], Any]
+    _gen: Iterator[Any] | None = None
+
+    def teardown(self) -> None:
+        if self._gen is None:
+            return
+        try:
+            next(self._gen)
+        except StopIteration:
+            return
+        finally:
+            self._gen = None
+
+
+def instantiate(bench: Benchmark, params: dict[str, Any]) -> Instance:
+    """Run a benchmark's setup and return its body (and teardown)."""
+    result = bench.func(**params)
+    if inspect.isgenerator(result):
+        body = next(result)
+        instance = Instance(body=body, _gen=result)
+    else:
+        instance = Instance(body=result)
+    if not callable(instance.body):
+        instance.teardown()
+        raise SuiteError(
+            f"benchmark {bench.name} must return or yield a callable, got {type(instance.body).__name__}"
+        )
+    return instance
+
+
+def parse_params_text(text: str, declared: dict[str, list[Any]]) -> dict[str, Any]:
+    """Map "k=v,..." back to the declared parameter values (keeps their types)."""
+    if not text:
+        return {}
+    wanted = dict(item.split("=", 1) for item in text.split(","))
+    result: dict[str, Any] = {}
+    for key, values in declared.items():
+        for value in values:
+            if str(value) == wanted.get(key):
+                result[key] = value
+                break
+        else:
+            raise SuiteError(f"no value {wanted.get(key)!r} for parameter {key!r}")
+    return result

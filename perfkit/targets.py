@@ -1,0 +1,114 @@
+"""Targets: which version of the code a worker imports.
+
+``LABEL=PATH`` puts PATH first on the worker's sys.path; ``LABEL=git:REF[:SUBDIR]``
+exports the commit once into a cached tree (reused while the commit is the same).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfkit.errors import TargetError
+from perfkit.rundir import atomic_write_text, valid_label
+
+DEFAULT_LABEL = "current"
+WORKTREE_CACHE = Path("data") / "worktrees"
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    spec: str
+    path: str
+    git_sha: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"spec": self.spec, "path": self.path, "git_sha": self.git_sha}
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    try:
+        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise TargetError("git is not installed, cannot resolve a git: target") from None
+    if done.returncode != 0:
+        raise TargetError(
+            done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed"
+        )
+    return done.stdout.strip()
+
+
+def git_sha_of(path: Path) -> str | None:
+    """The commit checked out at `path`, or None outside a git repository."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, check=False
+        )
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def checkout(ref: str, repo: Path, cache: Path = WORKTREE_CACHE) -> tuple[Path, str]:
+    """Export commit `ref` of `repo` into `cache/<sha>` once; return (path, sha)."""
+    try:
+        sha = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
+    except TargetError:
+        raise TargetError(f"unknown git ref {ref!r} in {repo}") from None
+    tree = Path(cache).resolve() / sha
+    marker = tree / ".perfkit-complete"
+    if marker.exists():
+        return tree, sha
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", sha], cwd=repo, capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        raise TargetError(
+            f"git archive {ref} failed: {archive.stderr.decode(errors='replace').strip()}"
+        )
+    tree.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(tree, filter="data")
+    atomic_write_text(marker, sha + "\n")
+    return tree, sha
+
+
+def parse_target(text: str, repo: Path | None = None) -> Target:
+    """Parse ``LABEL=PATH`` or ``LABEL=git:REF[:SUBDIR]``."""
+    label, sep, spec = text.partition("=")
+    if not sep or not label or not spec:
+        raise TargetError(f"bad target {text!r}: expected LABEL=PATH or LABEL=git:REF")
+    if not valid_label(label):
+        raise TargetError(f"bad target label {label!r}: use letters, digits, '_', '-', '.', '+'")
+    repo = repo or Path.cwd()
+    if spec.startswith("git:"):
+        ref, _, subdir = spec[4:].partition(":")
+        if not ref:
+            raise TargetError(f"bad target {text!r}: git: needs a ref, e.g. git:HEAD~1")
+        tree, sha = checkout(ref, repo)
+        path = tree / subdir if subdir else tree
+        if not path.is_dir():
+            raise TargetError(f"target {label}: {subdir!r} is not a directory in {ref}")
+        return Target(label=label, spec=spec, path=str(path), git_sha=sha)
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        raise TargetError(f"target {label}: {spec} is not a directory")
+    path = path.resolve()
+    return Target(label=label, spec=spec, path=str(path), git_sha=git_sha_of(path))
+
+
+def parse_targets(texts: list[str] | None, repo: Path | None = None) -> list[Target]:
+    """All targets of a run; none given means the working directory as ``current``."""
+    if not texts:
+        cwd = Path.cwd()
+        return [Target(label=DEFAULT_LABEL, spec=".", path=str(cwd), git_sha=git_sha_of(cwd))]
+    targets = [parse_target(text, repo) for text in texts]
+    labels = [t.label for t in targets]
+    duplicates = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicates:
+        raise TargetError(f"duplicate target label(s): {', '.join(duplicates)}")
+    return targets
