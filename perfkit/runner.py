@@ -159,8 +159,11 @@ def call_worker(workers: _Workers, request: dict[str, Any], timeout: float) -> O
 
 
 def _suite_spec(suite: str) -> str:
+    """Absolute path of a suite file, or the module name; a missing file is an error here."""
     path = Path(suite)
-    return str(path.resolve()) if suite.endswith(".py") or path.exists() else suite
+    if suite.endswith(".py") and not path.is_file():
+        raise SuiteError(f"suite not found: {suite}")
+    return str(path.resolve()) if path.exists() else suite
 
 
 def discover(workers: _Workers, suite: str, targets: list[Target]) -> list[CaseInfo]:
@@ -170,7 +173,8 @@ def discover(workers: _Workers, suite: str, targets: list[Target]) -> list[CaseI
         request = {"mode": "discover", "suite": suite, "target_path": target.path}
         outcome = call_worker(workers, request, DISCOVER_TIMEOUT_SECONDS)
         if not outcome.ok:
-            raise SuiteError(f"target {target.label}: {outcome.message}")
+            where = f"target {target.label}: " if len(targets) > 1 else ""
+            raise SuiteError(f"{where}{outcome.message}")
         for case in (outcome.payload or {}).get("cases", []):
             seen.setdefault(case["id"], CaseInfo(**case))
     return list(seen.values())

@@ -1,0 +1,115 @@
+"""Pure parts of the model: ids, units, safe file names, run-directory reading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfkit.errors import PerfkitError, RunDirError
+from perfkit.rundir import SAMPLES_CSV, RunWriter, load_run, resolve_run_path, safe_filename
+from perfkit.suite import benchmark, case_id, instantiate, split_case_id
+from perfkit.units import format_bytes, format_seconds, parse_bytes, parse_fraction, parse_seconds
+
+
+def test_case_ids_keep_declared_order() -> None:
+    @benchmark(params={"n": [10, 50], "mode": ["a"]})
+    def playlist(n, mode):
+        return lambda: None
+
+    assert [c.id for c in playlist.cases()] == ["playlist[n=10,mode=a]", "playlist[n=50,mode=a]"]
+    assert split_case_id("playlist[n=10,mode=a]") == ("playlist", "n=10,mode=a")
+    assert case_id("x", {}) == "x" and split_case_id("x") == ("x", "")
+
+
+def test_yield_style_runs_teardown() -> None:
+    events = []
+
+    @benchmark
+    def with_teardown():
+        events.append("setup")
+        yield lambda: events.append("body")
+        events.append("teardown")
+
+    instance = instantiate(with_teardown, {})
+    instance.body()
+    instance.teardown()
+    assert events == ["setup", "body", "teardown"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("5s", 5.0), ("100ms", 0.1), ("5min", 300.0), ("250us", 250e-6), (2, 2.0)]
+)
+def test_parse_seconds(text, seconds) -> None:
+    assert parse_seconds(text) == pytest.approx(seconds)
+
+
+def test_parse_bytes_and_fraction() -> None:
+    assert parse_bytes("500MB") == 500_000_000
+    assert parse_bytes("1GiB") == 1024**3
+    assert parse_fraction("10%") == pytest.approx(0.1)
+    assert format_seconds(0.0123) == "12.3 ms" and format_bytes(2.5e8) == "250 MB"
+    with pytest.raises(PerfkitError, match="unknown unit 'parsecs'"):
+        parse_seconds("5parsecs")
+    with pytest.raises(PerfkitError, match="bad size"):
+        parse_bytes("lots")
+
+
+@pytest.mark.parametrize(
+    "text", ["../../etc/passwd", "a/b", "..", ".", "ünï cödé", "x" * 400, "a\x00b"]
+)
+def test_safe_filename_stays_inside(text: str, tmp_path: Path) -> None:
+    name = safe_filename(text)
+    assert "/" not in name and name not in (".", "..") and not name.startswith(".")
+    assert len(name) < 200
+    assert (tmp_path / name).resolve().parent == tmp_path.resolve()
+    assert safe_filename("a/b") != safe_filename("a_b")
+
+
+def _write_run(tmp_path: Path) -> Path:
+    writer = RunWriter.create(tmp_path, {"targets": {"current": {}}})
+    writer.add_rows(
+        SAMPLES_CSV,
+        [
+            {
+                "benchmark": "f",
+                "params": "",
+                "target": "current",
+                "worker": 0,
+                "sample": 0,
+                "loops": 1,
+                "seconds": 0.5,
+            }
+        ],
+    )
+    writer.finish("complete")
+    return writer.path
+
+
+def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
+    path = _write_run(tmp_path)
+    (path / SAMPLES_CSV).write_text(
+        "benchmark,params,target,worker,sample,loops\nf,,current,0,0,1\n"
+    )
+    with pytest.raises(RunDirError, match=r"samples.csv: missing column\(s\) seconds"):
+        load_run(path)
+
+
+def test_truncated_csv_is_reported(tmp_path: Path) -> None:
+    path = _write_run(tmp_path)
+    text = (path / SAMPLES_CSV).read_text()
+    (path / SAMPLES_CSV).write_text(text + "f,,current,1,0,1,0.4")
+    assert len(load_run(path).samples) == 2
+    (path / SAMPLES_CSV).write_text(text + "f,,current,1,0,")
+    with pytest.raises(RunDirError, match=r"samples.csv: line 3: column 'loops' is not a number"):
+        load_run(path)
+
+
+def test_resolve_latest_and_missing(tmp_path: Path) -> None:
+    first = _write_run(tmp_path)
+    assert resolve_run_path("latest", tmp_path) == first
+    assert resolve_run_path(first.name, tmp_path) == first
+    with pytest.raises(RunDirError, match="run not found: nope"):
+        resolve_run_path("nope", tmp_path)
+    with pytest.raises(RunDirError, match="no runs in"):
+        resolve_run_path("latest", tmp_path / "empty")
