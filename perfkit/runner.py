@@ -268,6 +268,17 @@ def record(writer: RunWriter, job: Job, payload: dict[str, Any]) -> None:
         writer.add_rows(MONITOR_CSV, [{**key, **row, "calls": calls} for row in payload["monitor"]])
 
 
+def _index(path: Path, out_dir: Path, console: Console) -> None:
+    """Add the run to the SQLite history index; a failure there never fails the run."""
+    try:
+        from perfkit.history import db_for, index_run
+        from perfkit.rundir import load_run
+
+        index_run(load_run(path), db_for(out_dir))
+    except Exception as exc:  # the run directory is the source of truth
+        console.print(f"[yellow]history index not updated: {type(exc).__name__}: {exc}[/]")
+
+
 @dataclass
 class RunResult:
     path: Path
@@ -379,4 +390,5 @@ def run_suite(
             for future in pending:
                 future.cancel()
     writer.finish(status)
+    _index(writer.path, out_dir, console)
     return RunResult(path=writer.path, status=status, n_failed=n_failed)
