@@ -17,6 +17,10 @@ class MeasurePlan:
     timeout_seconds: float = 300.0  # a worker is killed past this (a benchmark's own timeout wins)
     memory_limit_bytes: int | None = 4 * 1000**3  # address-space cap of memory/profile workers
     memory_calls: int = 20  # body calls of a memory worker (growth series)
+    memory_peak_calls: int = 3  # untraced calls sampled for peak RSS before the growth series
+    memory_warmup_calls: int = 1  # traced calls before the growth window (skipped by the fit)
+    memory_interval_seconds: float = 0.01  # RSS sampling interval while the body runs
+    memory_worker_seconds: float = 60.0  # a slow body gets fewer growth calls (at least 5)
     profile_min_seconds: float = 0.2  # a profile covers at least this much body time
 
     def quick(self) -> MeasurePlan:
@@ -32,6 +36,9 @@ class StatsConfig:
     confidence: float = 0.95
     bootstrap_resamples: int = 5000
     seed: int = 12345
+    # Python-heap growth per call whose CI lies wholly above this is a leak. Below it, growth
+    # is what caches, free lists, interning and dict resizes do in a short window.
+    leak_floor_bytes_per_call: int = 16 * 1024
 
 
 DEFAULT_PLAN = MeasurePlan()
