@@ -41,5 +41,24 @@ class StatsConfig:
     leak_floor_bytes_per_call: int = 16 * 1024
 
 
+@dataclass(frozen=True)
+class InProcessPlan:
+    """How much the pytest fixture and the notebook magics measure inside their own process.
+
+    No worker processes: samples come in consecutive groups ("virtual workers"), and the
+    CI of the median is a bootstrap over group medians, as over workers in `perfkit run`.
+    """
+
+    groups: int = 8  # virtual workers
+    samples: int = 5  # samples per group
+    warmups: int = 1  # warm-up samples before the first group, discarded
+    min_groups: int = 3  # a slow body still gets this many groups of one sample
+    min_sample_seconds: float = 0.01  # a sample lasts at least this long (loops calibrated)
+    max_seconds: float = 2.0  # sampling time; slow bodies get fewer samples, then fewer groups
+    memory_calls: int = 10  # growth-series calls of an in-process memory measurement
+    memory_peak_calls: int = 3  # calls sampled for peak RSS before the growth series
+
+
 DEFAULT_PLAN = MeasurePlan()
 DEFAULT_STATS = StatsConfig()
+DEFAULT_IN_PROCESS = InProcessPlan()
