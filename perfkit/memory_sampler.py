@@ -1,0 +1,84 @@
+"""Resident memory (RSS) of this process: now, and at its peak while a function runs.
+
+The one module that touches memory_profiler (unmaintained since 2022), so that it can be
+replaced by psutil alone without changing callers. It measures; it decides nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memory_profiler import memory_usage
+
+_MIB = 2**20
+# Linux keeps the exact high-water mark of RSS (VmHWM); writing "5" to clear_refs resets it.
+_CLEAR_REFS = Path("/proc/self/clear_refs")
+_STATUS = Path("/proc/self/status")
+_HWM = re.compile(r"^VmHWM:\s+(\d+)\s+kB", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class PeakRss:
+    """Peak RSS while a function ran, and how it was seen."""
+
+    peak_rss_bytes: int  # the larger of the two below
+    sampled_rss_bytes: int  # highest sample of memory_profiler's sampling process
+    kernel_peak_bytes: int | None  # the kernel's exact high-water mark, where it can be reset
+    value: Any = None  # what the function returned
+
+
+def current_rss_bytes() -> int:
+    """RSS of this process now."""
+    return round(memory_usage(-1, interval=0)[0] * _MIB)
+
+
+def prepare(interval_seconds: float = 0.01) -> None:
+    """Load the sampling machinery (process start, pipes) now, so a baseline taken next
+    already holds it and a peak measured later is the measured function's, not ours."""
+    peak_rss_during(lambda: None, interval_seconds)
+
+
+def _reset_kernel_peak() -> bool:
+    try:
+        _CLEAR_REFS.write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def _kernel_peak_bytes() -> int | None:
+    try:
+        match = _HWM.search(_STATUS.read_text())
+    except OSError:
+        return None
+    return int(match.group(1)) * 1024 if match else None
+
+
+def peak_rss_during(func: Callable[[], Any], interval_seconds: float = 0.01) -> PeakRss:
+    """Run ``func()`` once while sampling RSS; return the peak and func's return value.
+
+    Sampling (a memory_profiler process polling every `interval_seconds`) misses spikes
+    shorter than the interval, so where Linux lets us reset the kernel's exact high-water
+    mark first, that mark is read too and the larger value wins.
+    """
+    kernel = _reset_kernel_peak()
+    sampled_mib, value = memory_usage(
+        (func, (), {}),
+        interval=interval_seconds,
+        max_usage=True,
+        retval=True,
+        max_iterations=1,  # otherwise a fast func is re-run with a finer interval
+        include_children=False,
+    )
+    sampled = round(sampled_mib * _MIB)
+    kernel_peak = _kernel_peak_bytes() if kernel else None
+    return PeakRss(
+        peak_rss_bytes=max(sampled, kernel_peak or 0),
+        sampled_rss_bytes=sampled,
+        kernel_peak_bytes=kernel_peak,
+        value=value,
+    )
