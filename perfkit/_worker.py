@@ -39,7 +39,10 @@ def _set_memory_limit(limit_bytes: int | None) -> None:
         return
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit_bytes = min(limit_bytes, hard)  # raising a hard limit is not allowed
+    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, hard))
 
 
 def _prepare_path(target_path: str | None, suite: str) -> None:

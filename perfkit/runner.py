@@ -47,6 +47,7 @@ from perfkit.rundir import (
     RunWriter,
 )
 from perfkit.targets import Target
+from perfkit.units import format_bytes
 
 DISCOVER_TIMEOUT_SECONDS = 120.0
 
@@ -144,9 +145,13 @@ def call_worker(workers: _Workers, request: dict[str, Any], timeout: float) -> O
         if isinstance(message, dict):
             if message.get("ok"):
                 return Outcome(True, payload=message)
-            return Outcome(
-                False, str(message.get("kind", "error")), str(message.get("message", ""))
-            )
+            kind, text = str(message.get("kind", "error")), str(message.get("message", ""))
+            if text.startswith("MemoryError"):
+                # The worker survived its cap long enough to report: still a memory death.
+                limit = request.get("memory_limit_bytes")
+                cap = f"memory limit {format_bytes(limit)} reached" if limit else "out of memory"
+                kind, text = "crash", f"{cap}: {text}"
+            return Outcome(False, kind, text)
     if proc.returncode and proc.returncode < 0:
         detail = f"worker killed by {_signal_name(proc.returncode)}"
     else:
