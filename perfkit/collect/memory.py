@@ -12,7 +12,8 @@ Order inside the worker, after setup:
    collection and one row (RSS, traced current, traced peak of that call). Row 0 is
    the state before the first traced call. The allocation sites that grew are the
    difference between a snapshot after `memory_warmup_calls` traced calls and one at
-   the end, the same window the slope is fitted on.
+   the end, the same window the slope is fitted on. RSS in these rows includes
+   tracemalloc's own tables, which is why the peak is taken before tracing starts.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from perfkit import memory_sampler
+from perfkit.config import DEFAULT_PLAN
 
 # Fewer points than this cannot give a slope with a confidence interval worth reading.
 MIN_GROWTH_CALLS = 5
@@ -146,11 +148,12 @@ def growth_series(
 
 def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
     """Baseline, peak and growth of one body in this worker (see the module docstring)."""
-    wanted_calls = max(1, int(options.get("memory_calls", 20)))
-    peak_calls = max(1, int(options.get("memory_peak_calls", 3)))
-    warmup_calls = int(options.get("memory_warmup_calls", 1))
-    interval = float(options.get("memory_interval_seconds", 0.01))
-    worker_seconds = float(options.get("memory_worker_seconds", 60.0))
+    plan = DEFAULT_PLAN
+    wanted_calls = max(1, int(options.get("memory_calls", plan.memory_calls)))
+    peak_calls = max(1, int(options.get("memory_peak_calls", plan.memory_peak_calls)))
+    warmup_calls = int(options.get("memory_warmup_calls", plan.memory_warmup_calls))
+    interval = float(options.get("memory_interval_seconds", plan.memory_interval_seconds))
+    worker_seconds = float(options.get("memory_worker_seconds", plan.memory_worker_seconds))
 
     memory_sampler.prepare(interval)
     gc.collect()
