@@ -9,6 +9,7 @@ import collections
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -155,6 +156,7 @@ def test_sampler_sees_current_and_peak_rss() -> None:
     def touch_50_mb() -> int:
         block = bytearray(50 * 10**6)
         block[::4096] = b"x" * len(range(0, len(block), 4096))  # make every page resident
+        time.sleep(0.1)  # held long enough for the sampling process to see it, too
         return len(block)
 
     peak = memory_sampler.peak_rss_during(touch_50_mb)
