@@ -109,6 +109,42 @@ def growth_text(growth: Growth, leak: bool, floor_bytes_per_call: float) -> str:
     )
 
 
+@dataclass(frozen=True)
+class GrowthVerdict:
+    """A growth slope, whether it is a leak, and the sentence that says so."""
+
+    bytes_per_call: float
+    ci_low: float
+    ci_high: float
+    n_points: int
+    leak: bool
+    text: str
+
+
+def growth_fit(
+    rows: list[dict[str, Any]],
+    warmup_calls: int = DEFAULT_PLAN.memory_warmup_calls,
+    config: StatsConfig = DEFAULT_STATS,
+) -> GrowthVerdict:
+    """Growth and leak verdict of one worker's rows, as the memory pass returns them
+    (dicts with ``iteration`` and ``py_current_bytes``); the rule of `memory_summary`."""
+    window = [row for row in rows if int(row["iteration"]) >= warmup_calls]
+    growth = fit_growth(
+        [row["iteration"] for row in window],
+        [row["py_current_bytes"] for row in window],
+        config.confidence,
+    )
+    leak = is_leak(growth, config.leak_floor_bytes_per_call)
+    return GrowthVerdict(
+        bytes_per_call=growth.bytes_per_call,
+        ci_low=growth.ci_low,
+        ci_high=growth.ci_high,
+        n_points=growth.n_points,
+        leak=leak,
+        text=growth_text(growth, leak, config.leak_floor_bytes_per_call),
+    )
+
+
 def _combine(fits: list[Growth]) -> Growth:
     """One worker: its fit. Several: median slope, the widest CI (conservative)."""
     fits = [f for f in fits if not math.isnan(f.bytes_per_call)]

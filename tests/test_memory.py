@@ -20,7 +20,14 @@ from conftest import SUITES, perfkit_cli
 from perfkit import memory_sampler
 from perfkit.collect import memory as collect_memory
 from perfkit.config import DEFAULT_STATS
-from perfkit.memory import SUMMARY_COLUMNS, fit_growth, growth_text, is_leak, memory_summary
+from perfkit.memory import (
+    SUMMARY_COLUMNS,
+    fit_growth,
+    growth_fit,
+    growth_text,
+    is_leak,
+    memory_summary,
+)
 from perfkit.rundir import (
     MEMORY_CSV,
     MEMORY_SITES_CSV,
@@ -174,11 +181,9 @@ def test_memory_pass_in_process_finds_the_leaking_line() -> None:
     payload = collect_memory.measure(leaky, {"memory_calls": 6, "memory_peak_calls": 2})
     assert [row["iteration"] for row in payload["rows"]] == list(range(7))
     assert payload["calls"] == payload["summary"]["calls"] == 8
-    growth = fit_growth(
-        [r["iteration"] for r in payload["rows"][1:]],
-        [r["py_current_bytes"] for r in payload["rows"][1:]],
-    )
+    growth = growth_fit(payload["rows"], warmup_calls=1)
     assert growth.bytes_per_call == pytest.approx(100_000, rel=0.05)
+    assert growth.leak and growth.n_points == 6 and growth.text.startswith("leaks ~100 KB")
     top = payload["sites"][0]
     assert top["site"].endswith(f"{Path(__file__).name}:{leaky.__code__.co_firstlineno + 1}")
     assert top["count"] == 5 and top["size_bytes"] == pytest.approx(500_000, rel=0.05)
