@@ -1,0 +1,174 @@
+"""`perfkit show`: one run per benchmark and target: timing, budgets, memory, failures.
+
+Reads a run through the analysis functions and prints them (or writes JSON);
+computes nothing of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from perfkit.rundir import DEFAULT_RUNS_DIR, Run
+
+TIMING_KEYS = [
+    "median_seconds",
+    "ci_low_seconds",
+    "ci_high_seconds",
+    "min_seconds",
+    "iqr_seconds",
+    "cv",
+    "n_workers",
+    "n_samples",
+]
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("show", help="summarise one run: timings, budgets, memory, failures")
+    p.add_argument("run_ref", metavar="RUN", help="run id, run dir, or 'latest'")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write the summary as JSON")
+    p.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+def _clean(value: Any) -> Any:
+    if hasattr(value, "item") and not isinstance(value, list | dict | str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _memory_table(run: Run) -> pd.DataFrame | None:
+    """`perfkit.memory.memory_summary(run)`, or None when that module is not there."""
+    try:
+        from perfkit.memory import memory_summary
+    except ImportError:
+        return None
+    table = memory_summary(run)
+    return None if table is None or table.empty else table
+
+
+def show_data(run: Run) -> dict[str, Any]:
+    """The JSON shape: {"run": {...}, "benchmarks": {id: {target: {timing, memory, budget,
+    failures}}}}; memory and budget are null when not recorded / not declared."""
+    from perfkit.budgets import check_budgets
+    from perfkit.stats import timing_summary, with_ids
+
+    timing = timing_summary(run)
+    budgets = check_budgets(run, timing=timing)
+    memory = _memory_table(run)
+    failures = with_ids(run.failures) if not run.failures.empty else None
+    benchmarks: dict[str, dict[str, Any]] = {}
+
+    def entry(cid: str, target: str) -> dict[str, Any]:
+        per = benchmarks.setdefault(cid, {})
+        return per.setdefault(
+            target, {"timing": None, "memory": None, "budget": None, "failures": []}
+        )
+
+    for row in timing.to_dict("records"):
+        entry(row["id"], row["target"])["timing"] = {k: _clean(row[k]) for k in TIMING_KEYS}
+    if memory is not None:
+        for row in memory.to_dict("records"):
+            skip = {"id", "target", "benchmark", "params"}
+            entry(row["id"], row["target"])["memory"] = {
+                k: _clean(v) for k, v in row.items() if k not in skip
+            }
+    for row in budgets.to_dict("records"):
+        slot = entry(row["id"], row["target"])
+        slot["budget"] = slot["budget"] or {}
+        slot["budget"][row["kind"]] = {
+            "budget": _clean(row["budget"]),
+            "budget_text": row["budget_text"],
+            "measured": _clean(row["measured"]),
+            "met": bool(row["met"]),
+            "mark": row["mark"],
+            "status": row["status"],
+        }
+    if failures is not None:
+        for row in failures.to_dict("records"):
+            entry(row["id"], row["target"])["failures"].append(
+                {"worker": _clean(row["worker"]), "kind": row["kind"], "message": row["message"]}
+            )
+    meta = run.meta
+    return {
+        "run": {
+            "id": run.id,
+            "path": str(run.path),
+            "created": meta.get("created"),
+            "finished": meta.get("finished"),
+            "status": meta.get("status"),
+            "suite": meta.get("suite"),
+            "interleaved": meta.get("interleaved"),
+            "targets": meta.get("targets", {}),
+            "host": meta.get("host"),
+            "python": meta.get("python"),
+            "options": meta.get("options"),
+        },
+        "benchmarks": benchmarks,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from perfkit.rundir import atomic_write_json, load_run
+    from perfkit.units import format_bytes, format_seconds
+
+    loaded = load_run(args.run_ref, args.runs_dir)
+    data = show_data(loaded)
+    console = Console(highlight=False)
+    info = data["run"]
+    table = Table(
+        title=f"run {info['id']} ({info['status']}, {info['created']})", title_justify="left"
+    )
+    for name, justify in (
+        ("benchmark", "left"),
+        ("target", "left"),
+        ("median", "right"),
+        ("95% CI", "right"),
+        ("min", "right"),
+        ("IQR", "right"),
+        ("CV", "right"),
+        ("workers", "right"),
+        ("samples", "right"),
+        ("peak RSS", "right"),
+        ("budget", "left"),
+        ("failures", "left"),
+    ):
+        table.add_column(name, justify=justify)
+    for cid, per_target in data["benchmarks"].items():
+        for target, slot in per_target.items():
+            t = slot["timing"] or {}
+            ci = (
+                f"{format_seconds(t['ci_low_seconds'])}–{format_seconds(t['ci_high_seconds'])}"
+                if t.get("ci_low_seconds") is not None
+                else "–"
+            )
+            memory = slot["memory"] or {}
+            budget = slot["budget"] or {}
+            table.add_row(
+                cid,
+                target,
+                format_seconds(t.get("median_seconds")),
+                ci,
+                format_seconds(t.get("min_seconds")),
+                format_seconds(t.get("iqr_seconds")),
+                f"{t['cv']:.1%}" if t.get("cv") is not None else "–",
+                str(t.get("n_workers", 0)),
+                str(t.get("n_samples", 0)),
+                format_bytes(memory.get("peak_rss_bytes")),
+                "  ".join(f"{b['mark']} {kind} < {b['budget_text']}" for kind, b in budget.items()),
+                "; ".join(f"{f['kind']}: {f['message']}" for f in slot["failures"][:1]),
+            )
+    console.print(table)
+    if args.json:
+        atomic_write_json(args.json, data)
+        console.print(f"wrote {args.json}")
+    return 0

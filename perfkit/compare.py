@@ -1,0 +1,453 @@
+"""Comparing a baseline with a current version: per benchmark ratio, CI and verdict.
+
+Owns picking the two sides (two runs, or two labels of one interleaved run) and the
+reviewer's JSON shape. Statistics come from `perfkit.stats`; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from perfkit.config import DEFAULT_STATS, StatsConfig
+from perfkit.errors import PerfkitError, RunDirError
+from perfkit.rundir import DEFAULT_RUNS_DIR, Run, atomic_write_json, load_run, resolve_run_path
+from perfkit.stats import (
+    VERDICTS,
+    change_text,
+    geometric_mean,
+    memory_peaks,
+    pct_change,
+    ratio_independent,
+    ratio_paired,
+    verdict,
+    with_ids,
+    worker_medians,
+)
+
+TABLE_COLUMNS = [
+    "id",
+    "benchmark",
+    "params",
+    "baseline_median_seconds",
+    "current_median_seconds",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "pct_change",
+    "verdict",
+    "n_baseline",
+    "n_current",
+    "change_text",
+]
+MEMORY_COLUMNS = [
+    "baseline_peak_rss_bytes",
+    "current_peak_rss_bytes",
+    "memory_ratio",
+    "memory_verdict",
+]
+JSON_KEYS = [
+    "baseline_median_seconds",
+    "current_median_seconds",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "pct_change",
+    "verdict",
+    "n_baseline",
+    "n_current",
+    "change_text",
+]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: a run and one of its target labels."""
+
+    run: Run
+    label: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.run.id}:{self.label}"
+
+
+def _labels(run: Run) -> list[str]:
+    labels = list(run.targets)
+    if not run.samples.empty:
+        labels += [t for t in run.samples["target"].astype(str).unique() if t not in labels]
+    return labels
+
+
+def _split_ref(ref: str | Path | Run, runs_dir: Path) -> tuple[Run, str | None]:
+    """``RUN`` or ``RUN:LABEL`` (RUN: id, directory or ``latest``) -> (Run, label)."""
+    if isinstance(ref, Run):
+        return ref, None
+    text = str(ref)
+    try:
+        return load_run(resolve_run_path(text, runs_dir)), None
+    except RunDirError as exc:
+        if ":" not in text or "run not found" not in str(exc):
+            raise
+    run_text, _, label = text.rpartition(":")
+    if not run_text or not label:
+        raise PerfkitError(f"bad run reference {text!r}: expected RUN or RUN:LABEL")
+    return load_run(resolve_run_path(run_text, runs_dir)), label
+
+
+def _check_label(run: Run, label: str) -> str:
+    labels = _labels(run)
+    if label not in labels:
+        raise PerfkitError(
+            f"run {run.id} has no target {label!r} (targets: {', '.join(labels) or 'none'})"
+        )
+    return label
+
+
+def _default_label(run: Run, role: str) -> str:
+    labels = _labels(run)
+    if len(labels) == 1:
+        return labels[0]
+    if role in labels:
+        return role
+    raise PerfkitError(
+        f"run {run.id} has targets {', '.join(labels) or 'none'}: say which is the {role} "
+        f"with {run.id}:LABEL or --{role} LABEL"
+    )
+
+
+def resolve_sides(
+    base: str | Path | Run,
+    current: str | Path | Run | None = None,
+    *,
+    baseline_label: str | None = None,
+    current_label: str | None = None,
+    runs_dir: Path = DEFAULT_RUNS_DIR,
+) -> tuple[Side, Side]:
+    """Pick the baseline and current sides from references and labels (see `compare`)."""
+    base_run, base_ref_label = _split_ref(base, runs_dir)
+    if base_ref_label and baseline_label and base_ref_label != baseline_label:
+        raise PerfkitError(
+            f"baseline label given twice: {base_ref_label!r} and --baseline {baseline_label!r}"
+        )
+    baseline_label = base_ref_label or baseline_label
+    if current is None:
+        labels = _labels(base_run)
+        if len(labels) < 2:
+            raise PerfkitError(
+                f"run {base_run.id} has one target ({', '.join(labels) or 'none'}): "
+                "give a CURRENT run to compare with"
+            )
+        if baseline_label is None:
+            others = [x for x in labels if x != current_label]
+            baseline_label = (
+                "baseline" if "baseline" in others else (others[0] if len(others) == 1 else None)
+            )
+            if baseline_label is None and len(labels) == 2 and current_label is None:
+                baseline_label = labels[0]
+        if baseline_label is None:
+            raise PerfkitError(
+                f"run {base_run.id} has targets {', '.join(labels)}: choose with --baseline LABEL"
+            )
+        _check_label(base_run, baseline_label)
+        if current_label is None:
+            others = [x for x in labels if x != baseline_label]
+            current_label = (
+                "current" if "current" in others else (others[0] if len(others) == 1 else None)
+            )
+        if current_label is None:
+            raise PerfkitError(
+                f"run {base_run.id} has targets {', '.join(labels)}: choose with --current LABEL"
+            )
+        current_run = base_run
+    else:
+        current_run, cur_ref_label = _split_ref(current, runs_dir)
+        if cur_ref_label and current_label and cur_ref_label != current_label:
+            raise PerfkitError(
+                f"current label given twice: {cur_ref_label!r} and --current {current_label!r}"
+            )
+        current_label = cur_ref_label or current_label
+        baseline_label = baseline_label or _default_label(base_run, "baseline")
+        current_label = current_label or _default_label(current_run, "current")
+        _check_label(base_run, baseline_label)
+    _check_label(current_run, current_label)
+    if _same_run(base_run, current_run) and baseline_label == current_label:
+        raise PerfkitError(
+            f"baseline and current are the same: {base_run.id}:{baseline_label} (pick two labels)"
+        )
+    return Side(base_run, baseline_label), Side(current_run, current_label)
+
+
+def _same_run(a: Run, b: Run) -> bool:
+    return a is b or Path(a.path).resolve() == Path(b.path).resolve()
+
+
+def run_metadata(side: Side) -> dict[str, Any]:
+    """What a reviewer needs to know about one side: which run, which code, which machine."""
+    meta = side.run.meta
+    host = meta.get("host", {}) or {}
+    python = meta.get("python", {}) or {}
+    return {
+        "run_id": side.run.id,
+        "label": side.label,
+        "path": str(side.run.path),
+        "created": meta.get("created"),
+        "status": meta.get("status"),
+        "suite": meta.get("suite"),
+        "target": (meta.get("targets", {}) or {}).get(side.label),
+        "host": host.get("hostname"),
+        "cpu": host.get("cpu_model") or host.get("cpu"),
+        "python": python.get("version"),
+        "interleaved": meta.get("interleaved"),
+    }
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN -> None, numpy scalars -> Python."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class Comparison:
+    """Baseline vs current, one row per common benchmark in `table`."""
+
+    baseline_run: Run
+    current_run: Run
+    baseline_label: str
+    current_label: str
+    threshold: float
+    paired: bool
+    table: pd.DataFrame
+    summary: dict[str, Any]
+    config: StatsConfig = field(default=DEFAULT_STATS)
+
+    @property
+    def baseline(self) -> Side:
+        return Side(self.baseline_run, self.baseline_label)
+
+    @property
+    def current(self) -> Side:
+        return Side(self.current_run, self.current_label)
+
+    @property
+    def has_memory(self) -> bool:
+        return "memory_ratio" in self.table.columns
+
+    def regressions(self) -> list[str]:
+        return list(self.table.loc[self.table["verdict"] == "regression", "id"])
+
+    def budgets(self) -> pd.DataFrame:
+        """Budget checks of the current side (see `perfkit.budgets.check_budgets`)."""
+        from perfkit.budgets import check_budgets
+
+        return check_budgets(self.current_run, self.current_label, stats=self.config)
+
+    def scaling(self) -> pd.DataFrame:
+        from perfkit.scaling import compare_scaling
+
+        return compare_scaling(self)
+
+    def to_json(self) -> dict[str, Any]:
+        """The reviewer's shape: baseline, current, comparison (by id), summary."""
+        keys = JSON_KEYS + (MEMORY_COLUMNS if self.has_memory else [])
+        comparison = {
+            row["id"]: {key: _clean(row[key]) for key in keys}
+            for row in self.table.to_dict("records")
+        }
+        budgets = self.budgets()
+        scaling = self.scaling()
+        return {
+            "baseline": run_metadata(self.baseline),
+            "current": run_metadata(self.current),
+            "settings": {
+                "threshold": self.threshold,
+                "confidence": self.config.confidence,
+                "bootstrap_resamples": self.config.bootstrap_resamples,
+                "paired_by_round": self.paired,
+            },
+            "comparison": comparison,
+            "summary": {k: _clean(v) for k, v in self.summary.items()},
+            "budgets": [
+                {k: _clean(v) for k, v in row.items()} for row in budgets.to_dict("records")
+            ],
+            "scaling": [
+                {k: _clean(v) for k, v in row.items()} for row in scaling.to_dict("records")
+            ],
+        }
+
+    def write_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        data = self.to_json()
+        json.dumps(data, allow_nan=False)  # fail here, not in a reviewer's parser
+        atomic_write_json(path, data)
+        return path
+
+
+def _side_medians(side: Side) -> pd.DataFrame:
+    medians = worker_medians(side.run.samples)
+    return medians[medians["target"] == side.label]
+
+
+def _memory_columns(table: pd.DataFrame, base: Side, current: Side, threshold: float) -> None:
+    peaks_b = memory_peaks(base.run)
+    peaks_c = memory_peaks(current.run)
+    peaks_b = peaks_b[peaks_b["target"] == base.label].set_index("id")["peak_rss_bytes"]
+    peaks_c = peaks_c[peaks_c["target"] == current.label].set_index("id")["peak_rss_bytes"]
+    if peaks_b.empty or peaks_c.empty:
+        return
+    b = table["id"].map(peaks_b).astype(float)
+    c = table["id"].map(peaks_c).astype(float)
+    ratio = c / b
+    table["baseline_peak_rss_bytes"] = b
+    table["current_peak_rss_bytes"] = c
+    table["memory_ratio"] = ratio
+    # One memory worker per side: no CI, the threshold alone decides.
+    table["memory_verdict"] = [
+        "inconclusive"
+        if not math.isfinite(r)
+        else "regression"
+        if r >= 1 + threshold
+        else "improvement"
+        if r <= 1 - threshold
+        else "unchanged"
+        for r in ratio
+    ]
+
+
+def compare(
+    base: str | Path | Run,
+    current: str | Path | Run | None = None,
+    *,
+    baseline_label: str | None = None,
+    current_label: str | None = None,
+    threshold: float | None = None,
+    config: StatsConfig = DEFAULT_STATS,
+    runs_dir: Path = DEFAULT_RUNS_DIR,
+) -> Comparison:
+    """Compare current with baseline, benchmark by benchmark.
+
+    `base`/`current` are Run objects or references: a run id, a run directory,
+    ``latest``, or ``RUN:LABEL``. Without `current`, two labels of the one run
+    are compared (by default ``baseline`` and ``current``) and workers are paired
+    by round. The threshold defaults to `StatsConfig.threshold`.
+    """
+    threshold = config.threshold if threshold is None else float(threshold)
+    if not 0 <= threshold < 1:
+        raise PerfkitError(f"threshold must be between 0 % and 100 %, got {threshold:.0%}")
+    base_side, current_side = resolve_sides(
+        base,
+        current,
+        baseline_label=baseline_label,
+        current_label=current_label,
+        runs_dir=runs_dir,
+    )
+    paired = _same_run(base_side.run, current_side.run)
+    med_b = _side_medians(base_side)
+    med_c = _side_medians(current_side)
+    ids_b = list(dict.fromkeys(med_b["id"]))
+    ids_c = set(med_c["id"])
+    common = [i for i in ids_b if i in ids_c]
+    if not common:
+        raise PerfkitError(
+            f"no common benchmark with samples: {base_side.ref} has "
+            f"{', '.join(ids_b) or 'none'}; {current_side.ref} has "
+            f"{', '.join(sorted(ids_c)) or 'none'}"
+        )
+    rows = []
+    for cid in common:
+        b = med_b[med_b["id"] == cid]
+        c = med_c[med_c["id"] == cid]
+        if paired:
+            est = ratio_paired(
+                b.set_index("worker")["median_seconds"],
+                c.set_index("worker")["median_seconds"],
+                config,
+            )
+            n_independent = est.n_pairs
+        else:
+            est = ratio_independent(
+                b["median_seconds"].to_numpy(), c["median_seconds"].to_numpy(), config
+            )
+            n_independent = min(est.n_baseline, est.n_current)
+        first = b.iloc[0]
+        rows.append(
+            {
+                "id": cid,
+                "benchmark": first["benchmark"],
+                "params": first["params"],
+                "baseline_median_seconds": float(b["median_seconds"].median()),
+                "current_median_seconds": float(c["median_seconds"].median()),
+                "ratio": est.ratio,
+                "ci_low": est.ci_low,
+                "ci_high": est.ci_high,
+                "pct_change": pct_change(est.ratio),
+                "verdict": verdict(
+                    est.ratio, est.ci_low, est.ci_high, threshold, n_independent, n_independent
+                ),
+                "n_baseline": est.n_baseline,
+                "n_current": est.n_current,
+                "change_text": change_text(est.ratio),
+            }
+        )
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    _memory_columns(table, base_side, current_side, threshold)
+    summary = _summary(table, base_side, current_side, ids_b, ids_c)
+    return Comparison(
+        baseline_run=base_side.run,
+        current_run=current_side.run,
+        baseline_label=base_side.label,
+        current_label=current_side.label,
+        threshold=threshold,
+        paired=paired,
+        table=table,
+        summary=summary,
+        config=config,
+    )
+
+
+def _failed_ids(side: Side) -> list[str]:
+    failures = side.run.failures
+    if failures.empty:
+        return []
+    failures = with_ids(failures)
+    return list(dict.fromkeys(failures.loc[failures["target"] == side.label, "id"]))
+
+
+def _summary(
+    table: pd.DataFrame, base: Side, current: Side, ids_b: list[str], ids_c: set[str]
+) -> dict[str, Any]:
+    counts = table["verdict"].value_counts()
+    gmean = geometric_mean(table["ratio"].to_numpy(float))
+    return {
+        **{name: int(counts.get(name, 0)) for name in VERDICTS},
+        "n_benchmarks": len(table),
+        "geometric_mean_ratio": gmean,
+        "geometric_mean_change_text": change_text(gmean),
+        "only_in_baseline": [i for i in ids_b if i not in ids_c],
+        "only_in_current": sorted(i for i in ids_c if i not in set(ids_b)),
+        "failed_in_baseline": _failed_ids(base),
+        "failed_in_current": _failed_ids(current),
+    }
+
+
+def summary_line(comparison: Comparison) -> str:
+    """One line: counts per verdict and the geometric-mean change."""
+    s = comparison.summary
+    parts = [f"{s[name]} {name}" for name in VERDICTS if s.get(name)]
+    gmean = s["geometric_mean_ratio"]
+    tail = (
+        f"; geometric mean ratio {gmean:.3f} ({s['geometric_mean_change_text']})"
+        if math.isfinite(gmean)
+        else ""
+    )
+    return f"{s['n_benchmarks']} benchmark(s): {', '.join(parts) or 'nothing compared'}{tail}"

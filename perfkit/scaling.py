@@ -1,0 +1,150 @@
+"""Scaling: fit time ≈ a·nᵏ for benchmarks with one numeric size parameter.
+
+A benchmark qualifies when it has exactly one parameter with at least three
+numeric values. The fit is least squares on log-log over per-worker medians (the
+independent units); k gets a t-interval. Reads Runs and Comparisons, writes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from perfkit.config import DEFAULT_STATS, StatsConfig
+from perfkit.rundir import Run
+from perfkit.stats import worker_medians
+
+if TYPE_CHECKING:
+    from perfkit.compare import Comparison
+
+MIN_POINTS = 3
+LINEAR_BAND = 0.1  # |k - 1| under this reads as linear
+GROWTH_MIN = 0.1  # k must grow by at least this much (and significantly) to be flagged
+
+FIT_COLUMNS = [
+    "benchmark",
+    "param",
+    "target",
+    "k",
+    "k_ci_low",
+    "k_ci_high",
+    "a",
+    "n_points",
+    "k_stderr",
+    "n_workers",
+]
+COMPARE_COLUMNS = [
+    "benchmark",
+    "param",
+    "k_baseline",
+    "k_baseline_ci_low",
+    "k_baseline_ci_high",
+    "k_current",
+    "k_current_ci_low",
+    "k_current_ci_high",
+    "grew",
+    "text",
+    "flag",
+]
+
+
+def _numeric_param(params: pd.Series) -> tuple[str, pd.Series] | None:
+    """(name, values) when every params text is one ``k=<number>``; else None."""
+    names, values = set(), []
+    for text in params:
+        if not text or "," in text or "=" not in text:
+            return None
+        name, _, value = text.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        if not math.isfinite(number) or number <= 0:
+            return None
+        names.add(name)
+        values.append(number)
+    if len(names) != 1:
+        return None
+    return names.pop(), pd.Series(values, index=params.index)
+
+
+def shape_word(k: float) -> str:
+    """sub-linear, linear or super-linear (a band of ±0.1 around 1 is linear)."""
+    if not math.isfinite(k):
+        return "unknown"
+    if k > 1 + LINEAR_BAND:
+        return "super-linear"
+    if k < 1 - LINEAR_BAND:
+        return "sub-linear"
+    return "linear"
+
+
+def fit_scaling(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFrame:
+    """Per (benchmark, target) with one numeric parameter of ≥ 3 values: k, its CI, a."""
+    medians = worker_medians(run.samples)
+    rows = []
+    for (bench, target), group in medians.groupby(["benchmark", "target"], sort=False):
+        found = _numeric_param(group["params"])
+        if found is None:
+            continue
+        param, sizes = found
+        if sizes.nunique() < MIN_POINTS:
+            continue
+        x = np.log(sizes.to_numpy(float))
+        y = np.log(group["median_seconds"].to_numpy(float))
+        fit = sps.linregress(x, y)
+        dof = len(x) - 2
+        half = (
+            float(sps.t.ppf(0.5 + config.confidence / 2, dof) * fit.stderr) if dof > 0 else math.nan
+        )
+        rows.append(
+            {
+                "benchmark": bench,
+                "param": param,
+                "target": target,
+                "k": float(fit.slope),
+                "k_ci_low": float(fit.slope) - half,
+                "k_ci_high": float(fit.slope) + half,
+                "a": float(math.exp(fit.intercept)),
+                "n_points": int(sizes.nunique()),
+                "k_stderr": float(fit.stderr),
+                "n_workers": len(x),
+            }
+        )
+    return pd.DataFrame(rows, columns=FIT_COLUMNS)
+
+
+def compare_scaling(comparison: Comparison) -> pd.DataFrame:
+    """k baseline → current per benchmark; ``flag`` is set when k grew significantly."""
+    fits_b = fit_scaling(comparison.baseline_run, comparison.config)
+    fits_c = fit_scaling(comparison.current_run, comparison.config)
+    fits_b = fits_b[fits_b["target"] == comparison.baseline_label]
+    fits_c = fits_c[fits_c["target"] == comparison.current_label]
+    merged = fits_b.merge(fits_c, on=["benchmark", "param"], suffixes=("_b", "_c"))
+    z = float(sps.norm.ppf(0.5 + comparison.config.confidence / 2))
+    rows = []
+    for r in merged.itertuples(index=False):
+        diff = r.k_c - r.k_b
+        se = math.hypot(r.k_stderr_b, r.k_stderr_c)
+        grew = bool(diff >= GROWTH_MIN and diff - z * se > 0)
+        text = f"{r.k_b:.2f} → {r.k_c:.2f}, {shape_word(r.k_c)}"
+        rows.append(
+            {
+                "benchmark": r.benchmark,
+                "param": r.param,
+                "k_baseline": r.k_b,
+                "k_baseline_ci_low": r.k_ci_low_b,
+                "k_baseline_ci_high": r.k_ci_high_b,
+                "k_current": r.k_c,
+                "k_current_ci_low": r.k_ci_low_c,
+                "k_current_ci_high": r.k_ci_high_c,
+                "grew": grew,
+                "text": text,
+                "flag": text if grew else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=COMPARE_COLUMNS)

@@ -1,0 +1,302 @@
+"""Detection power: perfkit vs pyperf on known slowdowns of a ~2 ms pure-Python workload.
+
+For each true slowdown (default 0, 3, 5, 10 %: extra loop iterations, never sleeps)
+and each trial, one comparison by perfkit (`perfkit run` with two interleaved targets,
+then `compare`) and one by pyperf (`Runner` script per version, default settings, then
+`python -m pyperf compare_to`). Prints detection rate, false alarms at 0 % and wall
+seconds per comparison. Spawns hundreds of processes: a maintainer's tool, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+WORK_MODULE = '''"""Self-benchmark workload: {iterations} iterations ({label})."""
+
+ITERATIONS = {iterations}
+
+
+def work():
+    counts = {{}}
+    for i in range(ITERATIONS):
+        key = i % 64
+        counts[key] = counts.get(key, 0) + i
+    return len(counts)
+'''
+
+SUITE = '''"""Self-benchmark suite: the workload of whichever target is first on sys.path."""
+
+import perfkit
+
+
+@perfkit.benchmark()
+def work():
+    from selfbench_work import work
+
+    return work
+'''
+
+PYPERF_SCRIPT = """import sys
+
+sys.path.insert(0, {path!r})
+
+import pyperf
+from selfbench_work import work
+
+runner = pyperf.Runner()
+runner.bench_func("work", work)
+"""
+
+TARGET_SECONDS = 0.002
+SIGNIFICANT_PERFKIT = {"regression", "slower", "improvement", "faster"}
+
+
+@dataclass
+class Trial:
+    tool: str
+    slowdown_pct: float
+    trial: int
+    significant: bool
+    slower: bool
+    ratio: float
+    outcome: str  # perfkit verdict, or pyperf's "significant"/"not significant"
+    wall_seconds: float
+
+
+def calibrate_iterations(target_seconds: float = TARGET_SECONDS) -> int:
+    """Iterations of the workload loop that take about `target_seconds` here."""
+    namespace: dict[str, object] = {}
+    exec(WORK_MODULE.format(iterations=10_000, label="calibration"), namespace)
+    work = namespace["work"]
+    best = min(_time_once(work) for _ in range(20))
+    return max(1000, int(10_000 * target_seconds / best))
+
+
+def _time_once(func) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def write_fixture(root: Path, iterations: int, slowdowns: list[float]) -> dict[str, Path]:
+    """Target dirs (``base`` and one per slowdown), the perfkit suite and pyperf scripts."""
+    dirs = {"base": root / "targets" / "base"}
+    for pct in slowdowns:
+        dirs[f"{pct:g}"] = root / "targets" / f"plus{pct:g}"
+    for name, path in dirs.items():
+        path.mkdir(parents=True, exist_ok=True)
+        pct = 0.0 if name == "base" else float(name)
+        n = round(iterations * (1 + pct / 100))
+        (path / "selfbench_work.py").write_text(
+            WORK_MODULE.format(iterations=n, label=f"+{pct:g} % work"), encoding="utf-8"
+        )
+        (root / f"pyperf_{path.name}.py").write_text(
+            PYPERF_SCRIPT.format(path=str(path)), encoding="utf-8"
+        )
+    (root / "suite.py").write_text(SUITE, encoding="utf-8")
+    return dirs
+
+
+def perfkit_trial(
+    root: Path, base: Path, current: Path, seed: int, workers: int | None
+) -> tuple[str, float, float]:
+    """One perfkit comparison; returns (verdict, ratio, wall seconds)."""
+    from perfkit.compare import compare
+
+    cmd = [sys.executable, "-m", "perfkit", "run", str(root / "suite.py")]
+    cmd += ["--target", f"baseline={base}", "--target", f"current={current}"]
+    cmd += ["--out", str(root / "runs"), "--seed", str(seed)]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"perfkit run failed: {done.stderr.strip()[-500:]}")
+    run_dir = done.stdout.strip().splitlines()[-1]
+    row = compare(run_dir).table.iloc[0]
+    return str(row["verdict"]), float(row["ratio"]), time.perf_counter() - start
+
+
+_PYPERF_RATIO = re.compile(r"([0-9.]+)x (slower|faster)")
+
+
+def pyperf_trial(root: Path, base: Path, current: Path, tag: str) -> tuple[bool, float, float]:
+    """One pyperf comparison (default settings); returns (significant, ratio, wall seconds)."""
+    out = root / "pyperf"
+    out.mkdir(exist_ok=True)
+    files = []
+    start = time.perf_counter()
+    for side, path in (("base", base), ("current", current)):
+        result = out / f"{tag}-{side}.json"
+        script = root / f"pyperf_{path.name}.py"
+        done = subprocess.run(
+            [sys.executable, str(script), "--quiet", "-o", str(result)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"pyperf failed: {done.stderr.strip()[-500:]}")
+        files.append(str(result))
+    done = subprocess.run(
+        [sys.executable, "-m", "pyperf", "compare_to", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    text = done.stdout
+    significant = "not significant" not in text.lower()
+    match = _PYPERF_RATIO.search(text)
+    ratio = 1.0
+    if match:
+        factor = float(match.group(1))
+        ratio = factor if match.group(2) == "slower" else 1.0 / factor
+    return significant, ratio, wall
+
+
+def summarise(trials: list[Trial]) -> list[dict[str, object]]:
+    """One row per (tool, slowdown): detections or false alarms, ratios, wall time."""
+    rows = []
+    keys = sorted({(t.tool, t.slowdown_pct) for t in trials}, key=lambda k: (k[0] != "perfkit", k))
+    for tool, pct in keys:
+        group = [t for t in trials if t.tool == tool and t.slowdown_pct == pct]
+        hits = (
+            sum(t.significant for t in group)
+            if pct == 0
+            else sum(t.significant and t.slower for t in group)
+        )
+        outcomes: dict[str, int] = {}
+        for t in group:
+            outcomes[t.outcome] = outcomes.get(t.outcome, 0) + 1
+        rows.append(
+            {
+                "tool": tool,
+                "slowdown_pct": pct,
+                "trials": len(group),
+                "detected" if pct else "false_alarms": hits,
+                "rate": hits / len(group),
+                "median_ratio": statistics.median(t.ratio for t in group),
+                "wall_seconds_per_comparison": statistics.mean(t.wall_seconds for t in group),
+                "outcomes": outcomes,
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| tool | true slowdown | trials | detected (false alarms at 0 %) | median ratio | wall s / comparison | outcomes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        hits = r.get("detected", r.get("false_alarms"))
+        what = f"{hits}/{r['trials']}" + (
+            " false alarms" if r["slowdown_pct"] == 0 else " detected"
+        )
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
+        lines.append(
+            f"| {r['tool']} | {r['slowdown_pct']:g} % | {r['trials']} | {what} | "
+            f"{r['median_ratio']:.3f} | {r['wall_seconds_per_comparison']:.1f} | {outcomes} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m perfkit.selfbench detect", description=__doc__)
+    parser.add_argument("--trials", type=int, default=10, help="perfkit trials per slowdown")
+    parser.add_argument(
+        "--pyperf-trials",
+        type=int,
+        default=3,
+        help="pyperf trials per slowdown (its default run is several times slower)",
+    )
+    parser.add_argument(
+        "--slowdowns", default="0,3,5,10", help="true slowdowns in percent, comma-separated"
+    )
+    parser.add_argument("--workers", type=int, help="perfkit --workers (default: MeasurePlan)")
+    parser.add_argument("--out", type=Path, help="working directory (kept; default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="also write trials and table as JSON")
+    parser.add_argument("--seed", type=int, default=1, help="seed of trial order and interleaving")
+    args = parser.parse_args(argv)
+
+    slowdowns = [float(x) for x in args.slowdowns.split(",") if x.strip()]
+    root = args.out or Path(tempfile.mkdtemp(prefix="perfkit-detect-"))
+    root.mkdir(parents=True, exist_ok=True)
+    iterations = calibrate_iterations()
+    dirs = write_fixture(root, iterations, slowdowns)
+    print(f"workdir {root}; workload {iterations} iterations (~2 ms)", flush=True)
+    rng = random.Random(args.seed)
+    trials: list[Trial] = []
+    started = time.perf_counter()
+    for trial in range(max(args.trials, args.pyperf_trials)):
+        order = list(slowdowns)
+        rng.shuffle(order)
+        for pct in order:
+            current = dirs[f"{pct:g}"]
+            tools = ["perfkit", "pyperf"]
+            rng.shuffle(tools)  # neither tool always runs first
+            for tool in tools:
+                if tool == "perfkit" and trial < args.trials:
+                    verdict, ratio, wall = perfkit_trial(
+                        root, dirs["base"], current, rng.randrange(2**31), args.workers
+                    )
+                    record = Trial(
+                        tool,
+                        pct,
+                        trial,
+                        verdict in SIGNIFICANT_PERFKIT,
+                        verdict in ("regression", "slower"),
+                        ratio,
+                        verdict,
+                        wall,
+                    )
+                elif tool == "pyperf" and trial < args.pyperf_trials:
+                    significant, ratio, wall = pyperf_trial(
+                        root, dirs["base"], current, f"t{trial}-p{pct:g}"
+                    )
+                    record = Trial(
+                        tool,
+                        pct,
+                        trial,
+                        significant,
+                        significant and ratio > 1,
+                        ratio,
+                        "significant" if significant else "not significant",
+                        wall,
+                    )
+                else:
+                    continue
+                trials.append(record)
+                print(
+                    f"{record.tool:8s} +{pct:g} % trial {trial}: {record.outcome} "
+                    f"ratio {record.ratio:.3f} ({record.wall_seconds:.1f} s)",
+                    flush=True,
+                )
+    rows = summarise(trials)
+    print()
+    print(format_table(rows))
+    print(f"\ntotal wall {time.perf_counter() - started:.0f} s; workdir {root}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"iterations": iterations, "rows": rows, "trials": [asdict(t) for t in trials]},
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
