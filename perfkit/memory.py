@@ -42,6 +42,7 @@ SUMMARY_COLUMNS = [
     "leak",
     "top_growth_sites",
     # Beyond the agreed columns: what helps reading the ones above.
+    "growth_ci",  # [low, high] as `perfkit show` JSON gives it (None where unknown)
     "peak_above_baseline_bytes",
     "rss_growth_bytes_per_call",
     "growth_text",
@@ -160,6 +161,10 @@ def _combine(fits: list[Growth]) -> Growth:
     )
 
 
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def _warmup_calls(run: Run) -> int:
     options = run.meta.get("options") or {}
     return int(options.get("memory_warmup_calls", DEFAULT_PLAN.memory_warmup_calls))
@@ -222,6 +227,7 @@ def memory_summary(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFram
                 "growth_ci_high": growth.ci_high,
                 "leak": leak,
                 "top_growth_sites": _sites(sites_by_key.get(key, run.memory_sites.iloc[0:0])),
+                "growth_ci": [_finite(growth.ci_low), _finite(growth.ci_high)],
                 "peak_above_baseline_bytes": int(peak - baseline),
                 "rss_growth_bytes_per_call": rss_growth.bytes_per_call,
                 "growth_text": growth_text(growth, leak, floor),

@@ -138,6 +138,7 @@ def test_memory_summary_of_a_run(tmp_path: Path) -> None:
     assert current["leak"] and not baseline["leak"]
     assert current["growth_bytes_per_call"] == pytest.approx(50 * KB)
     assert [current["growth_ci_low"], current["growth_ci_high"]] == pytest.approx([50 * KB] * 2)
+    assert current["growth_ci"] == pytest.approx([50 * KB] * 2)
     assert baseline["growth_bytes_per_call"] == 0  # the warm-up jump from row 0 is skipped
     assert current["top_growth_sites"][0] == {
         "site": "app/cache.py:12",
