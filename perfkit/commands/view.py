@@ -1,0 +1,146 @@
+"""`perfkit view RUN BENCHMARK`: open one recorded profile in snakeviz, on 127.0.0.1 only.
+
+Finds the profile through the run directory and checks it loads, then runs snakeviz
+in server mode as a child process until Ctrl-C. It never changes the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import signal
+import socket
+import subprocess
+import sys
+import webbrowser
+from pathlib import Path
+from types import FrameType
+
+from perfkit.errors import PerfkitError, ProfileError
+from perfkit.rundir import DEFAULT_RUNS_DIR, Run, load_run
+
+HOST = "127.0.0.1"
+START_TIMEOUT_SECONDS = 30.0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("view", help="open a benchmark's profile in snakeviz (127.0.0.1)")
+    p.add_argument("run_ref", metavar="RUN", help="run id, run dir, or 'latest'")
+    p.add_argument("benchmark", metavar="BENCHMARK", help="benchmark id, e.g. 'process[n=10]'")
+    p.add_argument(
+        "--target", metavar="LABEL", help="target label (default: the only one, or 'current')"
+    )
+    p.add_argument("--port", type=int, help="port to serve on (default: a free one)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
+    p.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+def _profiled(run: Run) -> list[tuple[str, str]]:
+    rows = run.profiles
+    return [
+        (f"{b}[{p}]" if p else b, t)
+        for b, p, t in zip(rows["benchmark"], rows["params"], rows["target"], strict=True)
+    ]
+
+
+def choose(run: Run, benchmark: str, target: str | None) -> tuple[str, str]:
+    """The (full id, target) of the profile meant by the command line, or a one-line error."""
+    profiled = _profiled(run)
+    if not profiled:
+        raise ProfileError(
+            f"run {run.id} has no profiles (record them with `perfkit run --profile`)"
+        )
+    ids = sorted({i for i, _ in profiled})
+    matches = [i for i in ids if i == benchmark] or [
+        i for i in ids if fnmatch.fnmatchcase(i, benchmark) or i.split("[", 1)[0] == benchmark
+    ]
+    if not matches:
+        raise ProfileError(
+            f"run {run.id} has no profile of {benchmark!r} (profiled: {', '.join(ids)})"
+        )
+    if len(matches) > 1:
+        raise ProfileError(f"{benchmark!r} matches {len(matches)} profiles: {', '.join(matches)}")
+    full_id = matches[0]
+    labels = [t for i, t in profiled if i == full_id]
+    if target is None:
+        if len(labels) == 1:
+            target = labels[0]
+        elif "current" in labels:
+            target = "current"
+        else:
+            raise ProfileError(
+                f"{full_id} was profiled for several targets, pick one with --target ({', '.join(labels)})"
+            )
+    elif target not in labels:
+        raise ProfileError(
+            f"run {run.id} has no profile of {full_id} for target {target!r} (have: {', '.join(labels)})"
+        )
+    return full_id, target
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def start_snakeviz(path: Path, port: int) -> tuple[subprocess.Popen[str], str]:
+    """Start snakeviz in server mode; return the process and the URL it serves."""
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "snakeviz", "-s", "-H", HOST, "-p", str(port), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    seen: list[str] = []
+    assert proc.stdout is not None
+    for line in proc.stdout:  # snakeviz prints a banner, then the URL
+        seen.append(line.strip())
+        if line.startswith("http://"):
+            return proc, line.strip()
+    proc.wait()
+    detail = next((s for s in reversed(seen) if s), f"exit code {proc.returncode}")
+    raise PerfkitError(f"snakeviz did not start for {path}: {detail}")
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def run(args: argparse.Namespace) -> int:
+    from perfkit.profiles import load_run_profile
+
+    run_data = load_run(args.run_ref, args.runs_dir)
+    full_id, target = choose(run_data, args.benchmark, args.target)
+    profile = load_run_profile(run_data, target, full_id)  # a bad file fails here, in one line
+    assert profile.path is not None
+    port = args.port if args.port is not None else free_port()
+    if not 0 < port < 65536:
+        raise PerfkitError(f"--port must be between 1 and 65535, got {port}")
+    # Being terminated must stop snakeviz too, not leave it serving.
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    proc, url = start_snakeviz(profile.path, port)
+    try:
+        print(f"{full_id} @{target}: {profile.path}", file=sys.stderr)
+        print(url, flush=True)
+        print("serving on 127.0.0.1; Ctrl-C to stop", file=sys.stderr, flush=True)
+        if not args.no_browser:
+            webbrowser.open(url, new=2)
+        proc.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop(proc)
+        signal.signal(signal.SIGTERM, previous)
+    return 0
