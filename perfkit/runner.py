@@ -232,7 +232,7 @@ def _request(job: Job, suite: str, plan: MeasurePlan, writer: RunWriter) -> dict
         "name": job.case.name,
         "params": job.case.params,
         "options": options,
-        "memory_limit_bytes": plan.memory_limit_bytes if job.mode != "time" else None,
+        "memory_limit_bytes": plan.memory_limit_bytes,
     }
 
 
