@@ -33,7 +33,7 @@ def plan_counts(sample_seconds: float, plan: InProcessPlan = DEFAULT_IN_PROCESS)
     """
     if sample_seconds <= 0:
         return plan.groups, plan.samples
-    affordable = int(plan.max_seconds // sample_seconds)
+    affordable = int(plan.max_seconds / sample_seconds + 1e-9)
     if affordable >= plan.groups * plan.samples:
         return plan.groups, plan.samples
     per_group = affordable // plan.groups
