@@ -43,7 +43,7 @@ def plan_counts(sample_seconds: float, plan: InProcessPlan = DEFAULT_IN_PROCESS)
 
 
 def ci_text(low: float, high: float) -> str:
-    """ "60.8–63.9 ms" (one unit when both ends share it), "–" without a CI."""
+    """A CI as ``60.8–63.9 ms`` (one unit when both ends share it); ``–`` without a CI."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return "–"
     low_text, high_text = format_seconds(low), format_seconds(high)
@@ -81,14 +81,14 @@ class TimeResult:
         return min(min(group) for group in self.groups)
 
     def shape_text(self) -> str:
-        """ "8 groups of 5 samples" (of 50 loops each when a sample loops more than once)."""
+        """``8 groups of 5 samples``, with ``of 50 loops`` when a sample loops more than once."""
         sizes = sorted({len(group) for group in self.groups})
         per = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
         text = f"{self.n_groups} groups of {per} sample{'s' if sizes[-1] != 1 else ''}"
         return text + (f" of {self.loops} loops" if self.loops > 1 else "")
 
     def describe(self) -> str:
-        """ "median 62.1 ms (95 % CI 60.8–63.9 ms) over 8 groups of 5 samples"."""
+        """``median 62.1 ms (95 % CI 60.8–63.9 ms) over 8 groups of 5 samples``."""
         ci = ci_text(self.ci_low_seconds, self.ci_high_seconds)
         return (
             f"median {format_seconds(self.median_seconds)} "
@@ -202,28 +202,19 @@ class MemoryResult:
     growth_ci_low: float = math.nan
     growth_ci_high: float = math.nan
     leak: bool = False
-    growth_note: str = ""
+    growth_note: str = "growth not measured"  # perfkit.memory's sentence, e.g. "no growth"
 
     @property
     def added_peak_bytes(self) -> int:
         return max(self.peak_rss_bytes - self.baseline_rss_bytes, self.py_peak_bytes, 0)
 
-    def growth_text(self) -> str:
-        if not math.isfinite(self.growth_bytes_per_call):
-            return self.growth_note or "growth not measured"
-        ci = ""
-        if math.isfinite(self.growth_ci_low) and math.isfinite(self.growth_ci_high):
-            ci = f" (CI {format_bytes(self.growth_ci_low)}–{format_bytes(self.growth_ci_high)})"
-        verdict = "leak" if self.leak else "no leak"
-        return f"growth {format_bytes(self.growth_bytes_per_call)} per call{ci}: {verdict}"
-
     def describe(self) -> str:
-        """ "peak +12.3 MB (RSS 145 MB → 157 MB, Python peak 10.2 MB) over 13 calls; ..."."""
+        """Peak and growth in one line: ``peak +12.3 MB (RSS 145 MB → 157 MB, ...); no growth``."""
         return (
             f"peak +{format_bytes(self.added_peak_bytes)} "
             f"(RSS {format_bytes(self.baseline_rss_bytes)} → {format_bytes(self.peak_rss_bytes)}, "
             f"Python peak {format_bytes(self.py_peak_bytes)}) over {self.calls} calls; "
-            f"{self.growth_text()}"
+            f"{self.growth_note}"
         )
 
     def __str__(self) -> str:
@@ -231,20 +222,16 @@ class MemoryResult:
 
 
 def _growth(rows: list[dict[str, int]], warmup_calls: int) -> dict[str, Any]:
-    """Growth per call with its CI from `perfkit.memory`, the module that owns the leak rule."""
-    try:
-        from perfkit import memory as memory_analysis
-    except ImportError:
-        memory_analysis = None
-    fit = getattr(memory_analysis, "growth_fit", None)
-    if fit is None:
-        return {"growth_note": "growth per call needs perfkit.memory (not installed)"}
-    estimate = fit(rows, warmup_calls)
+    """Growth per call, its CI and the leak rule of `perfkit.memory` (as `perfkit show`)."""
+    from perfkit.memory import growth_fit
+
+    verdict = growth_fit(rows, warmup_calls)
     return {
-        "growth_bytes_per_call": float(estimate.bytes_per_call),
-        "growth_ci_low": float(estimate.ci_low),
-        "growth_ci_high": float(estimate.ci_high),
-        "leak": bool(estimate.leak),
+        "growth_bytes_per_call": float(verdict.bytes_per_call),
+        "growth_ci_low": float(verdict.ci_low),
+        "growth_ci_high": float(verdict.ci_high),
+        "leak": bool(verdict.leak),
+        "growth_note": verdict.text,
     }
 
 
