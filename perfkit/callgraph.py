@@ -27,7 +27,7 @@ NODE_SHARE = 0.01  # a node's cumulative time is at least this share of the tota
 MAX_NODES = 25
 EDGE_SHARE = 0.002
 ALWAYS_SHOW_CHANGED = 3  # the biggest own-time changes are drawn even below NODE_SHARE
-MIN_COLOUR_SCALE = 0.02  # changes under ~2 % of the scenario stay pale
+MIN_COLOUR_SCALE = 0.05  # changes of a few % of the scenario (noise) stay pale
 IMAGE_FORMATS = ("png", "svg", "pdf")
 
 
@@ -413,8 +413,12 @@ def _children(profile: Profile) -> dict[str, list[tuple[str, float]]]:
 def _roots(
     uncalled: list[str], cum: dict[str, float], children: dict[str, list[tuple[str, float]]]
 ) -> list[str]:
-    """Uncalled functions with time; a zero-time root (the `profile` module's
-    ``profile:0(profiler)``) hands its place to its callees."""
+    """Uncalled functions with time, and the function with the most cumulative time.
+
+    A zero-time root (the `profile` module's ``profile:0(profiler)``) hands its place
+    to its callees. The biggest function joins even when called: with recursion such
+    as ``exec`` -> import -> ``exec`` in `python -m cProfile` files, it is the true root.
+    """
     roots: list[str] = []
     seen: set[str] = set()
     pending = list(uncalled)
@@ -427,6 +431,10 @@ def _roots(
             roots.append(key)
         else:
             pending.extend(callee for callee, _ in children.get(key, []))
+    if cum:
+        biggest = max(cum, key=lambda k: (cum[k], k in roots))
+        if biggest not in roots and cum[biggest] > 0:
+            roots.append(biggest)
     return sorted(roots, key=lambda k: (-cum[k], k))
 
 
@@ -446,7 +454,8 @@ def icicle_boxes(
     """Unfold the caller->callee graph into a tree from its roots (what an icicle draws).
 
     A callee's width is the cumulative time of that edge, scaled down when the parent
-    itself was only partly reached on this path; cycles stop at the first repeat.
+    itself was only partly reached on this path (or when recursion made its edges add
+    up to more than the parent); cycles stop at the first repeat.
     """
     f = profile.functions
     cum = dict(zip(f["key"], f["cumtime"], strict=True))
@@ -462,13 +471,16 @@ def icicle_boxes(
         boxes.append(IcicleBox(key, *info[key], depth=depth, start=start, seconds=seconds))
         if depth + 1 >= max_depth or cum.get(key, 0.0) <= 0:
             return
-        scale = seconds / cum[key]
+        kids = [(c, s) for c, s in children.get(key, []) if c not in path and c in info]
+        reached = sum(s for _, s in kids)
+        # Recursion (exec -> import -> exec) counts nested time on several edges;
+        # children never get more room than their parent has.
+        scale = seconds / max(cum[key], reached)
         x = start
-        for callee, edge_seconds in children.get(key, []):
+        for callee, edge_seconds in kids:
             width = edge_seconds * scale
-            if callee in path or width < min_seconds or callee not in info:
-                continue
-            unfold(callee, x, width, depth + 1, path | {callee})
+            if width >= min_seconds:
+                unfold(callee, x, width, depth + 1, path | {callee})
             x += width
 
     x = 0.0

@@ -51,13 +51,13 @@ DIFF_COLUMNS = [
     "current_ncalls",
     "delta_ncalls",
 ]
-NUMERIC_COLUMNS = ("ncalls", "primcalls", "tottime", "cumtime")
 _INT_COLUMNS = frozenset({"line", "ncalls", "primcalls"})
 _FLOAT_COLUMNS = frozenset({"tottime", "cumtime"})
 
 SITE_PACKAGES = "<site-packages>"
 STDLIB = "<stdlib>"
 _SITE = re.compile(r"/(?:site|dist)-packages/")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _STDLIB = re.compile(r"/(?:lib/(?:pypy|python)\d+(?:\.\d+)?t?|[Pp]ython3\d*/Lib)/")
 
 
@@ -153,16 +153,17 @@ class Profile:
         return self.total_seconds / self.calls
 
     def top(self, n: int = 20, by: str = "tottime") -> pd.DataFrame:
-        """The `n` rows with the largest `by` (any numeric column of `functions`)."""
-        if by not in NUMERIC_COLUMNS:
+        """The first `n` rows by any column of `functions`: largest first for numbers
+        (tottime, cumtime, ncalls, primcalls, line), alphabetical for text."""
+        if by not in self.functions.columns:
             raise ProfileError(
-                f"cannot sort a profile by {by!r} (use one of {', '.join(NUMERIC_COLUMNS)})"
+                f"cannot sort a profile by {by!r} (use one of {', '.join(FUNCTION_COLUMNS)})"
             )
-        return (
-            self.functions.sort_values([by, "key"], ascending=[False, True], kind="stable")
-            .head(n)
-            .reset_index(drop=True)
-        )
+        numeric = by in _INT_COLUMNS or by in _FLOAT_COLUMNS
+        columns = [by, "key"] if by != "key" else ["key"]
+        ascending = [not numeric, True][: len(columns)]
+        ordered = self.functions.sort_values(columns, ascending=ascending, kind="stable")
+        return ordered.head(n).reset_index(drop=True)
 
     def find(self, name: str) -> str:
         """The key of one function: an exact key, a function name, or a unique part of a key."""
@@ -379,10 +380,12 @@ def _match_keys(functions: pd.DataFrame) -> list[str]:
 
     Line numbers shift whenever code above a function changes, so functions are
     matched by (file, function name); several same-named functions in one file
-    (methods, lambdas) are told apart by their order in the file.
+    (methods, lambdas) are told apart by their order in the file. Memory addresses
+    in built-ins' names (``__new__ of type object at 0x...``) differ per process and
+    are ignored.
     """
     files = functions["file"].tolist()
-    names = functions["function"].tolist()
+    names = [_ADDRESS.sub("", name) if " at 0x" in name else name for name in functions["function"]]
     lines = functions["line"].tolist()
     order = sorted(range(len(files)), key=lines.__getitem__)
     rank: dict[tuple[str, str], int] = {}

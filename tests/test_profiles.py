@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import marshal
 import pstats
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -38,6 +39,7 @@ from perfkit.profiles import (
     load_run_profile,
 )
 from perfkit.rundir import PROFILES_CSV, RunWriter, load_run
+from perfkit.selfbench.profiles import main as selfbench_main
 from perfkit.selfbench.profiles import synthetic_stats, write_stats
 
 FIXTURES = ROOT / "tests" / "fixtures" / "profiles"
@@ -104,6 +106,13 @@ def test_cprofile_of_a_stdlib_tool_matches_pstats_exactly(tmp_path: Path) -> Non
     ].item()
     callees = profile.callees(main_key)
     assert len(callees) > 3 and (callees["caller"] == main_key).all()
+    boxes = icicle_boxes(profile)  # exec -> import -> exec recursion: the root is exec
+    root = boxes[0]
+    assert root.function == "<built-in method builtins.exec>" and root.depth == 0
+    for parent in boxes:
+        kids = [b for b in boxes if b.depth == parent.depth + 1 and parent.start <= b.start]
+        kids = [b for b in kids if b.start + b.seconds <= parent.start + parent.seconds * 1.000001]
+        assert sum(b.seconds for b in kids) <= parent.seconds * 1.000001
 
 
 def test_fixtures_match_pstats_and_paths_are_root_relative() -> None:
@@ -165,6 +174,19 @@ def test_diff_is_per_scenario_call_and_sorted_by_own_time_change(tmp_path: Path)
     assert new["file"] == "new_module.py" and new["baseline_tottime_seconds"] == 0.0
 
 
+def test_diff_ignores_memory_addresses_in_builtin_names(tmp_path: Path) -> None:
+    def stats(address: str) -> dict:
+        new = ("~", 0, f"<built-in method __new__ of type object at {address}>")
+        return {new: (4, 4, 0.25, 0.25, {}), ("/checkout/app/m.py", 1, "f"): (1, 1, 0.1, 0.1, {})}
+
+    diff = diff_profiles(
+        _stats_profile(tmp_path, "a.prof", stats("0x7f00aa")),
+        _stats_profile(tmp_path, "b.prof", stats("0x7f11bb")),
+    )
+    assert list(diff["status"]) == ["changed", "changed"]
+    assert "{built-in method __new__ of type object at 0x7f11bb}" in set(diff["key"])
+
+
 def test_top_find_callers_and_callees() -> None:
     profile = fixture("current.prof")
     assert profile.top(1)["key"][0] == "workload.py:12(score)"
@@ -179,6 +201,10 @@ def test_top_find_callers_and_callees() -> None:
         profile.find("workload.py")
     with pytest.raises(ProfileError, match="no function"):
         profile.find("nothing_like_this")
+    assert (
+        profile.top(2, by="function")["function"].tolist()
+        == sorted(profile.functions["function"])[:2]
+    )
     with pytest.raises(ProfileError, match="cannot sort"):
         profile.top(by="seconds")
 
@@ -263,6 +289,24 @@ def test_call_graph_pictures_without_graphviz(tmp_path: Path) -> None:
     assert f'label="{score.function}' in dot
     with pytest.raises(PerfkitError, match="format"):
         diff_graph(base, current, tmp_path / "graph.bmp")
+
+
+@pytest.mark.skipif(shutil.which("dot") is not None, reason="Graphviz is installed here")
+def test_graphviz_engine_without_dot_says_so(tmp_path: Path) -> None:
+    with pytest.raises(PerfkitError, match="Graphviz"):
+        diff_graph(None, fixture("current.prof"), tmp_path / "g.png", engine="graphviz")
+    assert diff_graph(None, fixture("current.prof"), tmp_path / "g.png").exists()  # auto
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
+def test_graphviz_engine_draws_when_dot_is_installed(tmp_path: Path) -> None:
+    out = diff_graph(fixture("base.prof"), fixture("current.prof"), tmp_path / "g.svg")
+    assert "<svg" in out.read_text()
+
+
+def test_selfbench_profiles_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert selfbench_main(["--functions", "300", "--rounds", "1"]) in (0, 1)
+    assert "ratio perfkit/pstats" in capsys.readouterr().out
 
 
 def test_hot_graph_is_pruned_and_cycles_do_not_hang(tmp_path: Path) -> None:

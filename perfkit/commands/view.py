@@ -24,7 +24,13 @@ START_TIMEOUT_SECONDS = 30.0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("view", help="open a benchmark's profile in snakeviz (127.0.0.1)")
+    p = sub.add_parser(
+        "view",
+        help="open a benchmark's profile in snakeviz (127.0.0.1)",
+        description="Serve one recorded profile with snakeviz on 127.0.0.1 until Ctrl-C. "
+        ".prof files are trusted input: pstats reads them with marshal, which is not safe "
+        "against maliciously made files.",
+    )
     p.add_argument("run_ref", metavar="RUN", help="run id, run dir, or 'latest'")
     p.add_argument("benchmark", metavar="BENCHMARK", help="benchmark id, e.g. 'process[n=10]'")
     p.add_argument(
