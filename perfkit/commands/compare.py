@@ -74,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     )
     budgets = comparison.budgets()
     console = Console(highlight=False)
+    if not console.is_terminal:  # logs and pipes: wide rows rather than wrapped cells
+        console = Console(highlight=False, width=max(console.width, 160))
     render(comparison, budgets, console)
     if args.json:
         comparison.write_json(args.json)

@@ -124,27 +124,17 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_run(args.run_ref, args.runs_dir)
     data = show_data(loaded)
     console = Console(highlight=False)
+    if not console.is_terminal:  # logs and pipes: wide rows rather than wrapped cells
+        console = Console(highlight=False, width=max(console.width, 160))
     info = data["run"]
     table = Table(
         title=f"run {info['id']} ({info['status']}, {info['created']})", title_justify="left"
     )
-    for name, justify in (
-        ("benchmark", "left"),
-        ("target", "left"),
-        ("median", "right"),
-        ("95% CI", "right"),
-        ("min", "right"),
-        ("IQR", "right"),
-        ("CV", "right"),
-        ("workers", "right"),
-        ("samples", "right"),
-        ("peak RSS", "right"),
-        ("budget", "left"),
-        ("failures", "left"),
-    ):
-        table.add_column(name, justify=justify)
+    order = {label: i for i, label in enumerate(loaded.targets)}
+    rows = []
     for cid, per_target in data["benchmarks"].items():
-        for target, slot in per_target.items():
+        for target in sorted(per_target, key=lambda label: order.get(label, len(order))):
+            slot = per_target[target]
             t = slot["timing"] or {}
             ci = (
                 f"{format_seconds(t['ci_low_seconds'])}–{format_seconds(t['ci_high_seconds'])}"
@@ -153,20 +143,32 @@ def run(args: argparse.Namespace) -> int:
             )
             memory = slot["memory"] or {}
             budget = slot["budget"] or {}
-            table.add_row(
-                cid,
-                target,
-                format_seconds(t.get("median_seconds")),
-                ci,
-                format_seconds(t.get("min_seconds")),
-                format_seconds(t.get("iqr_seconds")),
-                f"{t['cv']:.1%}" if t.get("cv") is not None else "–",
-                str(t.get("n_workers", 0)),
-                str(t.get("n_samples", 0)),
-                format_bytes(memory.get("peak_rss_bytes")),
-                "  ".join(f"{b['mark']} {kind} < {b['budget_text']}" for kind, b in budget.items()),
-                "; ".join(f"{f['kind']}: {f['message']}" for f in slot["failures"][:1]),
+            rows.append(
+                {
+                    "benchmark": cid,
+                    "target": target,
+                    "median": format_seconds(t.get("median_seconds")),
+                    "95% CI": ci,
+                    "min": format_seconds(t.get("min_seconds")),
+                    "IQR": format_seconds(t.get("iqr_seconds")),
+                    "CV": f"{t['cv']:.1%}" if t.get("cv") is not None else "–",
+                    "workers": str(t.get("n_workers", 0)),
+                    "samples": str(t.get("n_samples", 0)),
+                    "peak RSS": format_bytes(memory.get("peak_rss_bytes")) if memory else "",
+                    "budget": "  ".join(
+                        f"{b['mark']} {kind} < {b['budget_text']}" for kind, b in budget.items()
+                    ),
+                    "failures": "; ".join(
+                        f"{f['kind']}: {f['message']}" for f in slot["failures"][:1]
+                    ),
+                }
             )
+    optional = {"peak RSS", "budget", "failures"}  # shown only when some row has one
+    columns = [c for c in rows[0] if c not in optional or any(r[c] for r in rows)] if rows else []
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("benchmark", "target") else "right")
+    for row in rows:
+        table.add_row(*(row[c] for c in columns))
     console.print(table)
     if args.json:
         atomic_write_json(args.json, data)

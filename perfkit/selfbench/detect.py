@@ -168,7 +168,10 @@ def pyperf_trial(root: Path, base: Path, current: Path, tag: str) -> tuple[bool,
 def summarise(trials: list[Trial]) -> list[dict[str, object]]:
     """One row per (tool, slowdown): detections or false alarms, ratios, wall time."""
     rows = []
-    keys = sorted({(t.tool, t.slowdown_pct) for t in trials}, key=lambda k: (k[0] != "perfkit", k))
+    tools = list(dict.fromkeys(t.tool for t in trials))
+    keys = sorted(
+        {(t.tool, t.slowdown_pct) for t in trials}, key=lambda k: (tools.index(k[0]), k[1])
+    )
     for tool, pct in keys:
         group = [t for t in trials if t.tool == tool and t.slowdown_pct == pct]
         hits = (
@@ -212,25 +215,75 @@ def format_table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    trials: int
+    workers: int | None = None  # perfkit --workers; None: the MeasurePlan default
+    pyperf: bool = False
+
+
+def parse_perfkit_spec(spec: str, default_trials: int) -> Tool:
+    """``default``, ``24``, ``default:4`` or ``24:10`` (workers[:trials])."""
+    from perfkit.config import DEFAULT_PLAN
+
+    workers_text, _, trials_text = spec.partition(":")
+    trials = int(trials_text) if trials_text else default_trials
+    if workers_text == "default":
+        return Tool(f"perfkit ({DEFAULT_PLAN.workers} workers, default)", trials)
+    return Tool(f"perfkit ({int(workers_text)} workers)", trials, int(workers_text))
+
+
+def run_trial(
+    tool: Tool, root: Path, dirs: dict[str, Path], pct: float, trial: int, seed: int
+) -> Trial:
+    current = dirs[f"{pct:g}"]
+    if tool.pyperf:
+        significant, ratio, wall = pyperf_trial(root, dirs["base"], current, f"t{trial}-p{pct:g}")
+        outcome = "significant" if significant else "not significant"
+        return Trial(
+            tool.name, pct, trial, significant, significant and ratio > 1, ratio, outcome, wall
+        )
+    verdict, ratio, wall = perfkit_trial(root, dirs["base"], current, seed, tool.workers)
+    return Trial(
+        tool.name,
+        pct,
+        trial,
+        verdict in SIGNIFICANT_PERFKIT,
+        verdict in ("regression", "slower"),
+        ratio,
+        verdict,
+        wall,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m perfkit.selfbench detect", description=__doc__)
     parser.add_argument("--trials", type=int, default=10, help="perfkit trials per slowdown")
     parser.add_argument(
+        "--perfkit",
+        action="append",
+        metavar="WORKERS[:TRIALS]",
+        help="a perfkit configuration: 'default' (MeasurePlan) or a worker count, optionally "
+        "with its own trial count; repeatable (default: 'default')",
+    )
+    parser.add_argument(
         "--pyperf-trials",
         type=int,
         default=3,
-        help="pyperf trials per slowdown (its default run is several times slower)",
+        help="pyperf trials per slowdown (default 3: its default run takes ~4x perfkit's)",
     )
     parser.add_argument(
         "--slowdowns", default="0,3,5,10", help="true slowdowns in percent, comma-separated"
     )
-    parser.add_argument("--workers", type=int, help="perfkit --workers (default: MeasurePlan)")
     parser.add_argument("--out", type=Path, help="working directory (kept; default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write trials and table as JSON")
     parser.add_argument("--seed", type=int, default=1, help="seed of trial order and interleaving")
     args = parser.parse_args(argv)
 
     slowdowns = [float(x) for x in args.slowdowns.split(",") if x.strip()]
+    tools = [parse_perfkit_spec(spec, args.trials) for spec in args.perfkit or ["default"]]
+    tools.append(Tool("pyperf (default settings)", args.pyperf_trials, pyperf=True))
     root = args.out or Path(tempfile.mkdtemp(prefix="perfkit-detect-"))
     root.mkdir(parents=True, exist_ok=True)
     iterations = calibrate_iterations()
@@ -239,47 +292,17 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     trials: list[Trial] = []
     started = time.perf_counter()
-    for trial in range(max(args.trials, args.pyperf_trials)):
+    for trial in range(max(t.trials for t in tools)):
         order = list(slowdowns)
         rng.shuffle(order)
         for pct in order:
-            current = dirs[f"{pct:g}"]
-            tools = ["perfkit", "pyperf"]
-            rng.shuffle(tools)  # neither tool always runs first
-            for tool in tools:
-                if tool == "perfkit" and trial < args.trials:
-                    verdict, ratio, wall = perfkit_trial(
-                        root, dirs["base"], current, rng.randrange(2**31), args.workers
-                    )
-                    record = Trial(
-                        tool,
-                        pct,
-                        trial,
-                        verdict in SIGNIFICANT_PERFKIT,
-                        verdict in ("regression", "slower"),
-                        ratio,
-                        verdict,
-                        wall,
-                    )
-                elif tool == "pyperf" and trial < args.pyperf_trials:
-                    significant, ratio, wall = pyperf_trial(
-                        root, dirs["base"], current, f"t{trial}-p{pct:g}"
-                    )
-                    record = Trial(
-                        tool,
-                        pct,
-                        trial,
-                        significant,
-                        significant and ratio > 1,
-                        ratio,
-                        "significant" if significant else "not significant",
-                        wall,
-                    )
-                else:
-                    continue
+            active = [t for t in tools if trial < t.trials]
+            rng.shuffle(active)  # no tool always runs first
+            for tool in active:
+                record = run_trial(tool, root, dirs, pct, trial, rng.randrange(2**31))
                 trials.append(record)
                 print(
-                    f"{record.tool:8s} +{pct:g} % trial {trial}: {record.outcome} "
+                    f"{record.tool} +{pct:g} % trial {trial}: {record.outcome} "
                     f"ratio {record.ratio:.3f} ({record.wall_seconds:.1f} s)",
                     flush=True,
                 )

@@ -1,0 +1,166 @@
+"""`perfkit compare` and `perfkit show` as a user meets them: output, JSON, exit codes.
+
+Synthetic run directories (written through RunWriter) for the fast cases; one real
+interleaved run of tests/suites/shift_suite.py for the end-to-end verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SUITES, perfkit_cli
+from test_stats import sample_rows, shifted_run, write_run
+
+from perfkit.cli import main
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_compare_one_interleaved_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = shifted_run(tmp_path, 0)
+    out_json = tmp_path / "comparison.json"
+    code, out, _ = run_cli(capsys, "compare", str(run_dir), "--json", str(out_json))
+    assert code == 0
+    assert "regression" in out and "improvement" in out
+    assert "% slower" in out and "paired by round" in out
+    assert "1 regression, 1 improvement" in out
+    data = json.loads(out_json.read_text())
+    assert data["comparison"]["grow"]["verdict"] == "regression"
+    assert data["comparison"]["shrink"]["verdict"] == "improvement"
+    assert data["summary"]["regression"] == 1
+    assert data["current"]["label"] == "current"
+
+
+def test_fail_on_regression_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = str(shifted_run(tmp_path, 1))
+    assert run_cli(capsys, "compare", run_dir, "--fail-on-regression")[0] == 1
+    # With a threshold above the +15 % shift it is only "slower": no failure.
+    code, out, _ = run_cli(capsys, "compare", run_dir, "--threshold", "20%", "--fail-on-regression")
+    assert code == 0 and "slower" in out
+
+
+def test_labels_by_flag_and_by_ref(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = str(shifted_run(tmp_path, 2))
+    swapped = ["compare", run_dir, "--baseline", "current", "--current", "baseline"]
+    code, out, _ = run_cli(capsys, *swapped)
+    assert code == 0 and "baseline vs" in out.replace("\n", " ")
+    code, out, _ = run_cli(capsys, "compare", f"{run_dir}:current", f"{run_dir}:baseline")
+    assert code == 0 and "improvement" in out  # +15 % seen backwards
+
+
+def test_fail_on_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(3)
+    rows = sample_rows(rng, "export", "n=100", "baseline", 1.0, 6)
+    rows += sample_rows(rng, "export", "n=100", "current", 3.0, 6)
+    cases = {"export[n=100]": {"name": "export", "budget_seconds": 2.0}}
+    run_dir = str(write_run(tmp_path, rows, ("baseline", "current"), cases=cases))
+    code, out, _ = run_cli(capsys, "compare", run_dir, "--fail-on-budget")
+    assert code == 1
+    assert "❌" in out and "budget missed" in out
+    assert run_cli(capsys, "compare", run_dir)[0] == 0
+
+
+def _truncate(run_dir: Path) -> None:
+    samples = run_dir / "samples.csv"
+    text = samples.read_text()
+    samples.write_text(text[: text.rindex("\n", 0, len(text) - 1) + 12])
+
+
+def _drop_column(run_dir: Path) -> None:
+    samples = run_dir / "samples.csv"
+    lines = samples.read_text().splitlines()
+    samples.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing_run", "run not found: nope"),
+        ("absent_label", "has no target 'staging'"),
+        ("no_common", "no common benchmark"),
+        ("truncated", "samples.csv: line"),
+        ("missing_column", "samples.csv: missing column(s) seconds"),
+        ("bad_threshold", "bad threshold"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str, expected: str
+) -> None:
+    run_dir = shifted_run(tmp_path, 5)
+    args = ["compare", str(run_dir)]
+    if case == "missing_run":
+        args = ["compare", "nope", "--runs-dir", str(tmp_path)]
+    elif case == "absent_label":
+        args = ["compare", f"{run_dir}:staging", str(run_dir)]
+    elif case == "no_common":
+        other = write_run(
+            tmp_path, sample_rows(np.random.default_rng(0), "x", "", "m", 1.0, 3), ("m",)
+        )
+        args = ["compare", f"{run_dir}:baseline", str(other)]
+    elif case == "truncated":
+        _truncate(run_dir)
+    elif case == "missing_column":
+        _drop_column(run_dir)
+    elif case == "bad_threshold":
+        args += ["--threshold", "ten"]
+    code, _, err = run_cli(capsys, *args)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("perfkit compare: error: ")
+    assert expected in err
+    if case in ("truncated", "missing_column"):
+        assert str(run_dir / "samples.csv") in err
+
+
+def test_show_json_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(4)
+    rows = sample_rows(rng, "track", "", "main", 0.5, 5)
+    cases = {"track": {"name": "track", "budget_seconds": 5.0}}
+    run_dir = write_run(tmp_path, rows, ("main",), cases=cases)
+    with (run_dir / "failures.csv").open("a") as handle:
+        handle.write("broken,,main,0,error,ValueError: boom in body\n")
+    out_json = tmp_path / "show.json"
+    code, out, _ = run_cli(capsys, "show", str(run_dir), "--json", str(out_json))
+    assert code == 0 and "track" in out and "✅" in out
+    data = json.loads(out_json.read_text())
+    assert data["run"]["id"] == run_dir.name
+    slot = data["benchmarks"]["track"]["main"]
+    assert set(slot) >= {"timing", "memory", "budget"}
+    assert slot["timing"]["n_workers"] == 5 and slot["timing"]["n_samples"] == 25
+    assert slot["memory"] is None
+    assert slot["budget"]["time"]["met"] is True
+    broken = data["benchmarks"]["broken"]["main"]
+    assert broken["timing"] is None and broken["failures"][0]["kind"] == "error"
+
+
+@pytest.mark.slow
+def test_real_interleaved_run_finds_the_known_shifts(tmp_path: Path) -> None:
+    targets = SUITES / "shift_targets"
+    done = perfkit_cli(
+        "run",
+        str(SUITES / "shift_suite.py"),
+        "--quick",
+        "--workers",
+        "10",
+        "--target",
+        f"baseline={targets / 'baseline'}",
+        "--target",
+        f"current={targets / 'current'}",
+        "--out",
+        str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    run_dir = done.stdout.strip().splitlines()[-1]
+    out_json = tmp_path / "comparison.json"
+    done = perfkit_cli("compare", run_dir, "--json", str(out_json), "--fail-on-regression")
+    assert done.returncode == 1, done.stdout + done.stderr  # grow regressed
+    verdicts = {k: v["verdict"] for k, v in json.loads(out_json.read_text())["comparison"].items()}
+    assert verdicts["grow"] == "regression"
+    assert verdicts["same"] in ("unchanged", "inconclusive")
+    assert verdicts["shrink"] == "improvement"
