@@ -430,3 +430,22 @@ def test_view_errors_exit_2_with_one_line(
     assert "no profiles" in lines[1]
     assert str(bad) in lines[2] and "not a pstats profile" in lines[2]
     assert "no profile of 'g'" in lines[3]
+
+
+def test_view_picks_the_profile_meant(tmp_path: Path) -> None:
+    from perfkit.commands.view import choose
+
+    writer = RunWriter.create(tmp_path, {"targets": {}})
+    rows = [
+        {"benchmark": "f", "params": "n=1", "target": label, "calls": 1, "seconds": 0.1}
+        for label in ("baseline", "current", "other")
+    ] + [{"benchmark": "g", "params": "", "target": "other", "calls": 1, "seconds": 0.1}]
+    writer.add_rows(PROFILES_CSV, [{**row, "file": "x.prof"} for row in rows])
+    run = load_run(writer.path)
+    assert choose(run, "f[n=1]", None) == ("f[n=1]", "current")
+    assert choose(run, "f", "baseline") == ("f[n=1]", "baseline")
+    assert choose(run, "g", None) == ("g", "other")
+    with pytest.raises(ProfileError, match="for target 'nope'"):
+        choose(run, "f[n=1]", "nope")
+    with pytest.raises(ProfileError, match="no profile of 'h'"):
+        choose(run, "h", None)

@@ -12,9 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import webbrowser
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from perfkit.errors import PerfkitError, ProfileError
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run, load_run
@@ -104,10 +106,18 @@ def start_snakeviz(path: Path, port: int) -> tuple[subprocess.Popen[str], str]:
     for line in proc.stdout:  # snakeviz prints a banner, then the URL
         seen.append(line.strip())
         if line.startswith("http://"):
+            # Keep draining its output, or a full pipe would block the server one day.
+            threading.Thread(target=_forward, args=(proc.stdout,), daemon=True).start()
             return proc, line.strip()
     proc.wait()
     detail = next((s for s in reversed(seen) if s), f"exit code {proc.returncode}")
     raise PerfkitError(f"snakeviz did not start for {path}: {detail}")
+
+
+def _forward(stream: IO[str]) -> None:
+    for line in stream:
+        if line.strip() and line.strip() != "Bye!":
+            print(f"snakeviz: {line.rstrip()}", file=sys.stderr, flush=True)
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
