@@ -88,8 +88,9 @@ def hot_graph(
     chosen = list(ranked.loc[ranked["_share"] >= node_share, "key"].head(max_nodes))
     diff = None
     if base is not None:
-        diff = diff_profiles(base, current).set_index("key")
-        changed = diff[diff["status"] != "gone"].head(ALWAYS_SHOW_CHANGED).index
+        diff = diff_profiles(base, current)
+        diff = diff[diff["status"] != "gone"].set_index("key")  # the picture is of current
+        changed = diff.head(ALWAYS_SHOW_CHANGED).index
         chosen += [k for k in changed if k not in chosen]
     keep = set(chosen)
     rows = f.set_index("key").loc[chosen]
