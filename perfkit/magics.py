@@ -14,6 +14,7 @@ import html
 import os
 import re
 import shlex
+import statistics
 import textwrap
 import time
 from collections.abc import Callable
@@ -97,7 +98,7 @@ class TimeReport(_Rich):
 
     @property
     def text(self) -> str:
-        medians = sorted(sorted(group)[len(group) // 2] for group in self.result.groups)
+        medians = sorted(statistics.median(group) for group in self.result.groups)
         return (
             f"{self.result.describe()}\n"
             f"fastest sample {format_seconds(self.result.min_seconds)}; group medians "
