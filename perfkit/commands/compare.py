@@ -61,6 +61,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape as esc
 
     from perfkit.compare import compare
 
@@ -79,20 +80,21 @@ def run(args: argparse.Namespace) -> int:
     render(comparison, budgets, console)
     if args.json:
         comparison.write_json(args.json)
-        console.print(f"wrote {args.json}")
+        console.print(f"wrote {esc(str(args.json))}")
     code = 0
     if args.fail_on_regression and comparison.regressions():
-        console.print(f"[bold red]regression:[/] {', '.join(comparison.regressions())}")
+        console.print(f"[bold red]regression:[/] {esc(', '.join(comparison.regressions()))}")
         code = 1
     missed = budgets[budgets["status"] == "missed"] if not budgets.empty else budgets
     if args.fail_on_budget and not missed.empty:
-        console.print(f"[bold red]budget missed:[/] {', '.join(missed['id'].unique())}")
+        console.print(f"[bold red]budget missed:[/] {esc(', '.join(missed['id'].unique()))}")
         code = 1
     return code
 
 
 def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> None:
     """The comparison table, then scaling flags, budgets and the summary line."""
+    from rich.markup import escape as esc
     from rich.table import Table
 
     from perfkit.budgets import measured_text
@@ -105,7 +107,7 @@ def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> N
         f"{cur.ref} vs {base.ref}  ({how}, {comparison.config.confidence:.0%} CI, "
         f"threshold {comparison.threshold:.0%})"
     )
-    table = Table(title=title, title_justify="left")
+    table = Table(title=esc(title), title_justify="left")
     table.add_column("benchmark")
     table.add_column(base.label, justify="right")
     table.add_column(cur.label, justify="right")
@@ -123,7 +125,7 @@ def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> N
     for row in comparison.table.to_dict("records"):
         ci = f"{row['ci_low']:.3f}–{row['ci_high']:.3f}" if row["ci_low"] == row["ci_low"] else "–"
         cells = [
-            row["id"],
+            esc(row["id"]),
             format_seconds(row["baseline_median_seconds"]),
             format_seconds(row["current_median_seconds"]),
             row["change_text"],
@@ -137,18 +139,20 @@ def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> N
                 f"{format_bytes(row['current_peak_rss_bytes'])}"
             )
         if not budgets.empty:
-            cells.append("  ".join(marks.get(row["id"], [])))
+            cells.append(esc("  ".join(marks.get(row["id"], []))))
         table.add_row(*cells)
     console.print(table)
     scaling = comparison.scaling()
     for r in scaling.itertuples(index=False):
         style = "bold red" if r.grew else "dim"
-        console.print(f"[{style}]scaling {r.benchmark} ({r.param}): k = {r.text}[/]")
+        console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: k = {r.text}[/]")
     for b in budgets.itertuples(index=False):
         if b.status != "met":
             console.print(
-                f"{b.mark} {b.id} @{b.target}: {b.kind} budget {b.budget_text}, "
-                f"measured {measured_text(b.kind, b.measured)} ({b.status})"
+                esc(
+                    f"{b.mark} {b.id} @{b.target}: {b.kind} budget {b.budget_text}, "
+                    f"measured {measured_text(b.kind, b.measured)} ({b.status})"
+                )
             )
     s = comparison.summary
     for key, text in (
@@ -158,5 +162,5 @@ def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> N
         ("failed_in_current", f"failed in {cur.ref}"),
     ):
         if s.get(key):
-            console.print(f"[yellow]{text}:[/] {', '.join(s[key])}")
-    console.print(summary_line(comparison))
+            console.print(f"[yellow]{esc(text)}:[/] {esc(', '.join(s[key]))}")
+    console.print(esc(summary_line(comparison)))

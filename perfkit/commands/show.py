@@ -116,7 +116,9 @@ def show_data(run: Run) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     from perfkit.rundir import atomic_write_json, load_run
     from perfkit.units import format_bytes, format_seconds
@@ -128,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         console = Console(highlight=False, width=max(console.width, 160))
     info = data["run"]
     table = Table(
-        title=f"run {info['id']} ({info['status']}, {info['created']})", title_justify="left"
+        title=escape(f"run {info['id']} ({info['status']}, {info['created']})"),
+        title_justify="left",
     )
     order = {label: i for i, label in enumerate(loaded.targets)}
     rows = []
@@ -166,11 +169,14 @@ def run(args: argparse.Namespace) -> int:
     optional = {"peak RSS", "budget", "failures"}  # shown only when some row has one
     columns = [c for c in rows[0] if c not in optional or any(r[c] for r in rows)] if rows else []
     for column in columns:
-        table.add_column(column, justify="left" if column in ("benchmark", "target") else "right")
+        table.add_column(
+            column,
+            justify="left" if column in ("benchmark", "target", "budget", "failures") else "right",
+        )
     for row in rows:
-        table.add_row(*(row[c] for c in columns))
+        table.add_row(*(Text(row[c]) for c in columns))
     console.print(table)
     if args.json:
         atomic_write_json(args.json, data)
-        console.print(f"wrote {args.json}")
+        console.print(escape(f"wrote {args.json}"))
     return 0
