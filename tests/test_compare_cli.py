@@ -64,6 +64,7 @@ def test_fail_on_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     code, out, _ = run_cli(capsys, "compare", run_dir, "--fail-on-budget")
     assert code == 1
     assert "❌" in out and "budget missed" in out
+    assert "export[n=100]" in out  # ids are not taken for rich markup
     assert run_cli(capsys, "compare", run_dir)[0] == 0
 
 
