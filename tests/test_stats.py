@@ -337,3 +337,10 @@ def test_scaling_flags_a_growing_exponent(tmp_path: Path) -> None:
     assert flags.loc["playlist", "grew"]
     assert flags.loc["playlist", "flag"].endswith("→ 1.30, super-linear")
     assert flags.loc["flat", "flag"] == ""
+
+
+def test_perfkit_compare_is_callable_after_the_module_import(tmp_path: Path) -> None:
+    import perfkit
+    import perfkit.compare
+
+    assert perfkit.compare(shifted_run(tmp_path, 6)).summary["regression"] == 1
