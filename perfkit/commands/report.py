@@ -1,0 +1,71 @@
+"""`perfkit report`: run the notebooks on a run (or a pair) into a markdown + HTML report.
+
+Parses arguments and prints progress on stderr; the pipeline lives in
+perfkit.report.pipeline. A failing notebook cell exits 1, bad input exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from perfkit.errors import PerfkitError
+from perfkit.rundir import DEFAULT_RUNS_DIR
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="run the notebooks: performance_report.md, its HTML, figures",
+        description="RUN compares its two targets (baseline/current, else its first two); "
+        "RUN:LABEL alone reports one target; BASE CURRENT compares two runs (or RUN:LABELs).",
+    )
+    p.add_argument("refs", nargs="+", metavar="RUN_OR_PAIR", help="RUN, RUN:LABEL, or BASE CURRENT")
+    p.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output directory (default: reports/)"
+    )
+    p.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="notebook parameter, e.g. -p threshold=5%% -p benchmark='f[n=10]' (repeatable)",
+    )
+    p.add_argument(
+        "--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="where run ids are looked up"
+    )
+    p.add_argument("--html", action="store_true", help=argparse.SUPPRESS)  # always written
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from perfkit.report.pipeline import NotebookFailed, plan_report, run_plan
+
+    if len(args.refs) > 2:
+        raise PerfkitError(f"expected RUN or BASE CURRENT, got {len(args.refs)} references")
+    console = Console(stderr=True, highlight=False)
+    plan = plan_report(
+        args.refs[0],
+        args.refs[1] if len(args.refs) > 1 else None,
+        out_dir=args.out,
+        assignments=args.parameter,
+        runs_dir=args.runs_dir,
+    )
+    console.print(f"report on {plan.title} -> {plan.out_dir}", markup=False)
+    try:
+        result = run_plan(plan, progress=lambda message: console.print(message, markup=False))
+    except NotebookFailed as exc:
+        print(f"perfkit report: error: {exc}", file=sys.stderr)
+        return 1
+    console.print(
+        f"{len(result.executed)} notebooks in {result.seconds:.1f} s; "
+        f"figures in {plan.out_dir / 'figures'}",
+        markup=False,
+    )
+    print(result.markdown)
+    print(result.html)
+    return 0

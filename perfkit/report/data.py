@@ -1,0 +1,469 @@
+"""What one report is about: the sides (one run target, or baseline and current) and
+the analysis tables the notebooks show, computed through the analysis modules.
+
+`ReportData` resolves references once, memoises each table, and saves figures and
+small artifacts under the output directory. It computes no statistics of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from perfkit.compare import Comparison, Side, compare, run_metadata
+from perfkit.config import DEFAULT_STATS
+from perfkit.errors import ParameterError, PerfkitError, RunDirError
+from perfkit.rundir import DEFAULT_RUNS_DIR, Run, atomic_write_json, load_run, resolve_run_path
+from perfkit.stats import timing_summary, with_ids, worker_medians
+
+FIGURES_DIR = "figures"
+DATA_DIR = "data"
+NOTEBOOKS_DIR = "notebooks"
+MANIFEST = "figures.json"
+SECTIONS = {  # figure-name prefix -> report section
+    "ratio": "timings",
+    "timing": "timings",
+    "scaling": "scaling",
+    "callgraph": "profiles",
+    "icicle": "profiles",
+    "profile": "profiles",
+    "memory": "memory",
+}
+
+
+def shareable(path: Path) -> Path:
+    """Reports are shared: readable by others (atomic writes create owner-only files)."""
+    path.chmod(0o644)
+    return path
+
+
+def _run_and_label(ref: str | Path, runs_dir: Path) -> tuple[Run, str | None]:
+    """``RUN`` or ``RUN:LABEL`` (RUN: id, directory or ``latest``) -> (Run, label)."""
+    text = str(ref)
+    try:
+        return load_run(resolve_run_path(text, runs_dir)), None
+    except RunDirError:
+        if ":" not in text:
+            raise
+    run_text, _, label = text.rpartition(":")
+    run = load_run(resolve_run_path(run_text, runs_dir))
+    if label not in run.targets:
+        raise PerfkitError(
+            f"run {run.id} has no target {label!r} (targets: {', '.join(run.targets) or 'none'})"
+        )
+    return run, label
+
+
+def resolve_sides(
+    run: str | Path,
+    current: str | Path | None = None,
+    *,
+    baseline_label: str | None = None,
+    current_label: str | None = None,
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    threshold: float | None = None,
+) -> tuple[list[Side], Comparison | None]:
+    """The report's sides: one (a one-target run, or ``RUN:LABEL`` alone) or a comparison.
+
+    A run with two or more targets compares ``baseline``/``current`` when it has
+    those labels, else its first two targets; two references compare run to run.
+    """
+    runs_dir = Path(runs_dir)
+    threshold = DEFAULT_STATS.threshold if threshold is None else threshold
+    if current is not None:
+        comparison = compare(
+            str(run),
+            str(current),
+            baseline_label=baseline_label,
+            current_label=current_label,
+            threshold=threshold,
+            runs_dir=runs_dir,
+        )
+        return [comparison.baseline, comparison.current], comparison
+    base_run, label = _run_and_label(run, runs_dir)
+    labels = base_run.targets or sorted(set(base_run.samples["target"]))
+    if label is not None and current_label is None:
+        return [Side(base_run, label)], None
+    if len(labels) < 2:
+        if not labels:
+            raise RunDirError(f"run {base_run.id} has no targets")
+        return [Side(base_run, label or labels[0])], None
+    baseline_label = label or baseline_label
+    if baseline_label is None and current_label is None and "baseline" not in labels:
+        baseline_label, current_label = labels[0], labels[1]
+    comparison = compare(
+        base_run,
+        baseline_label=baseline_label,
+        current_label=current_label,
+        threshold=threshold,
+        runs_dir=runs_dir,
+    )
+    return [comparison.baseline, comparison.current], comparison
+
+
+@dataclass(frozen=True)
+class SavedFigure:
+    """A figure written as PNG; displays as that image in a notebook."""
+
+    path: Path
+    caption: str
+
+    def _repr_png_(self) -> bytes:
+        return self.path.read_bytes()
+
+
+@dataclass
+class ReportData:
+    """The sides of one report, their analysis tables, and where outputs go."""
+
+    sides: list[Side]
+    comparison: Comparison | None
+    out_dir: Path
+    threshold: float = DEFAULT_STATS.threshold
+    _profiles: dict[tuple[int, str], Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def compared(self) -> bool:
+        return self.comparison is not None
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.out_dir / FIGURES_DIR
+
+    @property
+    def data_dir(self) -> Path:
+        return self.out_dir / DATA_DIR
+
+    @property
+    def notebooks_dir(self) -> Path:
+        return self.out_dir / NOTEBOOKS_DIR
+
+    @cached_property
+    def series(self) -> list[str]:
+        """A display name per side: its label, or label @ run when both labels are equal."""
+        labels = [s.label for s in self.sides]
+        if len(set(labels)) == len(labels):
+            return labels
+        return [f"{s.label} @ {s.run.id}" for s in self.sides]
+
+    @property
+    def title(self) -> str:
+        refs = [s.ref for s in self.sides]
+        return " vs ".join(refs) if self.compared else refs[0]
+
+    def _per_side(self, compute) -> pd.DataFrame:
+        """Concatenate `compute(side)` rows of every side, tagged with `side` and `series`."""
+        frames = []
+        for index, (side, name) in enumerate(zip(self.sides, self.series, strict=True)):
+            frame = compute(side)
+            if frame is None or frame.empty:
+                continue
+            frame = frame[frame["target"] == side.label].copy()
+            frame.insert(0, "series", name)
+            frame.insert(0, "side", ("baseline", "current")[index] if self.compared else "run")
+            frames.append(frame)
+        if not frames:
+            return pd.DataFrame(columns=["side", "series", "id", "target"])
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def ids(self) -> list[str]:
+        """Benchmark ids in suite order: the comparison's, else the run's."""
+        if self.comparison is not None:
+            return list(self.comparison.table["id"])
+        return list(dict.fromkeys(self.timing["id"]))
+
+    @cached_property
+    def timing(self) -> pd.DataFrame:
+        """`perfkit.stats.timing_summary` per side."""
+        cache: dict[int, pd.DataFrame] = {}
+
+        def compute(side: Side) -> pd.DataFrame:
+            key = id(side.run)
+            if key not in cache:
+                cache[key] = timing_summary(side.run)
+            return cache[key]
+
+        return self._per_side(compute)
+
+    @cached_property
+    def worker_medians(self) -> pd.DataFrame:
+        """One row per worker: `perfkit.stats.worker_medians` per side."""
+        return self._per_side(lambda side: worker_medians(side.run.samples))
+
+    @property
+    def table(self) -> pd.DataFrame | None:
+        """`Comparison.table` (None without a comparison)."""
+        return None if self.comparison is None else self.comparison.table
+
+    @cached_property
+    def overview(self) -> pd.DataFrame:
+        """What a reader sees first: the comparison in words, or the one run's timings."""
+        if self.comparison is not None:
+            t = self.comparison.table
+            from perfkit.units import format_seconds
+
+            return pd.DataFrame(
+                {
+                    "benchmark": t["id"],
+                    "baseline": [format_seconds(v) for v in t["baseline_median_seconds"]],
+                    "current": [format_seconds(v) for v in t["current_median_seconds"]],
+                    "change": t["change_text"],
+                    "ratio 95 % CI": [
+                        f"{lo:.3f}–{hi:.3f}"
+                        for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
+                    ],
+                    "verdict": t["verdict"],
+                }
+            )
+        from perfkit.units import format_seconds
+
+        t = self.timing
+        return pd.DataFrame(
+            {
+                "benchmark": t["id"],
+                "target": t["target"],
+                "median": [format_seconds(v) for v in t["median_seconds"]],
+                "95 % CI": [
+                    f"{format_seconds(lo)}–{format_seconds(hi)}"
+                    for lo, hi in zip(t["ci_low_seconds"], t["ci_high_seconds"], strict=True)
+                ],
+                "cv": [f"{v:.1%}" if v == v else "–" for v in t["cv"]],
+                "workers": t["n_workers"],
+            }
+        )
+
+    @cached_property
+    def budgets(self) -> pd.DataFrame:
+        """`perfkit.budgets.check_budgets` of the current side (the one run alone)."""
+        from perfkit.budgets import check_budgets
+
+        side = self.sides[-1]
+        timing = self.timing[self.timing["side"] == ("current" if self.compared else "run")]
+        return check_budgets(side.run, side.label, timing=timing.drop(columns=["side", "series"]))
+
+    @cached_property
+    def scaling_fits(self) -> pd.DataFrame:
+        """`perfkit.scaling.fit_scaling` per side."""
+        from perfkit.scaling import fit_scaling
+
+        return self._per_side(lambda side: fit_scaling(side.run))
+
+    @cached_property
+    def scaling_change(self) -> pd.DataFrame | None:
+        """`perfkit.scaling.compare_scaling` (None without a comparison)."""
+        return None if self.comparison is None else self.comparison.scaling()
+
+    @cached_property
+    def memory(self) -> pd.DataFrame:
+        """`perfkit.memory.memory_summary` per side (empty without a memory pass)."""
+        from perfkit.memory import memory_summary
+
+        return self._per_side(lambda side: memory_summary(side.run))
+
+    @cached_property
+    def memory_series(self) -> pd.DataFrame:
+        """The growth series (memory.csv rows) per side, with ids."""
+        return self._per_side(
+            lambda side: with_ids(side.run.memory) if not side.run.memory.empty else None
+        )
+
+    @cached_property
+    def monitor(self) -> pd.DataFrame:
+        """`perfkit.monitor.monitor_summary` per side (empty without monitor data)."""
+        from perfkit.monitor import monitor_summary
+
+        return self._per_side(lambda side: monitor_summary(side.run))
+
+    @cached_property
+    def failures(self) -> pd.DataFrame:
+        return self._per_side(
+            lambda side: with_ids(side.run.failures) if not side.run.failures.empty else None
+        )
+
+    def profiled_ids(self) -> list[str]:
+        """Benchmark ids with a profile on every side, in report order."""
+        sets = []
+        for side in self.sides:
+            rows = side.run.profiles
+            rows = rows[rows["target"] == side.label]
+            sets.append(set(with_ids(rows)["id"]) if not rows.empty else set())
+        common = set.intersection(*sets) if sets else set()
+        return [i for i in self.ids if i in common]
+
+    def focus_benchmark(self, benchmark: str | None = None) -> str | None:
+        """The benchmark the call-graph views look at: `benchmark`, else the worst regression
+        (largest ratio among regressions, then among all), else the slowest profiled one."""
+        profiled = self.profiled_ids()
+        if benchmark is not None:
+            if benchmark not in profiled:
+                have = ", ".join(profiled) or "none (run `perfkit run --profile`)"
+                raise ParameterError(
+                    f"benchmark={benchmark!r} has no profile here (profiled: {have})"
+                )
+            return benchmark
+        if not profiled:
+            return None
+        if self.comparison is not None:
+            t = self.comparison.table[self.comparison.table["id"].isin(profiled)]
+            worst = t[t["verdict"] == "regression"]
+            pick = worst if not worst.empty else t
+            if not pick.empty and pick["ratio"].notna().any():
+                return str(pick.loc[pick["ratio"].idxmax(), "id"])
+        t = self.timing[self.timing["id"].isin(profiled)]
+        return str(t.loc[t["median_seconds"].idxmax(), "id"]) if not t.empty else profiled[0]
+
+    def profile(self, benchmark: str, side: int = -1):
+        """The `perfkit.profiles.Profile` of one benchmark on one side (default: current)."""
+        from perfkit.profiles import load_run_profile
+
+        index = side % len(self.sides)
+        key = (index, benchmark)
+        if key not in self._profiles:
+            s = self.sides[index]
+            self._profiles[key] = load_run_profile(s.run, s.label, benchmark)
+        return self._profiles[key]
+
+    def top_functions(self, benchmark: str, n: int = 15, side: int = -1) -> pd.DataFrame:
+        """The `n` functions with most own time per scenario call, readable columns."""
+        profile = self.profile(benchmark, side)
+        top = profile.top(n, by="tottime")
+        per_call = profile.calls
+        return pd.DataFrame(
+            {
+                "function": top["function"],
+                "where": [f"{f}:{line}" for f, line in zip(top["file"], top["line"], strict=True)],
+                "calls per scenario call": top["ncalls"] / per_call,
+                "own time per call": top["tottime"] / per_call,
+                "cumulative per call": top["cumtime"] / per_call,
+            }
+        )
+
+    def profile_diff(self, benchmark: str) -> pd.DataFrame:
+        """`perfkit.profiles.diff_profiles` baseline -> current of one benchmark."""
+        from perfkit.profiles import diff_profiles
+
+        if not self.compared:
+            raise PerfkitError("a profile diff needs two sides (baseline and current)")
+        return diff_profiles(self.profile(benchmark, 0), self.profile(benchmark, 1))
+
+    def culprits(self, benchmark: str, n: int = 5) -> pd.DataFrame:
+        """The functions whose own time per call grew most (the diff's slower rows)."""
+        diff = self.profile_diff(benchmark)
+        return diff[diff["delta_tottime_seconds"] > 0].head(n).reset_index(drop=True)
+
+    def environment(self) -> list[dict[str, Any]]:
+        """Per side: run, target, code version, host, Python and measurement options."""
+        rows = []
+        for side, name in zip(self.sides, self.series, strict=True):
+            meta = side.run.meta
+            info = run_metadata(side)
+            target = (meta.get("targets") or {}).get(side.label) or {}
+            host = meta.get("host") or {}
+            python = meta.get("python") or {}
+            options = meta.get("options") or {}
+            rows.append(
+                {
+                    "series": name,
+                    "run": side.run.id,
+                    "label": side.label,
+                    "created": info.get("created"),
+                    "status": info.get("status"),
+                    "suite": meta.get("suite"),
+                    "target": target.get("spec"),
+                    "git_sha": target.get("git_sha"),
+                    "host": host.get("hostname"),
+                    "cpu": host.get("cpu_model"),
+                    "cores": host.get("cores"),
+                    "memory_bytes": host.get("memory_bytes"),
+                    "os": host.get("os"),
+                    "python": " ".join(
+                        str(x) for x in (python.get("implementation"), python.get("version")) if x
+                    ),
+                    "perfkit": meta.get("perfkit_version"),
+                    "workers": options.get("workers"),
+                    "samples": options.get("samples"),
+                    "interleaved": meta.get("interleaved"),
+                }
+            )
+        return rows
+
+    def figure_path(self, name: str, suffix: str = ".png") -> Path:
+        """Where figure `name` goes: ``figures/<safe name><suffix>``."""
+        from perfkit.rundir import safe_filename
+
+        return self.figures_dir / f"{safe_filename(name)}{suffix}"
+
+    def save_figure(
+        self, fig: Any, name: str, caption: str = "", benchmark: str | None = None
+    ) -> SavedFigure:
+        """Write `fig` to ``figures/<name>.png``, note it in the figure manifest, return it."""
+        from perfkit.plots import save_figure
+
+        path = save_figure(fig, self.figure_path(name))
+        return self.save_image(path, caption or name, benchmark)
+
+    def save_image(self, path: Path, caption: str, benchmark: str | None = None) -> SavedFigure:
+        """Note an image written under ``figures/`` in the manifest (section from its name)."""
+        manifest = self.figures()
+        manifest[path.name] = {
+            "file": f"{FIGURES_DIR}/{path.name}",
+            "caption": caption,
+            "section": next((s for p, s in SECTIONS.items() if path.stem.startswith(p)), "other"),
+            "benchmark": benchmark,
+        }
+        atomic_write_json(self.data_dir / MANIFEST, manifest)
+        shareable(self.data_dir / MANIFEST)
+        return SavedFigure(path, caption)
+
+    def figures(self) -> dict[str, dict[str, str]]:
+        """The figure manifest: file name -> file (relative to out_dir), caption, section."""
+        path = self.data_dir / MANIFEST
+        if not path.is_file():
+            return {}
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        return {k: v for k, v in manifest.items() if (self.out_dir / v["file"]).is_file()}
+
+    def save_table(self, frame: pd.DataFrame, name: str) -> Path:
+        """Write a table as ``data/<name>.csv`` (a small artifact beside the report)."""
+        from perfkit.rundir import atomic_write_text
+
+        path = self.data_dir / f"{name}.csv"
+        atomic_write_text(path, frame.to_csv(index=False))
+        return shareable(path)
+
+    def write_comparison_json(self) -> Path | None:
+        """``data/comparison.json``: the reviewer's shape (`Comparison.write_json`)."""
+        if self.comparison is None:
+            return None
+        return shareable(self.comparison.write_json(self.data_dir / "comparison.json"))
+
+
+def open_report(
+    run: str | Path = "latest",
+    current: str | Path | None = None,
+    *,
+    baseline_label: str | None = None,
+    current_label: str | None = None,
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
+    out_dir: str | Path = "reports",
+    threshold: float | None = None,
+) -> ReportData:
+    """Resolve the report's sides (see `resolve_sides`) and where its outputs go."""
+    threshold = DEFAULT_STATS.threshold if threshold is None else float(threshold)
+    sides, comparison = resolve_sides(
+        run,
+        current,
+        baseline_label=baseline_label,
+        current_label=current_label,
+        runs_dir=runs_dir,
+        threshold=threshold,
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return ReportData(sides=sides, comparison=comparison, out_dir=out, threshold=threshold)

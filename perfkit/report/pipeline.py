@@ -1,0 +1,242 @@
+"""The notebook pipeline behind `perfkit report`: check parameters, run the packaged
+notebooks in order through papermill, export HTML, and say which cell failed.
+
+Owns kernels, paths and progress; the notebooks do the analysis and the rendering
+(through perfkit.report.views and .render). Nothing here computes statistics.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfkit.errors import PerfkitError
+from perfkit.report.data import DATA_DIR, FIGURES_DIR, MANIFEST, NOTEBOOKS_DIR, open_report
+from perfkit.report.params import check_parameters, declared_parameters, for_notebook
+from perfkit.report.render import HTML_NAME, MARKDOWN_NAME
+
+PACKAGE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+KERNEL_NAME = "python3"
+# Kernel warnings about its own transport (TCP without encryption, frozen modules) are
+# noise for a report user: the kernel logs errors only.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"]
+QUIET_ENVIRONMENT = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1"}
+
+
+class NotebookFailed(Exception):
+    """A notebook cell raised: names the notebook and cell; the executed notebook is kept."""
+
+    def __init__(self, notebook: str, cell: int, exec_count: int | None, error: str, kept: Path):
+        self.notebook, self.cell, self.exec_count, self.error, self.kept = (
+            notebook,
+            cell,
+            exec_count,
+            error,
+            kept,
+        )
+        prompt = f" (In [{exec_count}])" if exec_count else ""
+        super().__init__(
+            f"notebook {notebook} failed in cell {cell}{prompt}: {error} (executed notebook kept: {kept})"
+        )
+
+
+def packaged_notebooks(directory: Path = PACKAGE_NOTEBOOKS) -> list[Path]:
+    """The pipeline's notebooks in run order (their names start with the order)."""
+    found = sorted(directory.glob("[0-9]*.ipynb"))
+    if not found:
+        raise PerfkitError(f"{directory}: no notebooks (is perfkit installed with its data?)")
+    return found
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will run, decided and checked before any kernel starts."""
+
+    out_dir: Path
+    notebooks: list[Path]
+    parameters: dict[str, dict[str, Any]]  # notebook name -> its parameters
+    title: str
+
+
+@dataclass
+class PipelineResult:
+    out_dir: Path
+    markdown: Path
+    html: Path
+    executed: list[Path] = field(default_factory=list)
+    exports: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def plan_report(
+    run: str,
+    current: str | None = None,
+    *,
+    out_dir: str | Path = "reports",
+    assignments: list[str] | None = None,
+    runs_dir: str | Path = "data/runs",
+    notebooks: list[Path] | None = None,
+) -> Plan:
+    """Check parameters and references; raise `PerfkitError` (exit 2) before anything runs."""
+    notebooks = notebooks or packaged_notebooks()
+    declared = {nb.name: declared_parameters(nb) for nb in notebooks}
+    values = check_parameters(assignments or [], declared)
+    out = Path(out_dir).resolve()
+    rep = open_report(
+        run,
+        current,
+        runs_dir=Path(runs_dir).resolve(),
+        out_dir=out,
+        threshold=values.get("threshold"),
+    )
+    if values.get("benchmark") is not None:
+        rep.focus_benchmark(values["benchmark"])
+    sides = [f"{side.run.path.resolve()}:{side.label}" for side in rep.sides]
+    fixed = {
+        "run": sides[0],
+        "current": sides[1] if len(sides) > 1 else None,
+        "baseline_label": None,
+        "current_label": None,
+        "runs_dir": str(Path(runs_dir).resolve()),
+        "out_dir": str(out),
+    }
+    parameters = {nb.name: for_notebook({**fixed, **values}, declared[nb.name]) for nb in notebooks}
+    return Plan(out_dir=out, notebooks=notebooks, parameters=parameters, title=rep.title)
+
+
+def clean_outputs(out_dir: Path) -> None:
+    """Remove what an earlier report wrote here (by pattern only: never a whole directory)."""
+    patterns = {
+        FIGURES_DIR: ("*.png", "*.svg"),
+        NOTEBOOKS_DIR: ("*.ipynb", "*.html"),
+        DATA_DIR: (MANIFEST, "*.csv", "comparison.json"),
+        ".": (MARKDOWN_NAME, HTML_NAME),
+    }
+    for sub, globs in patterns.items():
+        for pattern in globs:
+            for path in (out_dir / sub).glob(pattern):
+                if path.is_file():
+                    path.unlink()
+
+
+def _kernel_manager_class() -> type:
+    """A kernel manager that runs this very interpreter, whatever kernelspecs say.
+
+    A user-level ``python3`` kernelspec may point at another Python without perfkit;
+    the report must run where perfkit is installed.
+    """
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+    class ThisInterpreter(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name="Python 3 (ipykernel)",
+                language="python",
+                env=dict(QUIET_ENVIRONMENT),
+            )
+
+    class Manager(AsyncKernelManager):
+        def _kernel_spec_manager_default(self) -> KernelSpecManager:
+            return ThisInterpreter()
+
+    return Manager
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Hide papermill's, nbclient's and the kernel's chatter; errors still surface."""
+    saved_env = {k: os.environ.get(k) for k in QUIET_ENVIRONMENT}
+    os.environ.update(QUIET_ENVIRONMENT)
+    loggers = [logging.getLogger(n) for n in ("papermill", "traitlets", "nbclient", "asyncio")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def export_html(notebook: Path) -> Path:
+    """The executed notebook as HTML without input cells, next to it."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_filename(str(notebook))
+    out = notebook.with_suffix(".html")
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def execute(source: Path, executed: Path, parameters: dict[str, Any]) -> None:
+    """Run one notebook through papermill; a failing cell raises `NotebookFailed`."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        pm.execute_notebook(
+            str(source),
+            str(executed),
+            parameters=parameters,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            cwd=str(executed.parent),
+            kernel_manager_class=_kernel_manager_class(),
+            extra_arguments=KERNEL_ARGUMENTS,
+        )
+    except PapermillExecutionError as exc:
+        error = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0]
+        raise NotebookFailed(
+            source.name, exc.cell_index + 1, exc.exec_count, error, executed
+        ) from None
+
+
+def run_plan(plan: Plan, progress: Callable[[str], None] | None = None) -> PipelineResult:
+    """Execute the planned notebooks in order, then export each as HTML."""
+    say = progress or (lambda _message: None)
+    started = time.perf_counter()
+    notebooks_out = plan.out_dir / NOTEBOOKS_DIR
+    notebooks_out.mkdir(parents=True, exist_ok=True)
+    clean_outputs(plan.out_dir)
+    result = PipelineResult(plan.out_dir, plan.out_dir / MARKDOWN_NAME, plan.out_dir / HTML_NAME)
+    exports: list[Future[Path]] = []
+    # HTML export of notebook i overlaps the kernel of notebook i+1 (another process).
+    with quiet(), ThreadPoolExecutor(max_workers=1) as pool:
+        total = len(plan.notebooks)
+        for index, source in enumerate(plan.notebooks, 1):
+            executed = notebooks_out / source.name
+            t0 = time.perf_counter()
+            say(f"[{index}/{total}] {source.stem} …")
+            execute(source, executed, plan.parameters[source.name])
+            result.executed.append(executed)
+            exports.append(pool.submit(export_html, executed))
+            say(f"[{index}/{total}] {source.stem} done in {time.perf_counter() - t0:.1f} s")
+        result.exports = [f.result() for f in exports]
+    for path in (result.markdown, result.html):
+        if not path.is_file():
+            raise PerfkitError(f"{path}: not written (the report notebook did not render it)")
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,146 @@
+"""Recommendations derived from the report's data: each one names a benchmark, a number
+and the next step. No data, no recommendation; nothing here is canned text.
+
+Reads `ReportData` tables only; computes no statistics of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from perfkit.report.data import ReportData
+from perfkit.report.markdown import md_code
+from perfkit.units import format_bytes, format_seconds
+
+NOISY_CV = 0.10  # per-worker medians spread more than this: the machine was busy
+DEFAULT_WORKERS = 12
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    kind: str  # regression | budget | leak | scaling | inconclusive | noise | failure | ok
+    text: str  # markdown
+
+
+def _culprit_text(rep: ReportData, benchmark: str) -> str:
+    if not rep.compared or benchmark not in rep.profiled_ids():
+        return " Profile it (`perfkit run --profile`) to see where the time goes."
+    culprits = rep.culprits(benchmark, 1)
+    if culprits.empty:
+        return " Its profile shows no function with more own time: look at the call graph."
+    c = culprits.iloc[0]
+    where = f"{c['file']}:{c['line']}"
+    calls = ""
+    if c["baseline_ncalls"] > 0 and c["current_ncalls"] >= 1.5 * c["baseline_ncalls"]:
+        calls = (
+            f", called {c['current_ncalls'] / c['baseline_ncalls']:.1f}× as often per call "
+            "(repeated work? a lost cache?)"
+        )
+    elif c["status"] == "new":
+        calls = ", a function the baseline did not call"
+    return (
+        f" Start with {md_code(c['function'])} in {md_code(where)}: own time "
+        f"+{format_seconds(c['delta_tottime_seconds'])} per call{calls}."
+    )
+
+
+def recommendations(rep: ReportData) -> list[Recommendation]:
+    """What to do next, most important first."""
+    out: list[Recommendation] = []
+    table = rep.table
+    if table is not None:
+        worst = table[table["verdict"] == "regression"].sort_values("ratio", ascending=False)
+        for r in worst.itertuples(index=False):
+            out.append(
+                Recommendation(
+                    "regression",
+                    f"Fix the regression of {md_code(r.id)} ({r.change_text}, ratio CI "
+                    f"{r.ci_low:.2f}–{r.ci_high:.2f}).{_culprit_text(rep, r.id)}",
+                )
+            )
+    for b in rep.budgets[rep.budgets["status"] == "missed"].itertuples(index=False):
+        measured = format_seconds(b.measured) if b.kind == "time" else format_bytes(b.measured)
+        what = "upper CI bound of its time" if b.kind == "time" else "its peak RSS"
+        out.append(
+            Recommendation(
+                "budget",
+                f"{md_code(b.id)} misses its {b.kind} budget of {b.budget_text}: {what} is "
+                f"{measured}. Bring it under budget or revise the budget with a reason.",
+            )
+        )
+    memory = rep.memory
+    if not memory.empty:
+        for m in memory[memory["leak"]].itertuples(index=False):
+            sites = list(m.top_growth_sites)
+            site = f" The top growing site is {md_code(sites[0]['site'])}." if sites else ""
+            out.append(
+                Recommendation(
+                    "leak",
+                    f"{md_code(m.id)} on {md_code(m.series)} "
+                    f"{getattr(m, 'growth_text', 'grows per call')}.{site} Check what keeps a "
+                    "reference across calls (module-level lists, caches without a bound).",
+                )
+            )
+    change = rep.scaling_change
+    if change is not None and not change.empty:
+        for s in change[change["grew"]].itertuples(index=False):
+            out.append(
+                Recommendation(
+                    "scaling",
+                    f"{md_code(s.benchmark)} scales worse with {md_code(s.param)}: k = {s.text}. "
+                    "Look for work that now repeats per item (nested loops, per-item lookups).",
+                )
+            )
+    if table is not None:
+        unsure = table[table["verdict"] == "inconclusive"]
+        if not unsure.empty:
+            workers = int(rep.sides[-1].run.meta.get("options", {}).get("workers") or 0)
+            more = max(DEFAULT_WORKERS, 2 * workers) if workers else DEFAULT_WORKERS
+            widest = unsure.assign(width=unsure["ci_high"] - unsure["ci_low"]).sort_values(
+                "width", ascending=False
+            )
+            r = widest.iloc[0]
+            width = (
+                f" (widest: {md_code(r['id'])}, ratio CI {r['ci_low']:.2f}–{r['ci_high']:.2f})"
+                if math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])
+                else ""
+            )
+            out.append(
+                Recommendation(
+                    "inconclusive",
+                    f"{len(unsure)} benchmark(s) are inconclusive{width}: measure again with "
+                    f"more workers (`--workers {more}`) on a quieter machine before deciding.",
+                )
+            )
+    timing = rep.timing
+    if not timing.empty and "cv" in timing:
+        noisy = timing[timing["cv"] > NOISY_CV].sort_values("cv", ascending=False)
+        if not noisy.empty:
+            r = noisy.iloc[0]
+            out.append(
+                Recommendation(
+                    "noise",
+                    f"{len(noisy)} timing(s) vary more than {NOISY_CV:.0%} between workers "
+                    f"(worst: {md_code(r['id'])} on {md_code(r['series'])}, CV {r['cv']:.0%}): "
+                    "the machine was busy; keep `--processes 1` and close other work.",
+                )
+            )
+    failures = rep.failures
+    if not failures.empty:
+        ids = ", ".join(md_code(i) for i in dict.fromkeys(failures["id"]))
+        out.append(
+            Recommendation(
+                "failure",
+                f"{len(failures)} worker(s) failed ({ids}): see failures.csv of the run; "
+                "their numbers are missing from this report.",
+            )
+        )
+    if not out:
+        out.append(
+            Recommendation(
+                "ok",
+                "Nothing to act on: no regression, every budget met, no leak, no scaling change.",
+            )
+        )
+    return out
