@@ -147,7 +147,8 @@ def time_in_process(
     """
     loops, per_call = calibrate(body, plan.min_sample_seconds)
     n_groups, n_samples = plan_counts(per_call * loops, plan)
-    if per_call * loops < plan.max_seconds:  # calibration already warmed up a slow body
+    if (n_groups, n_samples) == (plan.groups, plan.samples):
+        # Only for bodies fast enough for the full plan; calibration warmed up the others.
         for _ in range(plan.warmups):
             time_loops(body, loops)
     groups: list[list[float]] = []
