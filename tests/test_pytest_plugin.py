@@ -166,6 +166,23 @@ def test_perf_save_writes_a_run_that_show_reads(inner: pytest.Pytester) -> None:
     }
 
 
+def test_saved_names_stay_apart_across_modules_and_calls(pytester: pytest.Pytester) -> None:
+    from perfkit.rundir import load_run
+    from perfkit.stats import with_ids
+
+    pytester.makeconftest(FAKE_CLOCK)
+    twice = "from conftest import work\n\ndef test_same(perf, clock):\n"
+    twice += (
+        "    perf(work(clock, [0.01]), budget=None)\n    perf(work(clock, [0.02]), budget=None)\n"
+    )
+    pytester.makepyfile(test_one=twice, test_two=twice)
+    result = pytester.runpytest("--perf", "--perf-save", "runs")
+    result.assert_outcomes(passed=2)
+    (run_dir,) = (pytester.path / "runs").glob("2*")
+    ids = set(with_ids(load_run(run_dir).samples)["id"])
+    assert ids == {"test_same", "test_same#2", "test_two.py::test_same", "test_two.py::test_same#2"}
+
+
 def test_bad_perf_label_is_a_usage_error(inner: pytest.Pytester) -> None:
     result = inner.runpytest("--perf", "--perf-save", "runs", "--perf-label", "a b")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
