@@ -1,0 +1,235 @@
+"""`perfkit demo`: the whole review on the bundled trackmatch demo, in one command.
+
+Prepares the demo data, measures baseline and current in one interleaved run (timing,
+profiles, memory), prints the comparison and renders the report. It analyses nothing
+itself: it chains `runner`, `compare` and `perfkit report`, and cleans up after them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import importlib.util
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from perfkit.config import DEFAULT_PLAN, MeasurePlan
+from perfkit.errors import PerfkitError
+from perfkit.rundir import DEFAULT_RUNS_DIR
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+DEFAULT_REPORTS_DIR = Path("reports")
+REPORT_FILES = ("performance_report.md", "performance_report.html")
+STEPS = 4
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo", help="the whole review on the bundled demo: measure, compare, report (≤ 5 min)"
+    )
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_REPORTS_DIR, help="report directory (default reports)"
+    )
+    p.add_argument("--quick", action="store_true", help="a smaller plan: about a minute")
+    p.add_argument(
+        "--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="parent of run directories"
+    )
+    p.add_argument(
+        "--data-dir", type=Path, help="demo data (default $PERFKIT_DEMO_DATA or data/demo)"
+    )
+    p.add_argument(
+        "--latency", help="added by the catalogue server per request, e.g. 2ms (a remote API)"
+    )
+    p.add_argument(
+        "--processes", type=int, default=1, help="workers at once (default 1: least noise)"
+    )
+    p.add_argument("--seed", type=int, help="seed of the interleaving order")
+    p.set_defaults(func=run)
+
+
+def demo_plan(quick: bool = False) -> MeasurePlan:
+    """The measurement plan of the demo, from ``[demo.plan]`` of the demo's perfkit.toml."""
+    from perfkit.demo import CONFIG_PATH, demo_settings
+
+    table = "quick_plan" if quick else "plan"
+    overrides = demo_settings().get(table, {})
+    fields = {f.name for f in dataclasses.fields(MeasurePlan)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise PerfkitError(f"{CONFIG_PATH}: [demo.{table}] unknown field(s) {', '.join(unknown)}")
+    return dataclasses.replace(DEFAULT_PLAN, **overrides)
+
+
+def _step(console: Console, number: int, text: str) -> None:
+    console.print(f"[bold cyan][{number}/{STEPS}][/] {text}")
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set variables that workers inherit; restore the previous values afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends the demo like Ctrl-C: workers killed, servers and files cleaned up."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from perfkit.demo import BASELINE_DIR, CURRENT_DIR, LATENCY_ENV, SUITE_PATH
+    from perfkit.demo.datagen import DATA_DIR_ENV, prepare, scratch_dir
+    from perfkit.runner import run_suite
+    from perfkit.targets import parse_target
+    from perfkit.units import format_seconds, parse_seconds
+
+    if args.processes < 1:
+        raise PerfkitError("--processes must be at least 1")
+    env = {}
+    if args.latency is not None:
+        env[LATENCY_ENV] = f"{parse_seconds(args.latency)}"
+    console = Console(stderr=True, highlight=False)
+    started = time.perf_counter()
+    _step(console, 1, "demo data: catalogue, Rekordbox playlists, results history")
+    data = prepare(args.data_dir)
+    console.print(f"      {data.directory}")
+    env[DATA_DIR_ENV] = str(data.directory)
+    plan = demo_plan(args.quick)
+    targets = [parse_target(f"baseline={BASELINE_DIR}"), parse_target(f"current={CURRENT_DIR}")]
+    try:
+        with _environment(env), _sigterm_interrupts():
+            _step(
+                console,
+                2,
+                f"measuring trackmatch baseline and current: timing ({plan.workers} workers "
+                "each, interleaved), profiles, memory",
+            )
+            result = run_suite(
+                str(SUITE_PATH),
+                targets,
+                args.runs_dir,
+                plan=plan,
+                processes=args.processes,
+                profile=True,
+                memory=True,
+                seed=args.seed,
+                console=console,
+            )
+    finally:
+        shutil.rmtree(scratch_dir(data.directory), ignore_errors=True)
+    if result.status == "interrupted":
+        console.print(f"interrupted: partial run kept in {result.path}")
+        return 130
+    if result.n_failed:
+        console.print(
+            f"[yellow]{result.n_failed} worker(s) failed, see {result.path / 'failures.csv'}[/]"
+        )
+    _step(console, 3, f"comparing current with baseline ({result.path})")
+    _print_comparison(result.path)
+    _step(console, 4, f"rendering the report into {args.out}/")
+    written = _render_report(result.path, args.out, console)
+    console.print(f"demo finished in {format_seconds(time.perf_counter() - started)}")
+    return 0 if written else 1
+
+
+def _print_comparison(run_path: Path) -> None:
+    from rich.console import Console
+
+    from perfkit.commands.compare import render
+    from perfkit.compare import compare
+    from perfkit.monitor import monitor_summary
+
+    comparison = compare(str(run_path))
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=max(console.width, 160))
+    render(comparison, comparison.budgets(), console)
+    _print_monitor(monitor_summary(comparison.current_run), console)
+
+
+def _print_monitor(summary: pd.DataFrame, console: Console) -> None:
+    """The application's own figures: API time, cache hit rate, network share."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from perfkit.units import format_seconds
+
+    rows = summary[summary["api_calls_per_call"] > 0]
+    if rows.empty:
+        return
+    table = Table(
+        title="trackmatch monitor (perfkit.monitor, timing workers)", title_justify="left"
+    )
+    for column in (
+        "benchmark",
+        "target",
+        "API calls/call",
+        "API time/call",
+        "cache hits",
+        "network",
+    ):
+        table.add_column(column, justify="left" if column in ("benchmark", "target") else "right")
+    for row in rows.itertuples(index=False):
+        hit_rate = row.cache_hit_rate
+        share = row.network_share
+        table.add_row(
+            escape(row.id),
+            row.target,
+            f"{row.api_calls_per_call:.1f}",
+            format_seconds(row.api_seconds_per_call),
+            "–" if hit_rate != hit_rate else f"{hit_rate:.0%}",
+            "–" if share != share else f"{share:.0%}",
+        )
+    console.print(table)
+
+
+def _render_report(run_path: Path, out: Path, console: Console) -> bool:
+    """`perfkit report` on both targets of the run; True when both report files exist."""
+    from perfkit import cli
+
+    if importlib.util.find_spec("perfkit.commands.report") is None:
+        console.print(
+            "[red]perfkit report is not available in this installation; the run is complete: "
+            f"compare it with `perfkit compare {run_path}`[/]"
+        )
+        return False
+    code = cli.main(["report", f"{run_path}:baseline", f"{run_path}:current", "--out", str(out)])
+    missing = [name for name in REPORT_FILES if not (out / name).is_file()]
+    if code != 0 or missing:
+        console.print(f"[red]report incomplete (exit {code}; missing {', '.join(missing)})[/]")
+        return False
+    for name in REPORT_FILES:
+        console.print(f"      {out / name}")
+    return True

@@ -1,0 +1,225 @@
+"""The bundled demo: data generation, the catalogue server, trackmatch in both versions,
+the suite under `perfkit run`, and `perfkit demo` end to end (slow)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfkit.commands.demo import demo_plan
+from perfkit.config import DEFAULT_PLAN
+from perfkit.demo import BASELINE_DIR, CURRENT_DIR, SUITE_PATH, datagen
+from perfkit.demo.catalogue_server import CatalogueServer
+from perfkit.rundir import load_run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> datagen.DemoData:
+    return datagen.prepare(tmp_path_factory.mktemp("demo-data"))
+
+
+def _env(data: datagen.DemoData) -> dict[str, str]:
+    return {**os.environ, datagen.DATA_DIR_ENV: str(data.directory)}
+
+
+def test_generation_is_deterministic_and_cached(tmp_path: Path) -> None:
+    small = {"catalogue_size": 600, "playlist_sizes": (10, 20), "history_rows": 50}
+    first = datagen.prepare(tmp_path / "a", seed=7, **small)
+    second = datagen.prepare(tmp_path / "b", seed=7, **small)
+    for name in ("catalogue", "library", "truth", "history"):
+        assert getattr(first, name).read_bytes() == getattr(second, name).read_bytes()
+    catalogue = json.loads(first.catalogue.read_text(encoding="utf-8"))
+    assert len(catalogue) == 600
+    assert any(not record["title"].isascii() for record in catalogue)  # accents
+    assert any(record["mix"].endswith(" Remix") for record in catalogue)
+    assert any(len(record["artists"]) > 1 for record in catalogue)  # featured artists
+    truth = json.loads(first.truth.read_text())
+    assert len(truth) == 30
+    assert None in truth.values()  # some library tracks are not in the catalogue
+    mtime = first.catalogue.stat().st_mtime_ns
+    datagen.prepare(tmp_path / "a", seed=7, **small)
+    assert first.catalogue.stat().st_mtime_ns == mtime  # reused, not regenerated
+    other = datagen.prepare(tmp_path / "c", seed=8, **small)
+    assert other.catalogue.read_bytes() != first.catalogue.read_bytes()
+
+
+def test_catalogue_server_answers_over_real_http_and_stops(data: datagen.DemoData) -> None:
+    with CatalogueServer(data.catalogue) as server:
+        assert server.url.startswith("http://127.0.0.1:")
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("GET", "/health")
+        health = json.loads(conn.getresponse().read())
+        assert health == {"ok": True, "records": datagen.DEFAULT_CATALOGUE_SIZE}
+        record = json.loads(data.catalogue.read_text(encoding="utf-8"))[41]
+        query = f"{datagen.fold(record['artists'][0])} {record['title']}".replace(" ", "+")
+        conn.request("GET", f"/search?q={query}&limit=5")  # same connection: keep-alive
+        found = json.loads(conn.getresponse().read())
+        assert found["count"] == 5
+        assert record["id"] in [r["id"] for r in found["results"]]
+        conn.request("GET", "/nowhere")
+        assert conn.getresponse().status == 404
+        conn.close()
+        port = server.port
+    assert not server.running
+    with pytest.raises(ConnectionRefusedError):
+        http.client.HTTPConnection("127.0.0.1", port, timeout=5).connect()
+
+
+def test_catalogue_server_exits_when_its_parent_goes_away(data: datagen.DemoData) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfkit.demo.catalogue_server", "--catalogue", str(data.catalogue)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(b"PORT ")
+        proc.stdin.close()  # what a killed parent leaves behind: EOF
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+_MATCH_SCRIPT = """
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from trackmatch import export, rekordbox, service
+from trackmatch.results import filter_results, load_results
+from perfkit.demo.catalogue_server import CatalogueServer
+from perfkit.demo.datagen import prepare
+data = prepare()
+library = rekordbox.read_library(data.library)
+out = {}
+with CatalogueServer(data.catalogue) as server, service.Matcher(server.url) as matcher:
+    for name in ("Set 10", "Set 50"):
+        results = matcher.process_playlist(library[name])
+        out[name] = {r.track.track_id: [r.catalogue_id, round(r.score, 6)] for r in results}
+export.export_csv(results, Path(sys.argv[2]) / "r.csv")
+export.export_json(results, Path(sys.argv[2]) / "r.json")
+frame = load_results(data.history)
+out["filtered"] = sorted(filter_results(frame, text="muller", min_score=80.0)["track_id"].tolist())
+out["rows"] = len(frame)
+print(json.dumps(out))
+"""
+
+
+def _matches(version_dir: Path, data: datagen.DemoData, out: Path) -> dict:
+    out.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", _MATCH_SCRIPT, str(version_dir), str(out)],
+        env=_env(data),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_both_versions_find_the_known_tracks_and_agree(
+    data: datagen.DemoData, tmp_path: Path
+) -> None:
+    truth = json.loads(data.truth.read_text())
+    baseline = _matches(BASELINE_DIR, data, tmp_path / "baseline")
+    current = _matches(CURRENT_DIR, data, tmp_path / "current")
+    assert baseline == current
+    for name in ("Set 10", "Set 50"):
+        known = {tid: cid for tid, cid in truth.items() if tid in baseline[name] and cid}
+        found = {tid: baseline[name][tid][0] for tid in known}
+        assert found == known, f"{name}: wrong best match"
+    assert baseline["rows"] == datagen.DEFAULT_HISTORY_ROWS
+    assert len(baseline["filtered"]) > 10  # "muller" finds "Müller" (accents ignored)
+    header = (tmp_path / "current" / "r.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert header.split(",") == datagen.RESULT_COLUMNS
+    exported = json.loads((tmp_path / "baseline" / "r.json").read_text(encoding="utf-8"))
+    assert exported["count"] == 50
+    assert exported["matched"] >= len(known)  # every known track of Set 50, maybe more
+
+
+def test_demo_plan_comes_from_the_demo_perfkit_toml() -> None:
+    plan, quick = demo_plan(), demo_plan(quick=True)
+    assert quick.workers < plan.workers <= DEFAULT_PLAN.workers
+    assert plan.memory_calls < DEFAULT_PLAN.memory_calls
+
+
+def _perfkit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "perfkit", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_suite_without_a_trackmatch_target_is_a_clear_error(
+    data: datagen.DemoData, tmp_path: Path
+) -> None:
+    done = _perfkit("run", str(SUITE_PATH), "--quick", env=_env(data), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "needs a target with trackmatch" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_perfkit_run_measures_demo_benchmarks_on_both_versions(
+    data: datagen.DemoData, tmp_path: Path
+) -> None:
+    done = _perfkit(
+        "run",
+        str(SUITE_PATH),
+        "--target",
+        f"baseline={BASELINE_DIR}",
+        "--target",
+        f"current={CURRENT_DIR}",
+        "--quick",
+        "--workers",
+        "2",
+        "--only",
+        "search_cache_*",
+        "--out",
+        str(tmp_path / "runs"),
+        env=_env(data),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    run = load_run(Path(done.stdout.strip().splitlines()[-1]))
+    assert run.failures.empty
+    assert set(run.samples["benchmark"]) == {"search_cache_miss", "search_cache_hit"}
+    assert set(run.samples["target"]) == {"baseline", "current"}
+    from perfkit.monitor import monitor_summary
+
+    summary = monitor_summary(run).set_index(["id", "target"])
+    miss = summary.loc[("search_cache_miss", "current")]
+    hit = summary.loc[("search_cache_hit", "current")]
+    assert miss["api_calls_per_call"] == pytest.approx(1.0)
+    assert miss["cache_hit_rate"] == 0.0
+    assert hit["cache_hit_rate"] == 1.0
+    assert 0 < miss["network_share"] <= 1
+    assert not list((data.directory / "scratch").glob("trackmatch-*"))
+
+
+@pytest.mark.slow
+def test_perfkit_demo_quick_writes_the_report(tmp_path: Path) -> None:
+    env = {**os.environ, datagen.DATA_DIR_ENV: str(tmp_path / "demo-data")}
+    done = _perfkit("demo", "--quick", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = (tmp_path / "reports" / "performance_report.md").read_text(encoding="utf-8")
+    assert (tmp_path / "reports" / "performance_report.html").is_file()
+    for scenario in ("process_playlist", "export_csv", "search_cache_hit", "filter_results"):
+        assert scenario in report
+    assert "regression" in done.stdout
+    assert not (tmp_path / "demo-data" / "scratch").exists()
