@@ -142,8 +142,9 @@ def time_in_process(
 ) -> TimeResult:
     """Calibrate, warm up, then take groups of samples of ``body()``; seconds are per call.
 
-    A full collection runs before each group, not before each sample: in a notebook
-    or a test session with a large heap one collection can cost more than the samples.
+    One full collection runs before the first group, and a young-generation one before
+    each group: in a notebook or a test session the heap is large, and a full collection
+    there costs tens of milliseconds, more than the samples of a fast body.
     """
     loops, per_call = calibrate(body, plan.min_sample_seconds)
     n_groups, n_samples = plan_counts(per_call * loops, plan)
@@ -151,9 +152,10 @@ def time_in_process(
         # Only for bodies fast enough for the full plan; calibration warmed up the others.
         for _ in range(plan.warmups):
             time_loops(body, loops)
+    gc.collect()
     groups: list[list[float]] = []
     for _ in range(n_groups):
-        gc.collect()
+        gc.collect(1)
         groups.append([time_loops(body, loops) / loops for _ in range(n_samples)])
     return summarise_groups(loops, groups, stats)
 
