@@ -8,8 +8,8 @@ It measures and describes results in plain text; it writes no files and renders 
 Why not worker processes: a fresh process per group costs a second of start-up and
 imports per test or notebook cell, and cannot see objects built in the notebook. The price:
 groups share one process, so their CI shows drift during the measurement but not what
-varies between processes (hash seeds, memory layout, imports). It is narrower than the CI
-of `perfkit run`; use `perfkit run` to compare two versions of the code.
+varies between processes (hash seeds, memory layout, imports) and can be too narrow for
+that; use `perfkit run` to compare two versions of the code.
 """
 
 from __future__ import annotations
