@@ -226,9 +226,10 @@ def test_run_memory_reports_leak_no_leak_and_a_capped_runaway(tmp_path: Path) ->
     assert proc.returncode == 1, proc.stderr  # the runaway failed; the rest went on
     run = load_run(Path(proc.stdout.strip().splitlines()[-1]))
     assert run.meta["status"] == "complete"
-    failures = run.failures.set_index("benchmark")
-    assert failures.loc["runaway", "kind"] == "crash"
-    assert "memory limit" in failures.loc["runaway", "message"]
+    # The cap holds in every worker: the timing pass and the memory pass both crash on it.
+    assert set(run.failures["benchmark"]) == {"runaway"}
+    assert (run.failures["kind"] == "crash").all()
+    assert run.failures["message"].str.contains("memory limit").all()
 
     summary = memory_summary(run).set_index("benchmark")
     assert set(summary.index) == {"leaky", "alloc_and_free"}
