@@ -447,7 +447,6 @@ class ReportData:
 def open_report(
     run: str | Path = "latest",
     current: str | Path | None = None,
-    *,
     baseline_label: str | None = None,
     current_label: str | None = None,
     runs_dir: str | Path = DEFAULT_RUNS_DIR,

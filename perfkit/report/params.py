@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from perfkit.errors import ParameterError
+from perfkit.errors import ParameterError, PerfkitError
 from perfkit.units import parse_fraction
 
 # Set by `perfkit report` itself from its arguments, never with -p.
@@ -68,14 +68,20 @@ def declared_parameters(path: str | Path) -> dict[str, Any]:
 
 
 def _threshold(text: str) -> float:
-    value = parse_fraction(text)
+    try:
+        value = parse_fraction(text)
+    except PerfkitError:
+        raise ValueError("expected e.g. 0.1 or 10%") from None
     if not 0 < value < 1:
         raise ValueError("must be between 0 and 1 (e.g. 0.1 or 10%)")
     return value
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("must be a whole number of at least 1") from None
     if value < 1:
         raise ValueError("must be a whole number of at least 1")
     return value

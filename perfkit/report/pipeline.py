@@ -26,26 +26,31 @@ from perfkit.report.render import HTML_NAME, MARKDOWN_NAME
 
 PACKAGE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL_NAME = "python3"
-# Kernel warnings about its own transport (TCP without encryption, frozen modules) are
-# noise for a report user: the kernel logs errors only.
-KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"]
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
+# The kernel's own stderr (transport warnings such as "TCP without encryption", shutdown
+# noise, a crash's last words) goes to this file under OUT/notebooks, not to the user.
+KERNEL_LOG = "kernels.log"
 QUIET_ENVIRONMENT = {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "JUPYTER_PLATFORM_DIRS": "1"}
 
 
 class NotebookFailed(Exception):
-    """A notebook cell raised: names the notebook and cell; the executed notebook is kept."""
+    """A notebook cell raised: names the notebook and cell; the executed notebook is kept.
 
-    def __init__(self, notebook: str, cell: int, exec_count: int | None, error: str, kept: Path):
-        self.notebook, self.cell, self.exec_count, self.error, self.kept = (
-            notebook,
-            cell,
-            exec_count,
-            error,
-            kept,
-        )
+    `cell` is the 1-based position in the source notebook (what its author edits);
+    `exec_count` is the ``In [n]`` prompt shown in the kept, executed notebook.
+    """
+
+    def __init__(
+        self, notebook: str, cell: int, exec_count: int | None, source: str, error: str, kept: Path
+    ) -> None:
+        self.notebook, self.cell, self.exec_count = notebook, cell, exec_count
+        self.source, self.error, self.kept = source, error, kept
         prompt = f" (In [{exec_count}])" if exec_count else ""
+        first = source.strip().splitlines()[0][:60] if source.strip() else ""
+        code = f" `{first}`" if first else ""
+        where = f" in cell {cell}{prompt}{code}" if cell else ""
         super().__init__(
-            f"notebook {notebook} failed in cell {cell}{prompt}: {error} (executed notebook kept: {kept})"
+            f"notebook {notebook} failed{where}: {error} (executed notebook kept: {kept})"
         )
 
 
@@ -117,7 +122,7 @@ def clean_outputs(out_dir: Path) -> None:
     """Remove what an earlier report wrote here (by pattern only: never a whole directory)."""
     patterns = {
         FIGURES_DIR: ("*.png", "*.svg"),
-        NOTEBOOKS_DIR: ("*.ipynb", "*.html"),
+        NOTEBOOKS_DIR: ("*.ipynb", "*.html", KERNEL_LOG),
         DATA_DIR: (MANIFEST, "*.csv", "comparison.json"),
         ".": (MARKDOWN_NAME, HTML_NAME),
     }
@@ -128,8 +133,9 @@ def clean_outputs(out_dir: Path) -> None:
                     path.unlink()
 
 
-def _kernel_manager_class() -> type:
-    """A kernel manager that runs this very interpreter, whatever kernelspecs say.
+def _kernel_manager_class(log: Path | None = None) -> type:
+    """A kernel manager that runs this very interpreter, whatever kernelspecs say, with
+    the kernel's stderr appended to `log`.
 
     A user-level ``python3`` kernelspec may point at another Python without perfkit;
     the report must run where perfkit is installed.
@@ -149,6 +155,13 @@ def _kernel_manager_class() -> type:
     class Manager(AsyncKernelManager):
         def _kernel_spec_manager_default(self) -> KernelSpecManager:
             return ThisInterpreter()
+
+        async def start_kernel(self, **kw: Any) -> None:
+            if log is None:
+                return await super().start_kernel(**kw)
+            with open(log, "ab") as handle:  # the child keeps its own copy of the descriptor
+                kw.setdefault("stderr", handle)
+                return await super().start_kernel(**kw)
 
     return Manager
 
@@ -192,6 +205,7 @@ def export_html(notebook: Path) -> Path:
 def execute(source: Path, executed: Path, parameters: dict[str, Any]) -> None:
     """Run one notebook through papermill; a failing cell raises `NotebookFailed`."""
     import papermill as pm
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     try:
@@ -204,14 +218,30 @@ def execute(source: Path, executed: Path, parameters: dict[str, Any]) -> None:
             log_output=False,
             request_save_on_cell_execute=False,
             cwd=str(executed.parent),
-            kernel_manager_class=_kernel_manager_class(),
+            kernel_manager_class=_kernel_manager_class(executed.parent / KERNEL_LOG),
             extra_arguments=KERNEL_ARGUMENTS,
         )
-    except PapermillExecutionError as exc:
-        error = f"{exc.ename}: {exc.evalue}".strip().splitlines()[0]
+    except DeadKernelError as exc:
+        reason = (str(exc).strip().splitlines() or ["kernel died"])[0]
         raise NotebookFailed(
-            source.name, exc.cell_index + 1, exc.exec_count, error, executed
+            source.name, 0, None, "", f"the kernel died ({reason}); see {KERNEL_LOG}", executed
         ) from None
+    except PapermillExecutionError as exc:
+        error = (f"{exc.ename}: {exc.evalue}".strip().splitlines() or [exc.ename])[0]
+        # papermill counts the cell it injected after the parameters cell; the author doesn't
+        cell = exc.cell_index if exc.cell_index > _parameters_index(source) else exc.cell_index + 1
+        raise NotebookFailed(
+            source.name, cell, exc.exec_count, exc.source, error, executed
+        ) from None
+
+
+def _parameters_index(notebook: Path) -> int:
+    import nbformat
+
+    cells = nbformat.read(notebook, as_version=4).cells
+    return next(
+        (i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])), len(cells)
+    )
 
 
 def run_plan(plan: Plan, progress: Callable[[str], None] | None = None) -> PipelineResult:

@@ -1,0 +1,318 @@
+"""perfkit report: notebook parameters, the notebooks themselves, the rendered report, and
+the papermill pipeline end to end on a real two-target run with profiles and memory."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, SUITES, TARGETS, perfkit_cli
+
+from perfkit.errors import ParameterError
+from perfkit.report import open_report, views
+from perfkit.report.markdown import markdown_to_html, md_code, md_text
+from perfkit.report.params import check_parameters, declared_parameters
+from perfkit.report.pipeline import PACKAGE_NOTEBOOKS, NotebookFailed, packaged_notebooks
+from perfkit.report.render import write_report
+
+_CACHE: dict[str, Path] = {}
+
+
+def built_run(root: Path) -> Path:
+    """One real run (two targets, --profile, --memory) per test session, shared by modules."""
+    if "run" not in _CACHE:
+        done = perfkit_cli(
+            "run",
+            str(SUITES / "report_suite.py"),
+            "--target",
+            f"baseline={TARGETS / 'v1'}",
+            "--target",
+            f"current={TARGETS / 'v2'}",
+            "--quick",
+            "--workers",
+            "3",
+            "--profile",
+            "--memory",
+            "--out",
+            str(root / "runs"),
+        )
+        assert done.returncode == 0, done.stderr
+        _CACHE["run"] = Path(done.stdout.strip().splitlines()[-1])
+    return _CACHE["run"]
+
+
+def rendered_report(root: Path) -> Path:
+    """The report of `built_run`, written in-process by the notebooks' views (no papermill)."""
+    if "rendered" not in _CACHE:
+        out = root / "rendered"
+        rep = open_report(built_run(root), out_dir=out)
+        for view in (
+            views.timing_distribution,
+            views.ratio,
+            views.scaling,
+            views.memory_peaks,
+            views.memory_growth,
+            views.save_artifacts,
+        ):
+            view(rep)
+        focus = views.focus(rep).id
+        views.profile_diff(rep, focus)
+        views.call_graph(rep, focus)
+        views.icicle(rep, focus)
+        write_report(rep)
+        _CACHE["rendered"] = out
+    return _CACHE["rendered"]
+
+
+@pytest.fixture(scope="session")
+def report_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.getbasetemp() / "report-room"
+
+
+@pytest.fixture(scope="session")
+def run_dir(report_root) -> Path:
+    return built_run(report_root)
+
+
+@pytest.fixture(scope="session")
+def rendered(report_root) -> Path:
+    return rendered_report(report_root)
+
+
+# --- parameters ---------------------------------------------------------------------------
+
+
+def _declared() -> dict[str, dict]:
+    return {nb.name: declared_parameters(nb) for nb in packaged_notebooks()}
+
+
+def test_every_notebook_declares_the_common_parameters_with_hand_run_defaults():
+    for name, params in _declared().items():
+        assert params["run"] == "latest", name
+        assert params["runs_dir"] == "../data/runs", name
+        assert params["out_dir"] == "../reports", name
+        assert params["threshold"] == 0.10, name
+    assert _declared()["03_callgraphs.ipynb"]["benchmark"] is None
+
+
+def test_parameters_are_typed_by_their_rule_or_default():
+    values = check_parameters(["threshold=5%", "top_n=3", "benchmark=f[n=1]"], _declared())
+    assert values == {"threshold": 0.05, "top_n": 3, "benchmark": "f[n=1]"}
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        ("colour=red", "unknown parameter 'colour' (the notebooks declare: benchmark, threshold"),
+        ("threshold=1.5", "bad value for parameter 'threshold': '1.5' (must be between 0 and 1"),
+        ("threshold=lots", "bad value for parameter 'threshold': 'lots'"),
+        ("top_n=0", "bad value for parameter 'top_n': '0' (must be a whole number"),
+        ("out_dir=/tmp", "parameter 'out_dir' is set by --out, not -p"),
+        ("threshold", "bad parameter 'threshold': expected NAME=VALUE"),
+    ],
+)
+def test_bad_parameters_name_what_is_wrong(assignment, message):
+    with pytest.raises(ParameterError) as info:
+        check_parameters([assignment], _declared())
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+# --- the notebooks --------------------------------------------------------------------------
+
+
+def test_top_level_notebooks_are_the_packaged_ones():
+    """notebooks/ is what people open; perfkit/notebooks/ is its copy shipped in the wheel."""
+    top = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert top == sorted(p.name for p in PACKAGE_NOTEBOOKS.glob("*.ipynb"))
+    for name in top:
+        assert (ROOT / "notebooks" / name).read_bytes() == (
+            PACKAGE_NOTEBOOKS / name
+        ).read_bytes(), (
+            f"notebooks/{name} differs from perfkit/notebooks/{name}: "
+            "cp notebooks/*.ipynb perfkit/notebooks/"
+        )
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE_NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_thin_tagged_and_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in code[0].metadata.get("tags", [])
+    for cell in code:
+        assert cell.outputs == [] and cell.execution_count is None
+        assert len(cell.source.splitlines()) <= 12, cell.source
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+# --- markdown and rendering -----------------------------------------------------------------
+
+
+def test_names_stay_text_in_markdown_and_html(tmp_path):
+    assert md_code("<lambda>") == "`<lambda>`"
+    assert md_code("a|b") == r"`a\|b`"
+    assert md_code("x`y") == "``x`y``"
+    assert md_text("<module> *x*") == r"\<module\> \*x\*"
+    html = markdown_to_html(
+        f"| f |\n|---|\n| {md_code('<genexpr>')} |\n\n{md_text('<module>')}", tmp_path
+    )
+    assert "<code>&lt;genexpr&gt;</code>" in html
+    assert "&lt;module&gt;" in html
+    assert "<genexpr>" not in html and "<module>" not in html
+
+
+def test_html_embeds_figures_under_the_report_only(tmp_path):
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "a[n=1].png").write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    html = markdown_to_html("![a](figures/a%5Bn%3D1%5D.png) ![b](../outside.png)", tmp_path)
+    assert 'src="data:image/png;base64,' in html
+    assert 'src="../outside.png"' in html
+
+
+def test_report_of_two_targets(rendered):
+    md = (rendered / "performance_report.md").read_text(encoding="utf-8")
+    for heading in (
+        "## Summary",
+        "## Recommendations",
+        "## Benchmarks",
+        "## Budgets",
+        "## Regressions and their culprits",
+        "## Memory",
+        "## Scaling",
+        "## Environment",
+    ):
+        assert heading in md
+    assert "| `work[n=800]` |" in md and "slower |" in md
+    assert "❌" in md and "✅" in md  # build_list misses its 10 µs budget
+    assert "### `work[n=" in md and "`<genexpr>`" in md  # the culprit of the regression
+    assert "leaks ~" in md
+    assert re.search(r"Start with `<genexpr>` in `sample_app/__init__.py:\d+`", md)
+    for link in re.findall(r"\]\((figures/[^)]+)\)", md):
+        assert (
+            rendered / link.replace("%5B", "[").replace("%5D", "]").replace("%3D", "=")
+        ).is_file()
+    kinds = {p.stem.split("_")[0] for p in (rendered / "figures").glob("*.png")}
+    assert {"timing", "ratio", "scaling", "callgraph", "icicle", "memory", "profile"} <= kinds
+    comparison = json.loads((rendered / "data" / "comparison.json").read_text())
+    assert set(comparison) >= {"baseline", "current", "comparison", "summary"}
+
+
+def test_html_report_is_self_contained_and_escaped(rendered):
+    html = (rendered / "performance_report.html").read_text(encoding="utf-8")
+    assert "<img" in html and 'src="figures/' not in html
+    assert html.count('src="data:image/png;base64,') == len(
+        list((rendered / "figures").glob("*.png"))
+    )
+    for name in ("<lambda>", "<genexpr>", "<listcomp>"):
+        assert name not in html
+    assert "&lt;genexpr&gt;" in html
+
+
+def test_single_target_report_has_no_ratio_parts(run_dir, tmp_path):
+    rep = open_report(f"{run_dir}:current", out_dir=tmp_path)
+    assert not rep.compared
+    assert isinstance(views.ratio(rep), views.Note)
+    views.timing_distribution(rep)
+    written = write_report(rep)
+    md = written.markdown.read_text(encoding="utf-8")
+    assert "One target" in md and "## Regressions" not in md and "| Median |" in md
+
+
+def test_focus_is_the_worst_regression_or_the_chosen_benchmark(run_dir, tmp_path):
+    rep = open_report(run_dir, out_dir=tmp_path)
+    table = rep.table.set_index("id")
+    assert rep.focus_benchmark() == table["ratio"].idxmax()
+    assert rep.focus_benchmark("build_list") == "build_list"
+    with pytest.raises(ParameterError, match="benchmark='nope' has no profile here"):
+        rep.focus_benchmark("nope")
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def test_bad_parameter_exits_2_with_one_line_before_anything_runs(run_dir, tmp_path):
+    out = tmp_path / "out"
+    done = perfkit_cli("report", str(run_dir), "--out", str(out), "-p", "colour=red")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "perfkit report: error: unknown parameter 'colour' (the notebooks declare: "
+        "benchmark, threshold, top_n)"
+    ]
+    assert not (out / "notebooks").exists()
+    done = perfkit_cli("report", str(run_dir), "--out", str(out), "-p", "benchmark=nope")
+    assert done.returncode == 2 and "benchmark='nope'" in done.stderr
+    done = perfkit_cli("report", "no-such-run", "--out", str(out))
+    assert done.returncode == 2 and "run not found: no-such-run" in done.stderr
+
+
+def test_failing_cell_names_notebook_and_cell_and_keeps_it(run_dir, tmp_path):
+    from perfkit.report.pipeline import plan_report, run_plan
+
+    source = nbformat.read(PACKAGE_NOTEBOOKS / "02_scaling.ipynb", as_version=4)
+    source.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('broken on purpose')"))
+    (tmp_path / "nbs").mkdir()
+    broken = tmp_path / "nbs" / "01_broken.ipynb"
+    nbformat.write(source, broken)
+    plan = plan_report(str(run_dir), out_dir=tmp_path / "out", notebooks=[broken])
+    with pytest.raises(NotebookFailed) as info:
+        run_plan(plan)
+    failed = info.value
+    assert str(failed).startswith(
+        f"notebook 01_broken.ipynb failed in cell {len(source.cells)} (In ["
+    )
+    assert "`raise RuntimeError('broken on purpose')`: RuntimeError: broken on purpose" in str(
+        failed
+    )
+    kept = tmp_path / "out" / "notebooks" / "01_broken.ipynb"
+    assert failed.kept == kept
+    executed = nbformat.read(kept, as_version=4)
+    errors = [
+        c
+        for c in executed.cells
+        if c.cell_type == "code" and c.outputs and c.outputs[0].output_type == "error"
+    ]
+    assert [c.execution_count for c in errors] == [failed.exec_count]
+
+
+@pytest.mark.slow
+def test_perfkit_report_end_to_end(run_dir, tmp_path):
+    out = tmp_path / "reports"
+    done = perfkit_cli("report", str(run_dir), "--out", str(out), "-p", "threshold=5%")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [
+        str(out / "performance_report.md"),
+        str(out / "performance_report.html"),
+    ]
+    assert "[5/5] 05_report done" in done.stderr
+    for noise in ("IPKernelApp", "WARNING", "Traceback", "frozen modules", "without encryption"):
+        assert noise not in done.stderr
+    md = (out / "performance_report.md").read_text(encoding="utf-8")
+    assert "a change counts from 5%" in md
+    links = re.findall(r"\]\(((?:figures|notebooks)/[^)]+)\)", md)
+    assert any(link.startswith("notebooks/") for link in links)
+    for link in links:
+        path = out / link.replace("%5B", "[").replace("%5D", "]").replace("%3D", "=")
+        assert path.is_file(), link
+    stems = {p.stem.split("_")[0] for p in (out / "figures").glob("*.png")}
+    assert {"timing", "ratio", "scaling", "callgraph", "icicle", "memory"} <= stems
+    for nb in sorted(PACKAGE_NOTEBOOKS.glob("*.ipynb")):
+        executed = out / "notebooks" / nb.name
+        assert executed.is_file()
+        assert "injected-parameters" in executed.read_text(encoding="utf-8")
+        page = (out / "notebooks" / f"{nb.stem}.html").read_text(encoding="utf-8")
+        assert "open_report(" not in page  # input cells excluded
+    callgraphs = (out / "notebooks" / "03_callgraphs.html").read_text(encoding="utf-8")
+    assert "&lt;genexpr&gt;" in callgraphs and "<genexpr>" not in callgraphs
+
+
+def test_kernel_runs_this_interpreter_even_with_a_foreign_python3_kernelspec():
+    """A user-level python3 kernelspec pointing elsewhere must not hijack the report."""
+    from perfkit.report.pipeline import _kernel_manager_class
+
+    manager = _kernel_manager_class()(kernel_name="python3")
+    assert manager.kernel_spec.argv[0] == sys.executable
