@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -316,3 +317,17 @@ def test_kernel_runs_this_interpreter_even_with_a_foreign_python3_kernelspec():
 
     manager = _kernel_manager_class()(kernel_name="python3")
     assert manager.kernel_spec.argv[0] == sys.executable
+
+
+@pytest.mark.slow
+def test_a_notebook_opened_by_hand_reads_the_latest_run(run_dir, tmp_path):
+    """The parameters cell's defaults: notebooks/ beside data/runs, outputs to ../reports."""
+    from perfkit.report.pipeline import execute
+
+    project = tmp_path / "project"
+    shutil.copytree(run_dir, project / "data" / "runs" / run_dir.name)
+    (project / "notebooks").mkdir()
+    source = project / "notebooks" / "02_scaling.ipynb"
+    shutil.copy(ROOT / "notebooks" / "02_scaling.ipynb", source)
+    execute(source, source, {})
+    assert (project / "reports" / "figures" / "scaling.png").is_file()
