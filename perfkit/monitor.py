@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar, overload
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,18 +30,20 @@ DEFAULT_SLOW_SECONDS = 1.0
 logger = logging.getLogger("perfkit.monitor")
 _clock = time.perf_counter
 _lock = threading.Lock()
+_local = threading.local()
 _metrics: dict[str, _Metric] = {}
 
 P = ParamSpec("P")
 R = TypeVar("R")
+M = TypeVar("M", bound="_Metric")
 
 
 @dataclass
 class _Metric:
     name: str
-    kind: Literal["counter", "timer"]
     count: int = 0
     seconds: float = 0.0
+    kind: ClassVar[str] = ""
 
     def _add(self, count: int, seconds: float) -> None:
         with _lock:
@@ -51,6 +53,8 @@ class _Metric:
 
 class Counter(_Metric):
     """A named count (cache hits, requests); get one with `counter(name)`."""
+
+    kind = "counter"
 
     def inc(self, n: int = 1) -> None:
         self._add(n, 0.0)
@@ -63,46 +67,44 @@ class Counter(_Metric):
 class Timer(_Metric):
     """A named total of seconds and a count of timed events; get one with `timer(name)`."""
 
+    kind = "timer"
+
     def add(self, seconds: float) -> None:
         self._add(1, seconds)
 
     def __enter__(self) -> None:
-        # Nested or concurrent use of one timer keeps one start per thread and depth.
-        starts = _starts()
-        starts.setdefault(self.name, []).append(_clock())
+        _starts().setdefault(self.name, []).append(_clock())
 
     def __exit__(self, *exc: object) -> None:
         self.add(_clock() - _starts()[self.name].pop())
 
 
-_local = threading.local()
-
-
 def _starts() -> dict[str, list[float]]:
+    """Start times of open `with` blocks, per thread and key: nesting and threads both work."""
     starts = getattr(_local, "starts", None)
     if starts is None:
         starts = _local.starts = {}
     return starts
 
 
-def _get(name: str, cls: type[Counter] | type[Timer], kind: Literal["counter", "timer"]) -> Any:
+def _get(name: str, cls: type[M]) -> M:
     with _lock:
         metric = _metrics.get(name)
         if metric is None:
-            metric = _metrics[name] = cls(name=name, kind=kind)
+            metric = _metrics[name] = cls(name=name)
     if not isinstance(metric, cls):
-        raise TypeError(f"monitor metric {name!r} is a {metric.kind}, not a {kind}")
+        raise TypeError(f"monitor metric {name!r} is a {metric.kind}, not a {cls.kind}")
     return metric
 
 
 def counter(name: str) -> Counter:
     """The counter called `name` (created on first use)."""
-    return _get(name, Counter, "counter")
+    return _get(name, Counter)
 
 
 def timer(name: str) -> Timer:
     """The timer called `name` (created on first use); ``with timer(name): ...`` times a block."""
-    return _get(name, Timer, "timer")
+    return _get(name, Timer)
 
 
 def reset() -> None:
@@ -128,7 +130,6 @@ class _MeasureTime:
     def __init__(self, threshold: float, name: str | None) -> None:
         self.threshold = threshold
         self.name = name
-        self._starts: list[float] = []
 
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]:
         name = self.name or func.__qualname__
@@ -145,11 +146,12 @@ class _MeasureTime:
         return wrapper
 
     def __enter__(self) -> _MeasureTime:
-        self._starts.append(_clock())
+        _starts().setdefault(f"measure_time:{id(self)}", []).append(_clock())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _record(self.name or "block", _clock() - self._starts.pop(), self.threshold)
+        start = _starts()[f"measure_time:{id(self)}"].pop()
+        _record(self.name or "block", _clock() - start, self.threshold)
 
 
 def _record(name: str, seconds: float, threshold: float) -> None:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from perfkit import cli, demo
 from perfkit.commands.demo import demo_plan
 from perfkit.config import DEFAULT_PLAN
 from perfkit.demo import BASELINE_DIR, CURRENT_DIR, SUITE_PATH, datagen
 from perfkit.demo.catalogue_server import CatalogueServer
+from perfkit.errors import PerfkitError
 from perfkit.rundir import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,6 +99,7 @@ sys.path.insert(0, sys.argv[1])
 from trackmatch import export, rekordbox, service
 from trackmatch.results import filter_results, load_results
 from perfkit.demo.catalogue_server import CatalogueServer
+from perfkit.errors import PerfkitError
 from perfkit.demo.datagen import prepare
 data = prepare()
 library = rekordbox.read_library(data.library)
@@ -148,10 +151,25 @@ def test_both_versions_find_the_known_tracks_and_agree(
     assert exported["matched"] >= len(known)  # every known track of Set 50, maybe more
 
 
-def test_demo_plan_comes_from_the_demo_perfkit_toml() -> None:
+def test_demo_plan_comes_from_the_demo_perfkit_toml(monkeypatch: pytest.MonkeyPatch) -> None:
     plan, quick = demo_plan(), demo_plan(quick=True)
-    assert quick.workers < plan.workers <= DEFAULT_PLAN.workers
+    assert 3 <= quick.workers < plan.workers <= DEFAULT_PLAN.workers  # 3: enough for a verdict
     assert plan.memory_calls < DEFAULT_PLAN.memory_calls
+    monkeypatch.setattr(demo, "demo_settings", lambda: {"plan": {"wrokers": 2}})
+    with pytest.raises(
+        PerfkitError, match=r"perfkit.toml: \[demo.plan\] unknown field\(s\) wrokers"
+    ):
+        demo_plan()
+
+
+def test_demo_usage_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--latency", "5parsecs", "--data-dir", str(tmp_path)]) == 2
+    assert "bad duration '5parsecs'" in capsys.readouterr().err
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    assert cli.main(["demo", "--data-dir", str(blocked / "demo")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("perfkit demo: error: cannot write the demo data to")
 
 
 def _perfkit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:

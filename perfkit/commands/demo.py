@@ -123,7 +123,11 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True, highlight=False)
     started = time.perf_counter()
     _step(console, 1, "demo data: catalogue, Rekordbox playlists, results history")
-    data = prepare(args.data_dir)
+    try:
+        data = prepare(args.data_dir)
+    except OSError as exc:
+        where = exc.filename or args.data_dir or "the demo data directory"
+        raise PerfkitError(f"cannot write the demo data to {where}: {exc.strerror}") from None
     console.print(f"      {data.directory}")
     env[DATA_DIR_ENV] = str(data.directory)
     plan = demo_plan(args.quick)
