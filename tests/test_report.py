@@ -222,6 +222,7 @@ def test_single_target_report_has_no_ratio_parts(run_dir, tmp_path):
     written = write_report(rep)
     md = written.markdown.read_text(encoding="utf-8")
     assert "One target" in md and "## Regressions" not in md and "| Median |" in md
+    assert "Where `build_list` (the slowest profiled benchmark) spends its time" in md
 
 
 def test_focus_is_the_worst_regression_or_the_chosen_benchmark(run_dir, tmp_path):

@@ -145,6 +145,29 @@ def _benchmarks(rep: ReportData) -> list[dict[str, Any]]:
     ]
 
 
+def _top_functions(rep: ReportData, n: int = 10) -> dict[str, Any] | None:
+    """The slowest profiled benchmark's top functions (a one-target report's breakdown)."""
+    if rep.compared:
+        return None
+    focus = rep.focus_benchmark()
+    if focus is None:
+        return None
+    top = rep.top_functions(focus, n)
+    return {
+        "id": md_code(focus),
+        "rows": [
+            {
+                "function": md_code(r["function"]),
+                "where": md_code(r["where"]),
+                "calls": f"{r['calls per scenario call']:.3g}",
+                "own": _seconds(r["own time per call"]),
+                "cumulative": _seconds(r["cumulative per call"]),
+            }
+            for r in top.to_dict("records")
+        ],
+    }
+
+
 def _budgets(rep: ReportData) -> list[dict[str, Any]]:
     from perfkit.budgets import measured_text
 
@@ -293,6 +316,7 @@ def report_context(rep: ReportData) -> dict[str, Any]:
         "benchmarks": _benchmarks(rep),
         "budgets": _budgets(rep),
         "regressions": regressions,
+        "top_functions": _top_functions(rep),
         "memory": _memory(rep),
         "scaling": _scaling(rep),
         "monitor": _monitor(rep),
