@@ -156,6 +156,15 @@ class ReportData:
         refs = [s.ref for s in self.sides]
         return " vs ".join(refs) if self.compared else refs[0]
 
+    def _repr_markdown_(self) -> str:
+        refs = [f"`{s.ref}`" for s in self.sides]
+        if self.compared:
+            return (
+                f"Baseline {refs[0]} against current {refs[1]}; a change counts from "
+                f"{self.threshold:.0%}. Outputs go to `{self.out_dir}`."
+            )
+        return f"One target, {refs[0]}. Outputs go to `{self.out_dir}`."
+
     def _per_side(self, compute) -> pd.DataFrame:
         """Concatenate `compute(side)` rows of every side, tagged with `side` and `series`."""
         frames = []
