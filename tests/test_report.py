@@ -332,3 +332,17 @@ def test_a_notebook_opened_by_hand_reads_the_latest_run(run_dir, tmp_path):
     shutil.copy(ROOT / "notebooks" / "02_scaling.ipynb", source)
     execute(source, source, {})
     assert (project / "reports" / "figures" / "scaling.png").is_file()
+
+
+def test_cleaning_an_old_report_touches_only_what_a_report_writes(tmp_path):
+    from perfkit.report.pipeline import clean_outputs
+
+    ours = ["figures/ratio.png", "notebooks/01_timings.ipynb", "data/timing.csv",
+            "data/comparison.json", "performance_report.md"]  # fmt: skip
+    theirs = ["data/perfkit.sqlite", "data/samples.csv", "data/runs/x/run.json", "notes.md"]
+    for name in ours + theirs:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    clean_outputs(tmp_path)
+    assert [n for n in ours if (tmp_path / n).exists()] == []
+    assert [n for n in theirs if (tmp_path / n).exists()] == theirs

@@ -126,7 +126,12 @@ def clean_outputs(out_dir: Path) -> None:
     patterns = {
         FIGURES_DIR: ("*.png", "*.svg"),
         NOTEBOOKS_DIR: ("*.ipynb", "*.html", KERNEL_LOG),
-        DATA_DIR: (MANIFEST, "*.csv", "comparison.json"),
+        DATA_DIR: (
+            MANIFEST,
+            "comparison.json",
+            *(f"{name}.csv" for name in ("timing", "comparison", "budgets", "scaling", "memory")),
+            "profile_diff_*.csv",
+        ),
         ".": (MARKDOWN_NAME, HTML_NAME),
     }
     for sub, globs in patterns.items():
