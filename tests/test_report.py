@@ -8,6 +8,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -346,3 +347,38 @@ def test_cleaning_an_old_report_touches_only_what_a_report_writes(tmp_path):
     clean_outputs(tmp_path)
     assert [n for n in ours if (tmp_path / n).exists()] == []
     assert [n for n in theirs if (tmp_path / n).exists()] == theirs
+
+
+def _stand_in(rows: list[dict], workers: int = 6):
+    """The attributes of ReportData that the inconclusive/memory advice reads."""
+    import pandas as pd
+
+    run = SimpleNamespace(meta={"options": {"workers": workers}})
+    return SimpleNamespace(
+        table=pd.DataFrame(rows), sides=[SimpleNamespace(run=run)], threshold=0.1
+    )
+
+
+def test_advice_on_inconclusive_names_the_cause_and_the_biggest_slow_down():
+    from perfkit.report.recommend import _inconclusive, _memory_growth
+
+    row = dict(verdict="inconclusive", ci_low=0.5, ci_high=2.0, n_baseline=2, n_current=2)
+    rep = _stand_in(
+        [
+            {**row, "id": "a", "ratio": 0.05, "change_text": "20.0× faster"},
+            {**row, "id": "f<x>", "ratio": 3.0, "change_text": "3.0× slower"},
+        ],
+        workers=2,
+    )
+    (advice,) = _inconclusive(rep)
+    assert "only 2 worker(s) on a side, fewer than the 3 a verdict needs" in advice.text
+    assert "`--workers 12`" in advice.text
+    assert "largest apparent slow-down is `f<x>`, 3.0× slower" in advice.text
+    rep = _stand_in([{**row, "id": "b", "ratio": 1.02, "change_text": "+2.0 % slower",
+                      "n_baseline": 8, "n_current": 8, "ci_low": 0.8, "ci_high": 1.3}])  # fmt: skip
+    (advice,) = _inconclusive(rep)
+    assert "ratio CI 0.80–1.30" in advice.text and "straddles the ±10% band" in advice.text
+    memory = _stand_in([{"id": "m", "memory_verdict": "regression", "memory_ratio": 1.5,
+                         "baseline_peak_rss_bytes": 40e6, "current_peak_rss_bytes": 60e6}])  # fmt: skip
+    (advice,) = _memory_growth(memory)
+    assert "Peak memory of `m` grew 40 MB → 60 MB (+50%)" in advice.text

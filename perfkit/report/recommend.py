@@ -19,7 +19,7 @@ DEFAULT_WORKERS = 12
 
 @dataclass(frozen=True)
 class Recommendation:
-    kind: str  # regression | budget | leak | scaling | inconclusive | noise | failure | ok
+    kind: str  # regression|budget|leak|memory|scaling|inconclusive|noise|failure|ok
     text: str  # markdown
 
 
@@ -43,6 +43,80 @@ def _culprit_text(rep: ReportData, benchmark: str) -> str:
         f" Start with {md_code(c['function'])} in {md_code(where)}: own time "
         f"+{format_seconds(c['delta_tottime_seconds'])} per call{calls}."
     )
+
+
+def _memory_growth(rep: ReportData) -> list[Recommendation]:
+    """Peak RSS that grew past the threshold (one memory worker a side: no CI)."""
+    table = rep.table
+    if table is None or "memory_verdict" not in table:
+        return []
+    grew = table[table["memory_verdict"] == "regression"].sort_values(
+        "memory_ratio", ascending=False
+    )
+    if grew.empty:
+        return []
+    r = grew.iloc[0]
+    others = f" ({len(grew) - 1} more benchmark(s) too)" if len(grew) > 1 else ""
+    return [
+        Recommendation(
+            "memory",
+            f"Peak memory of {md_code(r['id'])} grew {format_bytes(r['baseline_peak_rss_bytes'])}"
+            f" → {format_bytes(r['current_peak_rss_bytes'])} ({r['memory_ratio'] - 1:+.0%})"
+            f"{others}: look for data now loaded or kept at start-up (the memory figures "
+            "show which benchmarks).",
+        )
+    ]
+
+
+def _inconclusive(rep: ReportData) -> list[Recommendation]:
+    """Why some benchmarks have no verdict, and how to get one."""
+    from perfkit.stats import MIN_WORKERS
+
+    table = rep.table
+    unsure = table[table["verdict"] == "inconclusive"] if table is not None else table
+    if unsure is None or unsure.empty:
+        return []
+    workers = int(rep.sides[-1].run.meta.get("options", {}).get("workers") or 0)
+    more = max(DEFAULT_WORKERS, 2 * workers) if workers else DEFAULT_WORKERS
+    few = unsure[unsure[["n_baseline", "n_current"]].min(axis=1) < MIN_WORKERS]
+    slower = unsure[unsure["ratio"] > 1]
+    if not slower.empty:
+        top, what = slower.loc[slower["ratio"].idxmax()], "slow-down"
+    else:
+        sizes = unsure["ratio"].map(lambda r: abs(math.log(r)) if r > 0 else math.nan)
+        top, what = unsure.loc[sizes.fillna(-1).idxmax()], "change"
+    apparent = (
+        f" The largest apparent {what} is {md_code(top['id'])}, {top['change_text']}."
+        if math.isfinite(top["ratio"]) and top["ratio"] > 0
+        else ""
+    )
+    if not few.empty:
+        fewest = int(few[["n_baseline", "n_current"]].min(axis=1).min())
+        return [
+            Recommendation(
+                "inconclusive",
+                f"{len(few)} benchmark(s) have only {fewest} worker(s) on a side, fewer than "
+                f"the {MIN_WORKERS} a verdict needs: measure again with `--workers {more}`."
+                f"{apparent}",
+            )
+        ]
+    widest = unsure.assign(
+        width=(unsure["ci_high"] / unsure["ci_low"]).where(unsure["ci_low"] > 0)
+    ).sort_values("width", ascending=False)
+    r = widest.iloc[0]
+    width = (
+        f" (widest: {md_code(r['id'])}, ratio CI {r['ci_low']:.2f}–{r['ci_high']:.2f})"
+        if math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])
+        else ""
+    )
+    return [
+        Recommendation(
+            "inconclusive",
+            f"{len(unsure)} benchmark(s) are inconclusive{width}: their CI straddles the "
+            f"±{rep.threshold:.0%} band; measure again with more workers (`--workers {more}`) "
+            f"on a quieter machine before deciding.{apparent}",
+        )
+    ]
 
 
 def recommendations(rep: ReportData) -> list[Recommendation]:
@@ -93,26 +167,8 @@ def recommendations(rep: ReportData) -> list[Recommendation]:
                 )
             )
     if table is not None:
-        unsure = table[table["verdict"] == "inconclusive"]
-        if not unsure.empty:
-            workers = int(rep.sides[-1].run.meta.get("options", {}).get("workers") or 0)
-            more = max(DEFAULT_WORKERS, 2 * workers) if workers else DEFAULT_WORKERS
-            widest = unsure.assign(width=unsure["ci_high"] - unsure["ci_low"]).sort_values(
-                "width", ascending=False
-            )
-            r = widest.iloc[0]
-            width = (
-                f" (widest: {md_code(r['id'])}, ratio CI {r['ci_low']:.2f}–{r['ci_high']:.2f})"
-                if math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])
-                else ""
-            )
-            out.append(
-                Recommendation(
-                    "inconclusive",
-                    f"{len(unsure)} benchmark(s) are inconclusive{width}: measure again with "
-                    f"more workers (`--workers {more}`) on a quieter machine before deciding.",
-                )
-            )
+        out.extend(_memory_growth(rep))
+        out.extend(_inconclusive(rep))
     timing = rep.timing
     if not timing.empty and "cv" in timing:
         noisy = timing[timing["cv"] > NOISY_CV].sort_values("cv", ascending=False)
