@@ -224,6 +224,7 @@ def test_single_target_report_has_no_ratio_parts(run_dir, tmp_path):
     md = written.markdown.read_text(encoding="utf-8")
     assert "One target" in md and "## Regressions" not in md and "| Median |" in md
     assert "Where `build_list` (the slowest profiled benchmark) spends its time" in md
+    assert "notebooks/" not in md  # no pipeline here, so no executed notebooks to link
 
 
 def test_focus_is_the_worst_regression_or_the_chosen_benchmark(run_dir, tmp_path):
@@ -297,7 +298,7 @@ def test_perfkit_report_end_to_end(run_dir, tmp_path):
     md = (out / "performance_report.md").read_text(encoding="utf-8")
     assert "a change counts from 5%" in md
     links = re.findall(r"\]\(((?:figures|notebooks)/[^)]+)\)", md)
-    assert any(link.startswith("notebooks/") for link in links)
+    assert "notebooks/05_report.ipynb" in links and "notebooks/05_report.html" in links
     for link in links:
         path = out / link.replace("%5B", "[").replace("%5D", "]").replace("%3D", "=")
         assert path.is_file(), link

@@ -266,7 +266,7 @@ def execute(
             kernel_name=KERNEL_NAME,
             progress_bar=False,
             log_output=False,
-            request_save_on_cell_execute=False,
+            request_save_on_cell_execute=True,  # the report notebook links itself
             cwd=str(executed.parent),
             kernel_manager_class=_kernel_manager_class(executed.parent / KERNEL_LOG),
             extra_arguments=KERNEL_ARGUMENTS,

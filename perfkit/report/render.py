@@ -94,6 +94,7 @@ def _regressions(rep: ReportData) -> list[dict[str, Any]]:
         out.append(
             {
                 "id": md_code(r.id),
+                "raw_id": r.id,
                 "change": r.change_text,
                 "ci": _ci(r.ci_low, r.ci_high),
                 "baseline": _seconds(r.baseline_median_seconds),
@@ -145,25 +146,49 @@ def _benchmarks(rep: ReportData) -> list[dict[str, Any]]:
     ]
 
 
-def _top_functions(rep: ReportData, n: int = 10) -> dict[str, Any] | None:
-    """The slowest profiled benchmark's top functions (a one-target report's breakdown)."""
-    if rep.compared:
+def _breakdown(rep: ReportData, regressions: list[dict[str, Any]], n: int = 10) -> dict | None:
+    """The call-graph notebook's benchmark when no regression section shows it: its
+    top functions (one target) or its profile diff (a comparison)."""
+    default = rep.focus_benchmark()
+    drawn = [f.get("benchmark") for f in rep.figures().values() if f["section"] == "profiles"]
+    focus = next((b for b in drawn if b), default)  # what the call-graph notebook looked at
+    if focus is None or any(r["raw_id"] == focus for r in regressions):
         return None
-    focus = rep.focus_benchmark()
-    if focus is None:
-        return None
-    top = rep.top_functions(focus, n)
+    if not rep.compared:
+        top = rep.top_functions(focus, n)
+        return {
+            "id": md_code(focus),
+            "why": "the slowest profiled benchmark" if focus == default else "chosen",
+            "compared": False,
+            "rows": [
+                {
+                    "function": md_code(r["function"]),
+                    "where": md_code(r["where"]),
+                    "calls": f"{r['calls per scenario call']:.3g}",
+                    "own": _seconds(r["own time per call"]),
+                    "cumulative": _seconds(r["cumulative per call"]),
+                }
+                for r in top.to_dict("records")
+            ],
+        }
+    row = rep.table[rep.table["id"] == focus].iloc[0]
+    diff = rep.profile_diff(focus).head(n)
     return {
         "id": md_code(focus),
+        "why": f"{row['change_text']}, {row['verdict']}; "
+        + ("the largest slow-down" if focus == default else "chosen"),
+        "compared": True,
         "rows": [
             {
-                "function": md_code(r["function"]),
-                "where": md_code(r["where"]),
-                "calls": f"{r['calls per scenario call']:.3g}",
-                "own": _seconds(r["own time per call"]),
-                "cumulative": _seconds(r["cumulative per call"]),
+                "function": md_code(c.function),
+                "where": md_code(f"{c.file}:{c.line}"),
+                "baseline": _seconds(c.baseline_tottime_seconds),
+                "current": _seconds(c.current_tottime_seconds),
+                "delta": ("+" if c.delta_tottime_seconds > 0 else "−")
+                + _seconds(abs(c.delta_tottime_seconds)),
+                "status": c.status,
             }
-            for r in top.to_dict("records")
+            for c in diff.itertuples(index=False)
         ],
     }
 
@@ -186,6 +211,11 @@ def _budgets(rep: ReportData) -> list[dict[str, Any]]:
 
 def _memory(rep: ReportData) -> list[dict[str, Any]]:
     m = rep.memory
+    if not m.empty:
+        order = {cid: i for i, cid in enumerate(rep.ids)}
+        m = m.assign(_order=m["id"].map(order).fillna(len(order))).sort_values(
+            ["_order", "side"], kind="stable"
+        )
     rows = []
     for r in m.to_dict("records"):
         sites = [
@@ -316,7 +346,7 @@ def report_context(rep: ReportData) -> dict[str, Any]:
         "benchmarks": _benchmarks(rep),
         "budgets": _budgets(rep),
         "regressions": regressions,
-        "top_functions": _top_functions(rep),
+        "breakdown": _breakdown(rep, regressions),
         "memory": _memory(rep),
         "scaling": _scaling(rep),
         "monitor": _monitor(rep),

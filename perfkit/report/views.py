@@ -234,7 +234,7 @@ def icicle(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
     label = rep.series[-1]
     fig = icicle_figure(rep.profile(benchmark, -1), title=f"{benchmark} ({label}): icicle")
     return rep.save_figure(
-        fig, f"icicle_{benchmark}", f"{benchmark} ({label}): icicle, width is time"
+        fig, f"icicle_{benchmark}", f"{benchmark} ({label}): icicle, width is time", benchmark
     )
 
 
