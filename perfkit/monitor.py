@@ -284,10 +284,11 @@ def monitor_summary(run: Run) -> pd.DataFrame:
 
 
 def _median_seconds_per_call(run: Run) -> dict[tuple[str, str, str], float]:
-    """Median of per-worker median sample seconds, per (benchmark, params, target)."""
-    samples = run.samples
-    if samples.empty:
+    """Median of per-worker medians, per (benchmark, params, target)."""
+    from perfkit.stats import worker_medians
+
+    medians = worker_medians(run.samples)
+    if medians.empty:
         return {}
     keys = ["benchmark", "params", "target"]
-    per_worker = samples.groupby([*keys, "worker"])["seconds"].median()
-    return per_worker.groupby(level=[0, 1, 2]).median().to_dict()
+    return medians.groupby(keys)["median_seconds"].median().to_dict()

@@ -20,13 +20,14 @@ import sys
 import tempfile
 import threading
 import time
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from perfkit.demo.datagen import fold
 
 HOST = "127.0.0.1"
 DEFAULT_LIMIT = 25
@@ -61,8 +62,7 @@ _STOPWORDS = frozenset(
 
 def tokens(text: str) -> set[str]:
     """Searchable words of a text: accents folded, lower case, stopwords dropped."""
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return set(_TOKEN.findall(folded)) - _STOPWORDS
+    return set(_TOKEN.findall(fold(text).lower())) - _STOPWORDS
 
 
 class CatalogueIndex:
