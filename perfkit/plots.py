@@ -51,7 +51,8 @@ def _seconds_axis(ax: Axes, axis: str = "x") -> None:
     target.set_minor_formatter(FuncFormatter(lambda _value, _pos: ""))
 
 
-RATIO_TICKS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100)
+RATIO_TICKS = (0.5, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2, 3, 5)
+WIDE_RATIO_TICKS = (0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0, 2, 5, 10, 20, 100, 1000)
 
 
 def _bytes_axis(ax: Axes, axis: str = "x") -> None:
@@ -167,8 +168,10 @@ def ratio_plot(table: pd.DataFrame, threshold: float) -> Figure:
     )
     lo_x, hi_x = float(finite.min()), float(finite.max())
     ax.set_xscale("log")
-    ax.set_xlim(lo_x / 1.15, hi_x * 1.6)
-    ticks = [t for t in RATIO_TICKS if lo_x / 1.15 <= t <= hi_x * 1.6]
+    right = hi_x * max(1.6, (hi_x / lo_x) ** 0.35)  # room for the change text
+    ax.set_xlim(lo_x / 1.15, right)
+    candidates = RATIO_TICKS if hi_x / lo_x < 8 else WIDE_RATIO_TICKS
+    ticks = [t for t in candidates if lo_x / 1.15 <= t <= right]
     ax.set_xticks(ticks)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.3g}×"))
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
@@ -176,7 +179,7 @@ def ratio_plot(table: pd.DataFrame, threshold: float) -> Figure:
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.set_xlabel("current / baseline (median ratio, 95 % CI)   ← faster · slower →")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=9)
+    ax.legend(loc="best", fontsize=9)
     ax.set_title("Change per benchmark")
     return fig
 
