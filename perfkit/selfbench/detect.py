@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         "--pyperf-trials",
         type=int,
         default=3,
-        help="pyperf trials per slowdown (default 3: its default run takes ~4x perfkit's)",
+        help="pyperf trials per slowdown (default 3: its default run takes 3-4x as long as perfkit's)",
     )
     parser.add_argument(
         "--slowdowns", default="0,3,5,10", help="true slowdowns in percent, comma-separated"
