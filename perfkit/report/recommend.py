@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from perfkit.report.data import ReportData
-from perfkit.report.markdown import md_code
+from perfkit.report.markdown import md_code, md_text
 from perfkit.units import format_bytes, format_seconds
 
 NOISY_CV = 0.10  # per-worker medians spread more than this: the machine was busy
@@ -184,12 +184,17 @@ def recommendations(rep: ReportData) -> list[Recommendation]:
             )
     failures = rep.failures
     if not failures.empty:
-        ids = ", ".join(md_code(i) for i in dict.fromkeys(failures["id"]))
+        first = failures.drop_duplicates("id")
+        what = "; ".join(
+            f"{md_code(r.id)} ({r.kind}: {md_text(str(r.message)[:80])})"
+            for r in first.head(3).itertuples(index=False)
+        )
+        more = f" and {len(first) - 3} more" if len(first) > 3 else ""
         out.append(
             Recommendation(
                 "failure",
-                f"{len(failures)} worker(s) failed ({ids}): see failures.csv of the run; "
-                "their numbers are missing from this report.",
+                f"{len(failures)} worker(s) failed: {what}{more}. Their numbers are missing "
+                "from this report; see failures.csv of the run.",
             )
         )
     if not out:
