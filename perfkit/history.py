@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS timings (
 def db_for(runs_dir: Path) -> Path:
     """The index beside a runs directory: ``data/runs`` -> ``data/perfkit.sqlite``."""
     runs_dir = Path(runs_dir)
-    return runs_dir.parent / DEFAULT_DB.name if runs_dir.name == "runs" else runs_dir / DEFAULT_DB.name
+    return (
+        runs_dir.parent / DEFAULT_DB.name if runs_dir.name == "runs" else runs_dir / DEFAULT_DB.name
+    )
 
 
 def _connect(db_path: Path) -> sqlite3.Connection:

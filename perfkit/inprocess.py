@@ -146,7 +146,7 @@ def time_in_process(
     each group: in a notebook or a test session the heap is large, and a full collection
     there costs tens of milliseconds, more than the samples of a fast body.
     """
-    loops, per_call = calibrate(body, plan.min_sample_seconds)
+    loops, per_call, _ = calibrate(body, plan.min_sample_seconds)
     n_groups, n_samples = plan_counts(per_call * loops, plan)
     if (n_groups, n_samples) == (plan.groups, plan.samples):
         # Only for bodies fast enough for the full plan; calibration warmed up the others.

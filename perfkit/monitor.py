@@ -211,14 +211,10 @@ SUMMARY_COLUMNS = [
 def _timing_rows(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows written by timing workers: profiled or traced calls would skew seconds.
 
-    monitor.csv names the pass in ``mode`` when the runner records it; otherwise the
-    timing rounds after the first are used (profile and memory workers are numbered 0).
+    Falls back to every row when no timing pass recorded any (e.g. a profile-only run).
     """
-    if "mode" in rows.columns:
-        timed = rows[rows["mode"] == "time"]
-        return timed if not timed.empty else rows
-    later = rows[rows["worker"] > 0]
-    return later if not later.empty else rows
+    timed = rows[rows["mode"] == "time"]
+    return timed if not timed.empty else rows
 
 
 def monitor_summary(run: Run) -> pd.DataFrame:

@@ -73,6 +73,7 @@ COLUMNS: dict[str, list[str]] = {
         "count",
         "seconds",
         "calls",
+        "mode",
     ],
 }
 INT_COLUMNS = {"worker", "sample", "loops", "iteration", "calls", "count"}
@@ -80,6 +81,10 @@ FAILURE_KINDS = ("error", "timeout", "crash")
 
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=,+\-\[\]]+")
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -109,6 +114,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     """Write a file so that readers see the old or the new content, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are meant to be shared
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)

@@ -269,8 +269,10 @@ def record(writer: RunWriter, job: Job, payload: dict[str, Any]) -> None:
         if payload.get("sites"):
             writer.add_rows(MEMORY_SITES_CSV, [{**key, **site} for site in payload["sites"]])
     if payload.get("monitor"):
-        calls = payload.get("calls", 0)
-        writer.add_rows(MONITOR_CSV, [{**key, **row, "calls": calls} for row in payload["monitor"]])
+        # Monitor counters cover every body call of the pass, calibration and warm-up included.
+        calls = payload.get("body_calls", 0)
+        rows = [{**key, **row, "calls": calls, "mode": job.mode} for row in payload["monitor"]]
+        writer.add_rows(MONITOR_CSV, rows)
 
 
 def _index(path: Path, out_dir: Path, console: Console) -> None:

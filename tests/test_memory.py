@@ -181,7 +181,7 @@ def test_memory_pass_in_process_finds_the_leaking_line() -> None:
 
     payload = collect_memory.measure(leaky, {"memory_calls": 6, "memory_peak_calls": 2})
     assert [row["iteration"] for row in payload["rows"]] == list(range(7))
-    assert payload["calls"] == payload["summary"]["calls"] == 8
+    assert payload["body_calls"] == payload["summary"]["calls"] == 8
     growth = growth_fit(payload["rows"], warmup_calls=1)
     assert growth.bytes_per_call == pytest.approx(100_000, rel=0.05)
     assert growth.leak and growth.n_points == 6 and growth.text.startswith("leaks ~100 KB")

@@ -170,5 +170,5 @@ def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
             "calls": peak_calls + calls,
         },
         "sites": sites,
-        "calls": peak_calls + calls,
+        "body_calls": peak_calls + calls,
     }

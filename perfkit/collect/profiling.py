@@ -53,11 +53,13 @@ def profile(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
     path = Path(options["prof_path"])
     body()  # first call: imports, caches, lazy set-up are not what we want to see
     calls = 1
+    body_calls = 1
     while True:
         profiler, elapsed = _profiled_loop(body, calls)
+        body_calls += calls
         if elapsed >= min_seconds or calls >= MAX_CALLS:
             break
         factor = min_seconds / elapsed if elapsed > 0 else 10.0
         calls = min(MAX_CALLS, max(calls * 2, int(calls * factor * 1.1) + 1))
     _write_atomically(profiler, path)
-    return {"calls": calls, "seconds": elapsed, "prof_path": str(path)}
+    return {"calls": calls, "body_calls": body_calls, "seconds": elapsed, "prof_path": str(path)}

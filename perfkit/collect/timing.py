@@ -28,16 +28,19 @@ def time_loops(body: Callable[[], Any], loops: int) -> float:
 
 def calibrate(
     body: Callable[[], Any], min_sample_seconds: float, max_loops: int = 10**8
-) -> tuple[int, float]:
-    """Smallest power-of-two loop count whose sample lasts `min_sample_seconds`.
+) -> tuple[int, float, int]:
+    """Loop count whose sample lasts `min_sample_seconds` (probing upward from 1).
 
-    Returns the loop count and the seconds per call seen at that count.
+    Returns the loop count, the seconds per call seen at that count, and how many
+    body calls calibration made in all.
     """
     loops = 1
+    spent = 0
     while True:
         elapsed = time_loops(body, loops)
+        spent += loops
         if elapsed >= min_sample_seconds or loops >= max_loops:
-            return loops, elapsed / loops
+            return loops, elapsed / loops, spent
         if elapsed <= 0:
             loops *= 10
             continue
@@ -52,8 +55,7 @@ def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
     n_samples = int(options.get("samples", 5))
     n_warmups = int(options.get("warmups", 1))
     worker_seconds = float(options.get("worker_seconds", 2.0))
-    loops, per_call = calibrate(body, min_sample)
-    calls = loops
+    loops, per_call, calls = calibrate(body, min_sample)
     sample_seconds = per_call * loops
     # Slow bodies: fewer samples rather than a run that never ends.
     affordable = int(worker_seconds // sample_seconds) if sample_seconds > 0 else n_samples
@@ -69,4 +71,4 @@ def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
         gc.collect()
         samples.append(time_loops(body, loops) / loops)
         calls += loops
-    return {"loops": loops, "samples": samples, "calls": calls}
+    return {"loops": loops, "samples": samples, "body_calls": calls}
