@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load_run": "perfkit.rundir",
-    "compare": "perfkit.compare",
+    "compare": "perfkit.comparison",
     "load_profile": "perfkit.profiles",
     "diff_profiles": "perfkit.profiles",
     "measure_time": "perfkit.monitor",

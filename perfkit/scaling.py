@@ -19,7 +19,7 @@ from perfkit.rundir import Run
 from perfkit.stats import worker_medians
 
 if TYPE_CHECKING:
-    from perfkit.compare import Comparison
+    from perfkit.comparison import Comparison
 
 MIN_POINTS = 3
 LINEAR_BAND = 0.1  # |k - 1| under this reads as linear

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from perfkit.budgets import check_budgets
-from perfkit.compare import compare, resolve_sides
+from perfkit.comparison import compare, resolve_sides
 from perfkit.errors import PerfkitError
 from perfkit.project_config import load_config
 from perfkit.rundir import MEMORY_SUMMARY_CSV, SAMPLES_CSV, RunWriter, load_run
@@ -339,8 +339,8 @@ def test_scaling_flags_a_growing_exponent(tmp_path: Path) -> None:
     assert flags.loc["flat", "flag"] == ""
 
 
-def test_perfkit_compare_is_callable_after_the_module_import(tmp_path: Path) -> None:
+def test_perfkit_compare_is_the_function_after_the_module_import(tmp_path: Path) -> None:
     import perfkit
-    import perfkit.compare
+    import perfkit.comparison
 
     assert perfkit.compare(shifted_run(tmp_path, 6)).summary["regression"] == 1

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from perfkit.compare import Comparison
+    from perfkit.comparison import Comparison
 
 VERDICT_STYLES = {
     "regression": "bold red",
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape as esc
 
-    from perfkit.compare import compare
+    from perfkit.comparison import compare
 
     comparison = compare(
         args.base,
@@ -98,7 +98,7 @@ def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> N
     from rich.table import Table
 
     from perfkit.budgets import measured_text
-    from perfkit.compare import summary_line
+    from perfkit.comparison import summary_line
     from perfkit.units import format_bytes, format_seconds
 
     base, cur = comparison.baseline, comparison.current

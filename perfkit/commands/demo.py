@@ -172,7 +172,7 @@ def _print_comparison(run_path: Path) -> None:
     from rich.console import Console
 
     from perfkit.commands.compare import render
-    from perfkit.compare import compare
+    from perfkit.comparison import compare
     from perfkit.monitor import monitor_summary
 
     comparison = compare(str(run_path))

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from perfkit.compare import Comparison, Side, compare, run_metadata
+from perfkit.comparison import Comparison, Side, compare, run_metadata
 from perfkit.config import DEFAULT_STATS
 from perfkit.errors import ParameterError, PerfkitError, RunDirError
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run, atomic_write_json, load_run, resolve_run_path

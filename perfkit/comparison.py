@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -453,15 +451,3 @@ def summary_line(comparison: Comparison) -> str:
         else ""
     )
     return f"{s['n_benchmarks']} benchmark(s): {', '.join(parts) or 'nothing compared'}{tail}"
-
-
-class _CallableModule(types.ModuleType):
-    """Once ``perfkit.compare`` is imported as a module, the package attribute
-    ``perfkit.compare`` is this module, not the function `perfkit.__init__` exposes;
-    calling the module calls `compare`, so ``perfkit.compare(run)`` always works."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Comparison:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
