@@ -52,18 +52,7 @@ MEMORY_COLUMNS = [
     "memory_ratio",
     "memory_verdict",
 ]
-JSON_KEYS = [
-    "baseline_median_seconds",
-    "current_median_seconds",
-    "ratio",
-    "ci_low",
-    "ci_high",
-    "pct_change",
-    "verdict",
-    "n_baseline",
-    "n_current",
-    "change_text",
-]
+JSON_KEYS = TABLE_COLUMNS[3:]  # per benchmark in comparison.json: everything but the id parts
 
 
 @dataclass(frozen=True)

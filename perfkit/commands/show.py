@@ -14,17 +14,9 @@ from typing import Any
 import pandas as pd
 
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run
+from perfkit.stats import SUMMARY_COLUMNS
 
-TIMING_KEYS = [
-    "median_seconds",
-    "ci_low_seconds",
-    "ci_high_seconds",
-    "min_seconds",
-    "iqr_seconds",
-    "cv",
-    "n_workers",
-    "n_samples",
-]
+TIMING_KEYS = SUMMARY_COLUMNS[4:]  # the timing figures of one benchmark and target
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
