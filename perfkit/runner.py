@@ -68,6 +68,7 @@ class Job:
     case: CaseInfo
     target: Target
     worker: int
+    hash_seed: int | None = None
 
 
 @dataclass
@@ -87,7 +88,9 @@ class _Workers:
         self.stopping = False
 
     @contextlib.contextmanager
-    def spawn(self, args: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    def spawn(
+        self, args: list[str], env: dict[str, str] | None = None
+    ) -> Iterator[subprocess.Popen[bytes]]:
         with self._lock:
             if self.stopping:
                 raise KeyboardInterrupt
@@ -97,6 +100,7 @@ class _Workers:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # so a timeout can kill the whole process group
+                env=env,
             )
             self._procs.add(proc)
         try:
@@ -124,10 +128,16 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
+def _worker_env(hash_seed: int | None) -> dict[str, str] | None:
+    if hash_seed is None or "PYTHONHASHSEED" in os.environ:  # the user's choice wins
+        return None
+    return {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+
+
 def call_worker(workers: _Workers, request: dict[str, Any], timeout: float) -> Outcome:
     """Run one worker process and interpret how it ended."""
     args = [sys.executable, "-m", "perfkit._worker"]
-    with workers.spawn(args) as proc:
+    with workers.spawn(args, _worker_env(request.get("hash_seed"))) as proc:
         try:
             out, err = proc.communicate(json.dumps(request).encode(), timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -211,10 +221,13 @@ def plan_jobs(
     """Timing jobs in rounds (every target once per round, shuffled), then profile and memory jobs."""
     jobs: list[Job] = []
     for round_no in range(plan.workers):
+        # Common random numbers: all workers of a round share one hash seed, so string
+        # hashing and dict layout vary between rounds but not between the targets compared.
+        hash_seed = rng.randrange(1, 2**32)
         for case in cases:
             order = list(targets)
             rng.shuffle(order)
-            jobs.extend(Job("time", case, target, round_no) for target in order)
+            jobs.extend(Job("time", case, target, round_no, hash_seed) for target in order)
     for mode, wanted in (("profile", profile), ("memory", memory)):
         if wanted:
             jobs.extend(Job(mode, case, target, 0) for case in cases for target in targets)
@@ -233,6 +246,7 @@ def _request(job: Job, suite: str, plan: MeasurePlan, writer: RunWriter) -> dict
         "params": job.case.params,
         "options": options,
         "memory_limit_bytes": plan.memory_limit_bytes,
+        "hash_seed": job.hash_seed,
     }
 
 

@@ -269,7 +269,7 @@ def _monitor(rep: ReportData) -> list[dict[str, Any]]:
             "id": md_code(r.id),
             "target": md_code(r.series),
             "api": _seconds(r.api_seconds_per_call),
-            "api_calls": f"{r.api_calls_per_call:.2g}"
+            "api_calls": f"{r.api_calls_per_call:,.1f}"
             if math.isfinite(r.api_calls_per_call)
             else "–",
             "hit_rate": f"{r.cache_hit_rate:.0%}" if math.isfinite(r.cache_hit_rate) else "–",
