@@ -185,11 +185,7 @@ def load_suite(spec: str) -> Any:
 def collect_cases(module: Any) -> list[Case]:
     """All cases of all benchmarks defined in a suite module, in definition order."""
     found = [obj for obj in vars(module).values() if isinstance(obj, Benchmark)]
-    found.sort(
-        key=lambda b: (
-            getattr(b.func, "__code__", None).co_firstlineno if hasattr(b.func, "__code__") else 0
-        )
-    )
+    found.sort(key=lambda b: getattr(getattr(b.func, "__code__", None), "co_firstlineno", 0))
     return [case for bench in found for case in bench.cases()]
 
 

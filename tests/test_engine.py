@@ -230,3 +230,39 @@ def test_ctrl_c_keeps_a_valid_partial_run(tmp_path: Path) -> None:
     run = load_run(run_path)
     assert len(run.samples) >= rows_seen >= 10  # nothing measured before Ctrl-C was lost
     assert "Traceback" not in err
+
+
+def test_rounds_interleave_targets_and_share_a_hash_seed() -> None:
+    import random
+
+    from perfkit.config import DEFAULT_PLAN
+    from perfkit.runner import CaseInfo, plan_jobs
+    from perfkit.targets import Target
+
+    cases = [CaseInfo(f"c{i}", f"c{i}", "", None, None, None) for i in range(2)]
+    targets = [Target("a", "a", "/a"), Target("b", "b", "/b")]
+    jobs = plan_jobs(cases, targets, DEFAULT_PLAN, profile=True, memory=False, rng=random.Random(3))
+    timing = [job for job in jobs if job.mode == "time"]
+    assert len(timing) == DEFAULT_PLAN.workers * 4
+    by_round: dict[int, list] = {}
+    for job in timing:
+        by_round.setdefault(job.worker, []).append(job)
+    for round_jobs in by_round.values():
+        assert {(j.case.id, j.target.label) for j in round_jobs} == {
+            (c.id, t.label) for c in cases for t in targets
+        }
+        assert len({j.hash_seed for j in round_jobs}) == 1
+    assert len({jobs[0].hash_seed for jobs in by_round.values()}) == len(by_round)
+    orders = {tuple(j.target.label for j in r[:2]) for r in by_round.values()}
+    assert orders == {("a", "b"), ("b", "a")}  # both orders occur: no target is always first
+    assert [j.mode for j in jobs[len(timing) :]] == ["profile"] * 4
+
+
+def test_worker_env_respects_a_users_hash_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from perfkit.runner import _worker_env
+
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    assert _worker_env(42)["PYTHONHASHSEED"] == "42"
+    assert _worker_env(None) is None
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    assert _worker_env(42) is None
