@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 class MeasurePlan:
     """How much to measure. Each worker is one fresh process (the unit of independence)."""
 
-    workers: int = 12  # timing workers per benchmark x target (rounds when interleaved)
+    workers: int = 24  # timing workers per benchmark x target (rounds when interleaved)
     samples: int = 5  # samples per worker
     warmups: int = 1  # warm-up samples per worker, discarded
     min_sample_seconds: float = 0.02  # a sample lasts at least this long (loops calibrated)
