@@ -113,3 +113,16 @@ def test_resolve_latest_and_missing(tmp_path: Path) -> None:
         resolve_run_path("nope", tmp_path)
     with pytest.raises(RunDirError, match="no runs in"):
         resolve_run_path("latest", tmp_path / "empty")
+
+
+def test_slow_bodies_get_fewer_samples_never_zero() -> None:
+    import time
+
+    from perfkit.collect.timing import measure
+
+    options = {"min_sample_seconds": 0.02, "samples": 5, "warmups": 1, "worker_seconds": 0.05}
+    payload = measure(lambda: time.sleep(0.03), options)
+    assert payload["loops"] == 1 and len(payload["samples"]) == 1
+    assert payload["body_calls"] == 3  # calibration, warm-up, one sample
+    payload = measure(lambda: time.sleep(0.03), {**options, "worker_seconds": 0.01})
+    assert len(payload["samples"]) == 1 and payload["body_calls"] == 2  # no warm-up either

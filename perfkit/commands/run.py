@@ -41,6 +41,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--memory-limit", default=None, help="address-space cap of memory/profile workers, e.g. 2GB"
     )
+    p.add_argument(
+        "--budget-seconds",
+        type=float,
+        metavar="S",
+        help="sampling time one timing worker may spend (default 1 s); slower bodies get fewer samples",
+    )
     p.add_argument("--seed", type=int, help="seed of the interleaving order")
     p.set_defaults(func=run)
 
@@ -55,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise PerfkitError("--workers must be at least 1")
         plan = replace(plan, workers=args.workers)
+    if args.budget_seconds is not None:
+        if args.budget_seconds <= 0:
+            raise PerfkitError("--budget-seconds must be positive")
+        plan = replace(plan, worker_seconds=args.budget_seconds)
     if args.memory_limit:
         plan = replace(plan, memory_limit_bytes=parse_bytes(args.memory_limit))
     targets = parse_targets(args.target)
