@@ -14,12 +14,16 @@ TARGETS = ROOT / "tests" / "targets"
 
 
 def perfkit_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 180
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 180,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m perfkit ARGS`` for real and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "perfkit", *args],
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import perfkit_cli
 
 from perfkit import cli, demo
 from perfkit.commands.demo import demo_plan
@@ -172,22 +173,10 @@ def test_demo_usage_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFi
     assert err[-1].startswith("perfkit demo: error: cannot write the demo data to")
 
 
-def _perfkit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "perfkit", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def test_suite_without_a_trackmatch_target_is_a_clear_error(
     data: datagen.DemoData, tmp_path: Path
 ) -> None:
-    done = _perfkit("run", str(SUITE_PATH), "--quick", env=_env(data), cwd=tmp_path)
+    done = perfkit_cli("run", str(SUITE_PATH), "--quick", env=_env(data), cwd=tmp_path)
     assert done.returncode == 2
     assert "needs a target with trackmatch" in done.stderr
     assert "Traceback" not in done.stderr
@@ -196,7 +185,7 @@ def test_suite_without_a_trackmatch_target_is_a_clear_error(
 def test_perfkit_run_measures_demo_benchmarks_on_both_versions(
     data: datagen.DemoData, tmp_path: Path
 ) -> None:
-    done = _perfkit(
+    done = perfkit_cli(
         "run",
         str(SUITE_PATH),
         "--target",
@@ -233,7 +222,7 @@ def test_perfkit_run_measures_demo_benchmarks_on_both_versions(
 @pytest.mark.slow
 def test_perfkit_demo_quick_writes_the_report(tmp_path: Path) -> None:
     env = {**os.environ, datagen.DATA_DIR_ENV: str(tmp_path / "demo-data")}
-    done = _perfkit("demo", "--quick", env=env, cwd=tmp_path)
+    done = perfkit_cli("demo", "--quick", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     report = (tmp_path / "reports" / "performance_report.md").read_text(encoding="utf-8")
     assert (tmp_path / "reports" / "performance_report.html").is_file()

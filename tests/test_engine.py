@@ -22,23 +22,13 @@ def run_dir_of(proc: subprocess.CompletedProcess[str]) -> Path:
 
 def test_basic_run_writes_contract_files(tmp_path: Path) -> None:
     marker = tmp_path / "teardown.txt"
-    env_marker = {"PERFKIT_TEARDOWN_MARKER": str(marker)}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "perfkit",
-            "run",
-            str(SUITES / "basic_suite.py"),
-            "--quick",
-            "--out",
-            str(tmp_path / "runs"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env_marker},
-        check=False,
+    proc = perfkit_cli(
+        "run",
+        str(SUITES / "basic_suite.py"),
+        "--quick",
+        "--out",
+        str(tmp_path / "runs"),
+        env={**os.environ, "PERFKIT_TEARDOWN_MARKER": str(marker)},
     )
     assert proc.returncode == 1, proc.stderr  # one benchmark raises
     run = load_run(run_dir_of(proc))
