@@ -311,7 +311,11 @@ def test_perfkit_report_end_to_end(run_dir, tmp_path):
         page = (out / "notebooks" / f"{nb.stem}.html").read_text(encoding="utf-8")
         assert "open_report(" not in page  # input cells excluded
     callgraphs = (out / "notebooks" / "03_callgraphs.html").read_text(encoding="utf-8")
-    assert "&lt;genexpr&gt;" in callgraphs and "<genexpr>" not in callgraphs
+    # The focus (worst regression) varies between runs; whichever it is, its profile has
+    # names in angle brackets, and they must show as text, never as tags.
+    assert re.search(r"&lt;(genexpr|listcomp|lambda|built-in method [^&]+)&gt;", callgraphs)
+    for raw in ("<genexpr>", "<listcomp>", "<lambda>", "<built-in"):
+        assert raw not in callgraphs
 
 
 def test_kernel_runs_this_interpreter_even_with_a_foreign_python3_kernelspec():
