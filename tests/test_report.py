@@ -200,7 +200,7 @@ def test_report_of_two_targets(rendered):
         ).is_file()
     kinds = {p.stem.split("_")[0] for p in (rendered / "figures").glob("*.png")}
     assert {"timing", "ratio", "scaling", "callgraph", "icicle", "memory", "profile"} <= kinds
-    comparison = json.loads((rendered / "data" / "comparison.json").read_text())
+    comparison = json.loads((rendered / "comparison.json").read_text())
     assert set(comparison) >= {"baseline", "current", "comparison", "summary"}
 
 
@@ -344,7 +344,7 @@ def test_cleaning_an_old_report_touches_only_what_a_report_writes(tmp_path):
     from perfkit.report.pipeline import clean_outputs
 
     ours = ["figures/ratio.png", "notebooks/01_timings.ipynb", "data/timing.csv",
-            "data/comparison.json", "performance_report.md"]  # fmt: skip
+            "comparison.json", "performance_report.md"]  # fmt: skip
     theirs = ["data/perfkit.sqlite", "data/samples.csv", "data/runs/x/run.json", "notes.md"]
     for name in ours + theirs:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from perfkit.stats import timing_summary, with_ids, worker_medians
 FIGURES_DIR = "figures"
 DATA_DIR = "data"
 NOTEBOOKS_DIR = "notebooks"
+COMPARISON_JSON = "comparison.json"
 MANIFEST = "figures.json"
 SECTIONS = {  # figure-name prefix -> report section
     "ratio": "timings",
@@ -447,10 +448,10 @@ class ReportData:
         return shareable(path)
 
     def write_comparison_json(self) -> Path | None:
-        """``data/comparison.json``: the reviewer's shape (`Comparison.write_json`)."""
+        """``OUT/comparison.json`` (where DESIGN.md puts it): the reviewer's shape."""
         if self.comparison is None:
             return None
-        return shareable(self.comparison.write_json(self.data_dir / "comparison.json"))
+        return shareable(self.comparison.write_json(self.out_dir / COMPARISON_JSON))
 
 
 def open_report(

@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.errors import PerfkitError
-from perfkit.report.data import DATA_DIR, FIGURES_DIR, MANIFEST, NOTEBOOKS_DIR, open_report
+from perfkit.report.data import (
+    COMPARISON_JSON,
+    DATA_DIR,
+    FIGURES_DIR,
+    MANIFEST,
+    NOTEBOOKS_DIR,
+    open_report,
+)
 from perfkit.report.params import check_parameters, declared_parameters, for_notebook
 from perfkit.report.render import HTML_NAME, MARKDOWN_NAME
 
@@ -128,11 +135,10 @@ def clean_outputs(out_dir: Path) -> None:
         NOTEBOOKS_DIR: ("*.ipynb", "*.html", KERNEL_LOG),
         DATA_DIR: (
             MANIFEST,
-            "comparison.json",
             *(f"{name}.csv" for name in ("timing", "comparison", "budgets", "scaling", "memory")),
             "profile_diff_*.csv",
         ),
-        ".": (MARKDOWN_NAME, HTML_NAME),
+        ".": (MARKDOWN_NAME, HTML_NAME, COMPARISON_JSON),
     }
     for sub, globs in patterns.items():
         for pattern in globs:

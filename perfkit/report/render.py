@@ -16,7 +16,7 @@ from urllib.parse import quote
 import jinja2
 
 from perfkit import __version__
-from perfkit.report.data import ReportData, shareable
+from perfkit.report.data import COMPARISON_JSON, ReportData, shareable
 from perfkit.report.markdown import markdown_to_html, md_code, md_text
 from perfkit.report.recommend import recommendations
 from perfkit.rundir import atomic_write_text
@@ -354,9 +354,7 @@ def report_context(rep: ReportData) -> dict[str, Any]:
         "figures": by_section,
         "all_figures": list(figures.values()),
         "notebooks": _notebooks(rep),
-        "comparison_json": "data/comparison.json"
-        if (rep.data_dir / "comparison.json").is_file()
-        else None,
+        "comparison_json": COMPARISON_JSON if (rep.out_dir / COMPARISON_JSON).is_file() else None,
     }
 
 
