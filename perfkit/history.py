@@ -89,7 +89,7 @@ def reindex(runs_dir: Path, db_path: Path = DEFAULT_DB) -> int:
 
 
 def history(pattern: str, db_path: Path = DEFAULT_DB, target: str | None = None) -> pd.DataFrame:
-    """Timings of benchmarks whose id matches the glob `pattern`, oldest run first."""
+    """Timings of the benchmark with id `pattern`, or of ids matching it as a glob, oldest first."""
     if not db_path.exists():
         return pd.DataFrame(
             columns=[
@@ -107,10 +107,10 @@ def history(pattern: str, db_path: Path = DEFAULT_DB, target: str | None = None)
     query = (
         "SELECT r.created, t.run_id, t.benchmark_id, t.target, t.git_sha, t.median_seconds, "
         "t.ci_low_seconds, t.ci_high_seconds, t.n_workers FROM timings t JOIN runs r USING (run_id) "
-        "WHERE t.benchmark_id GLOB ?"
+        "WHERE (t.benchmark_id = ? OR t.benchmark_id GLOB ?)"
         + (" AND t.target = ?" if target else "")
         + " ORDER BY r.created, t.run_id"
     )
-    params = (pattern, target) if target else (pattern,)
+    params = (pattern, pattern, target) if target else (pattern, pattern)
     with closing(sqlite3.connect(db_path)) as connection:
         return pd.read_sql_query(query, connection, params=params)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from perfkit.config import DEFAULT_STATS
 from perfkit.rundir import DEFAULT_RUNS_DIR
+from perfkit.terminal import table_console
 from perfkit.units import parse_fraction
 
 if TYPE_CHECKING:
@@ -60,7 +61,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.markup import escape as esc
 
     from perfkit.comparison import compare
@@ -74,9 +74,7 @@ def run(args: argparse.Namespace) -> int:
         runs_dir=args.runs_dir,
     )
     budgets = comparison.budgets()
-    console = Console(highlight=False)
-    if not console.is_terminal:  # logs and pipes: wide rows rather than wrapped cells
-        console = Console(highlight=False, width=max(console.width, 160))
+    console = table_console()
     render(comparison, budgets, console)
     if args.json:
         comparison.write_json(args.json)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from perfkit.config import DEFAULT_PLAN, MeasurePlan
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
+from perfkit.terminal import table_console
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -169,16 +170,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_comparison(run_path: Path) -> None:
-    from rich.console import Console
 
     from perfkit.commands.compare import render
     from perfkit.comparison import compare
     from perfkit.monitor import monitor_summary
 
     comparison = compare(str(run_path))
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=max(console.width, 160))
+    console = table_console()
     render(comparison, comparison.budgets(), console)
     _print_monitor(monitor_summary(comparison.current_run), console)
 

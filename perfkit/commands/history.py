@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
+from perfkit.terminal import table_console
 from perfkit.units import format_seconds
 
 
@@ -34,19 +35,19 @@ def run(args: argparse.Namespace) -> int:
     rows = history(args.benchmark, db, args.target)
     if rows.empty:
         raise PerfkitError(f"no history for {args.benchmark!r} in {db} (try --reindex)")
-    table = Table(title=f"history of {args.benchmark}")
+    table = Table(title=escape(f"history of {args.benchmark}"))
     for column in ("created", "run", "benchmark", "target", "git", "median", "95 % CI", "workers"):
         table.add_column(column)
     for row in rows.itertuples():
         table.add_row(
             str(row.created),
             row.run_id,
-            row.benchmark_id,
+            escape(row.benchmark_id),
             row.target,
             (row.git_sha or "")[:10],
             format_seconds(row.median_seconds),
             f"{format_seconds(row.ci_low_seconds)} – {format_seconds(row.ci_high_seconds)}",
             str(row.n_workers),
         )
-    Console().print(table)
+    table_console().print(table)
     return 0

@@ -15,6 +15,7 @@ import pandas as pd
 
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run
 from perfkit.stats import SUMMARY_COLUMNS
+from perfkit.terminal import table_console
 
 TIMING_KEYS = SUMMARY_COLUMNS[4:]  # the timing figures of one benchmark and target
 
@@ -107,7 +108,6 @@ def show_data(run: Run) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
@@ -117,9 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
     loaded = load_run(args.run_ref, args.runs_dir)
     data = show_data(loaded)
-    console = Console(highlight=False)
-    if not console.is_terminal:  # logs and pipes: wide rows rather than wrapped cells
-        console = Console(highlight=False, width=max(console.width, 160))
+    console = table_console()
     info = data["run"]
     table = Table(
         title=escape(f"run {info['id']} ({info['status']}, {info['created']})"),
