@@ -104,7 +104,13 @@ def _median(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def median_ci(values: np.ndarray, config: StatsConfig = DEFAULT_STATS) -> tuple[float, float]:
-    """CI of the median of per-worker medians, by bootstrap over workers."""
+    """CI of the median of per-worker medians, by bootstrap over workers.
+
+    Fewer than `MIN_WORKERS` workers give no CI (NaN): a bootstrap of two values is just
+    their range, not a 95 % interval, and budgets must not be judged on it.
+    """
+    if len(values) < MIN_WORKERS:
+        return math.nan, math.nan
     return _bootstrap_ci((np.asarray(values, float),), _median, paired=False, config=config)
 
 

@@ -344,3 +344,11 @@ def test_perfkit_compare_is_the_function_after_the_module_import(tmp_path: Path)
     import perfkit.comparison
 
     assert perfkit.compare(shifted_run(tmp_path, 6)).summary["regression"] == 1
+
+
+def test_two_workers_give_no_median_ci() -> None:
+    from perfkit.stats import median_ci
+
+    assert all(math.isnan(x) for x in median_ci(np.array([1.0, 1.2])))
+    low, high = median_ci(np.array([1.0, 1.1, 1.2, 1.05]))
+    assert 1.0 <= low <= high <= 1.2
