@@ -63,8 +63,10 @@ def checkout(ref: str, repo: Path, cache: Path = WORKTREE_CACHE) -> tuple[Path, 
     marker = tree / ".perfkit-complete"
     if marker.exists():
         return tree, sha
+    # From a sub-directory, git archive exports only that sub-directory: use the top level.
+    top = _git(["rev-parse", "--show-toplevel"], repo)
     archive = subprocess.run(
-        ["git", "archive", "--format=tar", sha], cwd=repo, capture_output=True, check=False
+        ["git", "archive", "--format=tar", sha], cwd=top, capture_output=True, check=False
     )
     if archive.returncode != 0:
         raise TargetError(

@@ -182,6 +182,22 @@ def test_git_target_is_checked_out_and_cached(tmp_path: Path) -> None:
     assert cached.stat().st_mtime_ns == stamp  # reused, not exported again
 
 
+def test_git_target_from_a_subdirectory_exports_the_whole_commit(tmp_path: Path) -> None:
+    from perfkit.targets import checkout
+
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "top.py").write_text("X = 1\n")
+    (repo / "pkg" / "inner.py").write_text("Y = 2\n")
+    git = ["git", "-c", "user.email=t@t", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], cwd=repo, check=True)
+    tree, sha = checkout("HEAD", repo / "pkg", cache=tmp_path / "cache")
+    assert (tree / "top.py").is_file() and (tree / "pkg" / "inner.py").is_file()
+    assert tree.name == sha
+
+
 def test_ctrl_c_keeps_a_valid_partial_run(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [
