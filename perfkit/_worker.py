@@ -26,8 +26,18 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+_HARNESS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_DEMO_DIR = os.path.join(_HARNESS_DIR, "demo") + os.sep
+
+
+def _is_harness(filename: str) -> bool:
+    """perfkit's own frames (the bundled demo is user code, not harness)."""
+    path = os.path.abspath(filename)
+    return path.startswith(_HARNESS_DIR) and not path.startswith(_DEMO_DIR)
+
+
 def _where(exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/perfkit/" not in f.filename]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _is_harness(f.filename)]
     if not frames:
         return ""
     frame = frames[-1]
