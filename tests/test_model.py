@@ -126,3 +126,13 @@ def test_slow_bodies_get_fewer_samples_never_zero() -> None:
     assert payload["body_calls"] == 3  # calibration, warm-up, one sample
     payload = measure(lambda: time.sleep(0.03), {**options, "worker_seconds": 0.01})
     assert len(payload["samples"]) == 1 and payload["body_calls"] == 2  # no warm-up either
+
+
+def test_atomic_writes_follow_the_umask_not_mkstemps_0600(tmp_path: Path) -> None:
+    import stat
+
+    from perfkit.rundir import _UMASK, atomic_write_text
+
+    target = tmp_path / "shared.txt"
+    atomic_write_text(target, "x")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_UMASK

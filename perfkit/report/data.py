@@ -37,12 +37,6 @@ SECTIONS = {  # figure-name prefix -> report section
 }
 
 
-def shareable(path: Path) -> Path:
-    """Reports are shared: readable by others (atomic writes create owner-only files)."""
-    path.chmod(0o644)
-    return path
-
-
 def _run_and_label(ref: str | Path, runs_dir: Path) -> tuple[Run, str | None]:
     """``RUN`` or ``RUN:LABEL`` (RUN: id, directory or ``latest``) -> (Run, label)."""
     text = str(ref)
@@ -428,7 +422,6 @@ class ReportData:
             "benchmark": benchmark,
         }
         atomic_write_json(self.data_dir / MANIFEST, manifest)
-        shareable(self.data_dir / MANIFEST)
         return SavedFigure(path, caption)
 
     def figures(self) -> dict[str, dict[str, str]]:
@@ -445,13 +438,13 @@ class ReportData:
 
         path = self.data_dir / f"{name}.csv"
         atomic_write_text(path, frame.to_csv(index=False))
-        return shareable(path)
+        return path
 
     def write_comparison_json(self) -> Path | None:
         """``OUT/comparison.json`` (where DESIGN.md puts it): the reviewer's shape."""
         if self.comparison is None:
             return None
-        return shareable(self.comparison.write_json(self.out_dir / COMPARISON_JSON))
+        return self.comparison.write_json(self.out_dir / COMPARISON_JSON)
 
 
 def open_report(

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import jinja2
 
 from perfkit import __version__
-from perfkit.report.data import COMPARISON_JSON, ReportData, shareable
+from perfkit.report.data import COMPARISON_JSON, ReportData
 from perfkit.report.markdown import markdown_to_html, md_code, md_text
 from perfkit.report.recommend import recommendations
 from perfkit.rundir import atomic_write_text
@@ -409,6 +409,4 @@ def write_report(rep: ReportData) -> WrittenReport:
     atomic_write_text(
         html_path, render_html(markdown, rep.out_dir, f"Performance report: {rep.title}")
     )
-    shareable(md_path)
-    shareable(html_path)
     return WrittenReport(md_path, html_path, tuple(context["recommendations"]))
