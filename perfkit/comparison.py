@@ -74,7 +74,7 @@ def _labels(run: Run) -> list[str]:
     return labels
 
 
-def _split_ref(ref: str | Path | Run, runs_dir: Path) -> tuple[Run, str | None]:
+def split_run_ref(ref: str | Path | Run, runs_dir: Path) -> tuple[Run, str | None]:
     """``RUN`` or ``RUN:LABEL`` (RUN: id, directory or ``latest``) -> (Run, label)."""
     if isinstance(ref, Run):
         return ref, None
@@ -90,7 +90,7 @@ def _split_ref(ref: str | Path | Run, runs_dir: Path) -> tuple[Run, str | None]:
     return load_run(resolve_run_path(run_text, runs_dir)), label
 
 
-def _check_label(run: Run, label: str) -> str:
+def check_label(run: Run, label: str) -> str:
     labels = _labels(run)
     if label not in labels:
         raise PerfkitError(
@@ -120,7 +120,7 @@ def resolve_sides(
     runs_dir: Path = DEFAULT_RUNS_DIR,
 ) -> tuple[Side, Side]:
     """Pick the baseline and current sides from references and labels (see `compare`)."""
-    base_run, base_ref_label = _split_ref(base, runs_dir)
+    base_run, base_ref_label = split_run_ref(base, runs_dir)
     if base_ref_label and baseline_label and base_ref_label != baseline_label:
         raise PerfkitError(
             f"baseline label given twice: {base_ref_label!r} and --baseline {baseline_label!r}"
@@ -144,7 +144,7 @@ def resolve_sides(
             raise PerfkitError(
                 f"run {base_run.id} has targets {', '.join(labels)}: choose with --baseline LABEL"
             )
-        _check_label(base_run, baseline_label)
+        check_label(base_run, baseline_label)
         if current_label is None:
             others = [x for x in labels if x != baseline_label]
             current_label = (
@@ -156,7 +156,7 @@ def resolve_sides(
             )
         current_run = base_run
     else:
-        current_run, cur_ref_label = _split_ref(current, runs_dir)
+        current_run, cur_ref_label = split_run_ref(current, runs_dir)
         if cur_ref_label and current_label and cur_ref_label != current_label:
             raise PerfkitError(
                 f"current label given twice: {cur_ref_label!r} and --current {current_label!r}"
@@ -164,8 +164,8 @@ def resolve_sides(
         current_label = cur_ref_label or current_label
         baseline_label = baseline_label or _default_label(base_run, "baseline")
         current_label = current_label or _default_label(current_run, "current")
-        _check_label(base_run, baseline_label)
-    _check_label(current_run, current_label)
+        check_label(base_run, baseline_label)
+    check_label(current_run, current_label)
     if _same_run(base_run, current_run) and baseline_label == current_label:
         raise PerfkitError(
             f"baseline and current are the same: {base_run.id}:{baseline_label} (pick two labels)"

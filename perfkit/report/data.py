@@ -15,10 +15,17 @@ from typing import Any
 
 import pandas as pd
 
-from perfkit.comparison import Comparison, Side, compare, run_metadata
+from perfkit.comparison import (
+    Comparison,
+    Side,
+    check_label,
+    compare,
+    run_metadata,
+    split_run_ref,
+)
 from perfkit.config import DEFAULT_STATS
 from perfkit.errors import ParameterError, PerfkitError, RunDirError
-from perfkit.rundir import DEFAULT_RUNS_DIR, Run, atomic_write_json, load_run, resolve_run_path
+from perfkit.rundir import DEFAULT_RUNS_DIR, atomic_write_json
 from perfkit.stats import timing_summary, with_ids, worker_medians
 
 FIGURES_DIR = "figures"
@@ -35,23 +42,6 @@ SECTIONS = {  # figure-name prefix -> report section
     "profile": "profiles",
     "memory": "memory",
 }
-
-
-def _run_and_label(ref: str | Path, runs_dir: Path) -> tuple[Run, str | None]:
-    """``RUN`` or ``RUN:LABEL`` (RUN: id, directory or ``latest``) -> (Run, label)."""
-    text = str(ref)
-    try:
-        return load_run(resolve_run_path(text, runs_dir)), None
-    except RunDirError:
-        if ":" not in text:
-            raise
-    run_text, _, label = text.rpartition(":")
-    run = load_run(resolve_run_path(run_text, runs_dir))
-    if label not in run.targets:
-        raise PerfkitError(
-            f"run {run.id} has no target {label!r} (targets: {', '.join(run.targets) or 'none'})"
-        )
-    return run, label
 
 
 def resolve_sides(
@@ -80,7 +70,9 @@ def resolve_sides(
             runs_dir=runs_dir,
         )
         return [comparison.baseline, comparison.current], comparison
-    base_run, label = _run_and_label(run, runs_dir)
+    base_run, label = split_run_ref(run, runs_dir)
+    if label is not None:
+        check_label(base_run, label)
     labels = base_run.targets or sorted(set(base_run.samples["target"]))
     if label is not None and current_label is None:
         return [Side(base_run, label)], None
