@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfkit.errors import PerfkitError
 from perfkit.profiles import Profile, diff_profiles
+from perfkit.units import format_seconds
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -140,14 +141,6 @@ def hot_graph(
     )
 
 
-def _seconds_text(seconds: float) -> str:
-    value = abs(seconds)
-    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if value >= factor:
-            return f"{seconds / factor:.3g} {unit}"
-    return f"{seconds / 1e-9:.3g} ns"
-
-
 def node_label(node: GraphNode) -> str:
     where = f"{node.file}:{node.line}" if node.file != "~" else "built-in"
     lines = [
@@ -157,7 +150,7 @@ def node_label(node: GraphNode) -> str:
     ]
     if node.delta_tottime_seconds is not None:
         sign = "+" if node.delta_tottime_seconds >= 0 else "−"
-        text = f"own {sign}{_seconds_text(abs(node.delta_tottime_seconds))}/call"
+        text = f"own {sign}{format_seconds(abs(node.delta_tottime_seconds))}/call"
         if node.status == "new":
             text += " (new)"
         elif node.change_share is not None:
@@ -388,7 +381,7 @@ def diff_graph(
 
 def _title(graph: HotGraph, profile: Profile) -> str:
     name = profile.path.stem if profile.path is not None else "profile"
-    text = f"{name}: {_seconds_text(graph.total_seconds)} per call under the profiler"
+    text = f"{name}: {format_seconds(graph.total_seconds)} per call under the profiler"
     if graph.baseline_total_seconds:
         change = graph.total_seconds / graph.baseline_total_seconds - 1
         text += f" ({change:+.1%} vs baseline; red slower, blue faster)"
@@ -553,7 +546,7 @@ def icicle_figure(
     ax.set_title(
         title
         if title is not None
-        else f"{name}: {_seconds_text(profile.seconds_per_call)} per call",
+        else f"{name}: {format_seconds(profile.seconds_per_call)} per call",
         fontsize=9,
     )
     return fig
