@@ -9,16 +9,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from perfkit.collect.suite import benchmark
 from perfkit.errors import PerfkitError
-from perfkit.suite import benchmark
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "load_run": "perfkit.rundir",
-    "compare": "perfkit.comparison",
-    "load_profile": "perfkit.profiles",
-    "diff_profiles": "perfkit.profiles",
+    "compare": "perfkit.analysis.comparison",
+    "load_profile": "perfkit.analysis.profiles",
+    "diff_profiles": "perfkit.analysis.profiles",
     "measure_time": "perfkit.monitor",
 }
 
@@ -33,6 +33,6 @@ def __getattr__(name: str) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext perfkit``: register the perfkit magics."""
-    from perfkit.magics import register
+    from perfkit.interactive.magics import register
 
     register(ipython)

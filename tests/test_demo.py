@@ -207,7 +207,7 @@ def test_perfkit_run_measures_demo_benchmarks_on_both_versions(
     assert run.failures.empty
     assert set(run.samples["benchmark"]) == {"search_cache_miss", "search_cache_hit"}
     assert set(run.samples["target"]) == {"baseline", "current"}
-    from perfkit.monitor import monitor_summary
+    from perfkit.analysis.monitor import monitor_summary
 
     summary = monitor_summary(run).set_index(["id", "target"])
     miss = summary.loc[("search_cache_miss", "current")]

@@ -183,7 +183,7 @@ def test_git_target_is_checked_out_and_cached(tmp_path: Path) -> None:
 
 
 def test_git_target_from_a_subdirectory_exports_the_whole_commit(tmp_path: Path) -> None:
-    from perfkit.targets import checkout
+    from perfkit.collect.targets import checkout
 
     repo = tmp_path / "repo"
     (repo / "pkg").mkdir(parents=True)
@@ -241,9 +241,9 @@ def test_ctrl_c_keeps_a_valid_partial_run(tmp_path: Path) -> None:
 def test_rounds_interleave_targets_and_share_a_hash_seed() -> None:
     import random
 
+    from perfkit.collect.scheduler import CaseInfo, plan_jobs
+    from perfkit.collect.targets import Target
     from perfkit.config import DEFAULT_PLAN
-    from perfkit.runner import CaseInfo, plan_jobs
-    from perfkit.targets import Target
 
     cases = [CaseInfo(f"c{i}", f"c{i}", "", None, None, None) for i in range(2)]
     targets = [Target("a", "a", "/a"), Target("b", "b", "/b")]
@@ -265,7 +265,7 @@ def test_rounds_interleave_targets_and_share_a_hash_seed() -> None:
 
 
 def test_worker_env_respects_a_users_hash_seed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from perfkit.runner import _worker_env
+    from perfkit.collect.scheduler import _worker_env
 
     monkeypatch.delenv("PYTHONHASHSEED", raising=False)
     assert _worker_env(42)["PYTHONHASHSEED"] == "42"

@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from perfkit.inprocess import MemoryResult, summarise_groups
-from perfkit.magics import MemoryReport, ProfileReport, TimeReport, compile_statement
-from perfkit.profiles import load_profile
+from perfkit.analysis.profiles import load_profile
+from perfkit.interactive.inprocess import MemoryResult, summarise_groups
+from perfkit.interactive.magics import MemoryReport, ProfileReport, TimeReport, compile_statement
 
 CELLS = [
     "%load_ext perfkit",

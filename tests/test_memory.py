@@ -17,10 +17,7 @@ import psutil
 import pytest
 from conftest import SUITES, perfkit_cli
 
-from perfkit import memory_sampler
-from perfkit.collect import memory as collect_memory
-from perfkit.config import DEFAULT_STATS
-from perfkit.memory import (
+from perfkit.analysis.memory import (
     SUMMARY_COLUMNS,
     fit_growth,
     growth_fit,
@@ -28,6 +25,9 @@ from perfkit.memory import (
     is_leak,
     memory_summary,
 )
+from perfkit.collect import memory as collect_memory
+from perfkit.collect import rss as memory_sampler
+from perfkit.config import DEFAULT_STATS
 from perfkit.rundir import (
     MEMORY_CSV,
     MEMORY_SITES_CSV,

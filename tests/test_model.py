@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from perfkit.collect.suite import benchmark, case_id, instantiate, split_case_id
 from perfkit.errors import PerfkitError, RunDirError
 from perfkit.rundir import SAMPLES_CSV, RunWriter, load_run, resolve_run_path, safe_filename
-from perfkit.suite import benchmark, case_id, instantiate, split_case_id
 from perfkit.units import format_bytes, format_seconds, parse_bytes, parse_fraction, parse_seconds
 
 

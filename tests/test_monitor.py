@@ -1,4 +1,4 @@
-"""perfkit.monitor: counters, timers, measure_time logging, and monitor_summary of a run."""
+"""perfkit.monitor (counters, timers, measure_time logging) and perfkit.analysis.monitor.monitor_summary of a run."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from perfkit import monitor
+from perfkit.analysis import monitor as monitor_analysis
 from perfkit.rundir import MONITOR_CSV, SAMPLES_CSV, RunWriter, load_run
 
 
@@ -191,7 +192,7 @@ def test_monitor_summary_with_a_body_timer_is_exact(tmp_path: Path) -> None:
         | {"sample": 0, "loops": 1, "seconds": 0.2}
         for w in (0, 1)
     ]
-    summary = monitor.monitor_summary(load_run(_run(tmp_path, rows, samples)))
+    summary = monitor_analysis.monitor_summary(load_run(_run(tmp_path, rows, samples)))
     assert len(summary) == 1
     row = summary.iloc[0]
     assert row["id"] == "process_playlist[n=10]"
@@ -210,7 +211,7 @@ def test_monitor_summary_without_body_timer_uses_calls_and_sample_medians(tmp_pa
         | {"sample": i, "loops": 1, "seconds": seconds}
         for i, seconds in enumerate((0.09, 0.1, 0.2))
     ]
-    row = monitor.monitor_summary(load_run(_run(tmp_path, rows, samples))).iloc[0]
+    row = monitor_analysis.monitor_summary(load_run(_run(tmp_path, rows, samples))).iloc[0]
     assert row["api_calls_per_call"] == pytest.approx(3.0)
     assert row["body_seconds_per_call"] == pytest.approx(0.1)
     assert row["network_share"] == pytest.approx(0.5)
@@ -218,6 +219,6 @@ def test_monitor_summary_without_body_timer_uses_calls_and_sample_medians(tmp_pa
 
 
 def test_monitor_summary_of_a_run_without_monitor_data(tmp_path: Path) -> None:
-    summary = monitor.monitor_summary(load_run(_run(tmp_path, [], [])))
+    summary = monitor_analysis.monitor_summary(load_run(_run(tmp_path, [], [])))
     assert summary.empty
-    assert list(summary.columns) == monitor.SUMMARY_COLUMNS
+    assert list(summary.columns) == monitor_analysis.SUMMARY_COLUMNS

@@ -1,4 +1,4 @@
-"""perfkit.plots on small synthetic tables: what each figure shows, names drawn as text."""
+"""perfkit.render.plots on small synthetic tables: what each figure shows, names drawn as text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from perfkit import plots
+from perfkit.render import plots
 
 
 def _medians() -> pd.DataFrame:

@@ -19,24 +19,24 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SUITES, perfkit_cli
 
-from perfkit.callgraph import (
-    diff_graph,
-    graph_figure,
-    hot_graph,
-    icicle_boxes,
-    icicle_figure,
-    to_dot,
-)
-from perfkit.cli import main as cli_main
-from perfkit.collect.profiling import profile as profile_pass
-from perfkit.errors import PerfkitError, ProfileError
-from perfkit.profiles import (
+from perfkit.analysis.profiles import (
     PathShortener,
     Profile,
     diff_profiles,
     function_key,
     load_profile,
     load_run_profile,
+)
+from perfkit.cli import main as cli_main
+from perfkit.collect.profiling import profile as profile_pass
+from perfkit.errors import PerfkitError, ProfileError
+from perfkit.render.callgraph import (
+    diff_graph,
+    graph_figure,
+    hot_graph,
+    icicle_boxes,
+    icicle_figure,
+    to_dot,
 )
 from perfkit.rundir import PROFILES_CSV, RunWriter, load_run
 from perfkit.selfbench.profiles import main as selfbench_main

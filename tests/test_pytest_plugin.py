@@ -15,13 +15,8 @@ import pytest
 
 # Imported here so that pytester's in-process inner sessions find them loaded: it unloads
 # modules first imported by an inner session, and numpy cannot be imported twice.
-import perfkit.collect.memory
-import perfkit.history
-import perfkit.hostinfo
-import perfkit.stats
-import perfkit.targets  # noqa: F401
 from perfkit.config import DEFAULT_IN_PROCESS
-from perfkit.inprocess import (
+from perfkit.interactive.inprocess import (
     TimeResult,
     check_time_budget,
     ci_text,
@@ -135,7 +130,7 @@ def test_mark_expression_selects_or_deselects_performance_tests(inner: pytest.Py
 
 
 def test_perf_save_writes_a_run_that_show_reads(inner: pytest.Pytester) -> None:
-    from perfkit.budgets import check_budgets
+    from perfkit.analysis.budgets import check_budgets
     from perfkit.commands.show import show_data
     from perfkit.rundir import load_run
 
@@ -167,8 +162,8 @@ def test_perf_save_writes_a_run_that_show_reads(inner: pytest.Pytester) -> None:
 
 
 def test_saved_names_stay_apart_across_modules_and_calls(pytester: pytest.Pytester) -> None:
+    from perfkit.analysis.stats import with_ids
     from perfkit.rundir import load_run
-    from perfkit.stats import with_ids
 
     pytester.makeconftest(FAKE_CLOCK)
     twice = "from conftest import work\n\ndef test_same(perf, clock):\n"
@@ -218,7 +213,7 @@ def test_memory_budget_is_checked_on_what_the_calls_add(pytester: pytest.Pyteste
 
 
 def test_plugin_import_stays_light() -> None:
-    code = "import sys, perfkit.pytest_plugin; print(sorted({'pandas', 'numpy', 'matplotlib'} & set(sys.modules)))"
+    code = "import sys, perfkit.interactive.pytest_plugin; print(sorted({'pandas', 'numpy', 'matplotlib'} & set(sys.modules)))"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout

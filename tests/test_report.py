@@ -16,10 +16,10 @@ from conftest import ROOT, SUITES, TARGETS, perfkit_cli
 
 from perfkit.errors import ParameterError
 from perfkit.report import open_report, views
+from perfkit.report.document import write_report
 from perfkit.report.markdown import markdown_to_html, md_code, md_text
 from perfkit.report.params import check_parameters, declared_parameters
 from perfkit.report.pipeline import PACKAGE_NOTEBOOKS, NotebookFailed, packaged_notebooks
-from perfkit.report.render import write_report
 
 _CACHE: dict[str, Path] = {}
 

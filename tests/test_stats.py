@@ -9,19 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perfkit.budgets import check_budgets
-from perfkit.comparison import compare, resolve_sides
-from perfkit.errors import PerfkitError
-from perfkit.project_config import load_config
-from perfkit.rundir import MEMORY_SUMMARY_CSV, SAMPLES_CSV, RunWriter, load_run
-from perfkit.scaling import compare_scaling, fit_scaling
-from perfkit.stats import (
+from perfkit.analysis.budgets import check_budgets
+from perfkit.analysis.comparison import compare, resolve_sides
+from perfkit.analysis.scaling import compare_scaling, fit_scaling
+from perfkit.analysis.stats import (
     change_text,
     ratio_independent,
     ratio_paired,
     timing_summary,
     verdict,
 )
+from perfkit.config.project import load_config
+from perfkit.errors import PerfkitError
+from perfkit.rundir import MEMORY_SUMMARY_CSV, SAMPLES_CSV, RunWriter, load_run
 
 SHIFTS = {"grow": 1.15, "same": 1.0, "shrink": 0.70}
 
@@ -341,13 +341,13 @@ def test_scaling_flags_a_growing_exponent(tmp_path: Path) -> None:
 
 def test_perfkit_compare_is_the_function_after_the_module_import(tmp_path: Path) -> None:
     import perfkit
-    import perfkit.comparison
+    import perfkit.analysis.comparison
 
     assert perfkit.compare(shifted_run(tmp_path, 6)).summary["regression"] == 1
 
 
 def test_two_workers_give_no_median_ci() -> None:
-    from perfkit.stats import median_ci
+    from perfkit.analysis.stats import median_ci
 
     assert all(math.isnan(x) for x in median_ci(np.array([1.0, 1.2])))
     low, high = median_ci(np.array([1.0, 1.1, 1.2, 1.05]))

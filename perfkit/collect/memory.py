@@ -1,7 +1,7 @@
 """The memory pass: baseline RSS, peak RSS while the body runs, and the growth series.
 
 Runs only in memory workers (tracemalloc slows allocation, so never in timing workers).
-It measures and reports; slopes and the leak verdict belong to `perfkit.memory`.
+It measures and reports; slopes and the leak verdict belong to `perfkit.analysis.memory`.
 
 Order inside the worker, after setup:
 1. baseline: RSS after a full collection, before the first body call, with the
@@ -27,7 +27,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from perfkit import memory_sampler
+from perfkit.collect import rss as memory_sampler
 from perfkit.config import DEFAULT_PLAN
 
 # Fewer points than this cannot give a slope with a confidence interval worth reading.

@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfkit.config import DEFAULT_STATS
+from perfkit.render.terminal import table_console
 from perfkit.rundir import DEFAULT_RUNS_DIR
-from perfkit.terminal import table_console
 from perfkit.units import parse_fraction
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from perfkit.comparison import Comparison
+    from perfkit.analysis.comparison import Comparison
 
 VERDICT_STYLES = {
     "regression": "bold red",
@@ -63,7 +63,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.markup import escape as esc
 
-    from perfkit.comparison import compare
+    from perfkit.analysis.comparison import compare
 
     comparison = compare(
         args.base,
@@ -95,8 +95,8 @@ def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> N
     from rich.markup import escape as esc
     from rich.table import Table
 
-    from perfkit.budgets import measured_text
-    from perfkit.comparison import summary_line
+    from perfkit.analysis.budgets import measured_text
+    from perfkit.analysis.comparison import summary_line
     from perfkit.units import format_bytes, format_seconds
 
     base, cur = comparison.baseline, comparison.current

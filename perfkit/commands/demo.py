@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from perfkit.config import DEFAULT_PLAN, MeasurePlan
 from perfkit.errors import PerfkitError
+from perfkit.render.terminal import table_console
 from perfkit.rundir import DEFAULT_RUNS_DIR
-from perfkit.terminal import table_console
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -110,10 +110,10 @@ def _sigterm_interrupts() -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from perfkit.collect.scheduler import run_suite
+    from perfkit.collect.targets import parse_target
     from perfkit.demo import BASELINE_DIR, CURRENT_DIR, LATENCY_ENV, SUITE_PATH
     from perfkit.demo.datagen import DATA_DIR_ENV, prepare, scratch_dir
-    from perfkit.runner import run_suite
-    from perfkit.targets import parse_target
     from perfkit.units import format_seconds, parse_seconds
 
     if args.processes < 1:
@@ -171,9 +171,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_comparison(run_path: Path) -> None:
 
+    from perfkit.analysis.comparison import compare
+    from perfkit.analysis.monitor import monitor_summary
     from perfkit.commands.compare import render
-    from perfkit.comparison import compare
-    from perfkit.monitor import monitor_summary
 
     comparison = compare(str(run_path))
     console = table_console()

@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from perfkit.errors import PerfkitError
+from perfkit.render.terminal import table_console
 from perfkit.rundir import DEFAULT_RUNS_DIR
-from perfkit.terminal import table_console
 from perfkit.units import format_seconds
 
 
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfkit.history import db_for, history, reindex
+    from perfkit.history.store import db_for, history, reindex
 
     db = args.db or db_for(args.runs_dir)
     if args.reindex:

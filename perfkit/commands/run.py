@@ -7,10 +7,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from perfkit.collect.targets import parse_targets
 from perfkit.config import DEFAULT_PLAN
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
-from perfkit.targets import parse_targets
 from perfkit.units import parse_bytes
 
 
@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfkit.runner import run_suite
+    from perfkit.collect.scheduler import run_suite
 
     if args.processes < 1:
         raise PerfkitError("--processes must be at least 1")

@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
+from perfkit.analysis.stats import SUMMARY_COLUMNS
+from perfkit.render.terminal import table_console
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run
-from perfkit.stats import SUMMARY_COLUMNS
-from perfkit.terminal import table_console
 
 TIMING_KEYS = SUMMARY_COLUMNS[4:]  # the timing figures of one benchmark and target
 
@@ -37,9 +37,9 @@ def _clean(value: Any) -> Any:
 
 
 def _memory_table(run: Run) -> pd.DataFrame | None:
-    """`perfkit.memory.memory_summary(run)`, or None when that module is not there."""
+    """`perfkit.analysis.memory.memory_summary(run)`, or None when that module is not there."""
     try:
-        from perfkit.memory import memory_summary
+        from perfkit.analysis.memory import memory_summary
     except ImportError:
         return None
     table = memory_summary(run)
@@ -49,8 +49,8 @@ def _memory_table(run: Run) -> pd.DataFrame | None:
 def show_data(run: Run) -> dict[str, Any]:
     """The JSON shape: {"run": {...}, "benchmarks": {id: {target: {timing, memory, budget,
     failures}}}}; memory and budget are null when not recorded / not declared."""
-    from perfkit.budgets import check_budgets
-    from perfkit.stats import timing_summary, with_ids
+    from perfkit.analysis.budgets import check_budgets
+    from perfkit.analysis.stats import timing_summary, with_ids
 
     timing = timing_summary(run)
     budgets = check_budgets(run, timing=timing)

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from perfkit.comparison import (
+from perfkit.analysis.comparison import (
     Comparison,
     Side,
     check_label,
@@ -23,10 +23,10 @@ from perfkit.comparison import (
     run_metadata,
     split_run_ref,
 )
+from perfkit.analysis.stats import timing_summary, with_ids, worker_medians
 from perfkit.config import DEFAULT_STATS
 from perfkit.errors import ParameterError, PerfkitError, RunDirError
 from perfkit.rundir import DEFAULT_RUNS_DIR, atomic_write_json
-from perfkit.stats import timing_summary, with_ids, worker_medians
 
 FIGURES_DIR = "figures"
 DATA_DIR = "data"
@@ -176,7 +176,7 @@ class ReportData:
 
     @cached_property
     def timing(self) -> pd.DataFrame:
-        """`perfkit.stats.timing_summary` per side."""
+        """`perfkit.analysis.stats.timing_summary` per side."""
         cache: dict[int, pd.DataFrame] = {}
 
         def compute(side: Side) -> pd.DataFrame:
@@ -189,7 +189,7 @@ class ReportData:
 
     @cached_property
     def worker_medians(self) -> pd.DataFrame:
-        """One row per worker: `perfkit.stats.worker_medians` per side."""
+        """One row per worker: `perfkit.analysis.stats.worker_medians` per side."""
         return self._per_side(lambda side: worker_medians(side.run.samples))
 
     @property
@@ -236,8 +236,8 @@ class ReportData:
 
     @cached_property
     def budgets(self) -> pd.DataFrame:
-        """`perfkit.budgets.check_budgets` of the current side (the one run alone)."""
-        from perfkit.budgets import check_budgets
+        """`perfkit.analysis.budgets.check_budgets` of the current side (the one run alone)."""
+        from perfkit.analysis.budgets import check_budgets
 
         side = self.sides[-1]
         timing = self.timing[self.timing["side"] == ("current" if self.compared else "run")]
@@ -245,20 +245,20 @@ class ReportData:
 
     @cached_property
     def scaling_fits(self) -> pd.DataFrame:
-        """`perfkit.scaling.fit_scaling` per side."""
-        from perfkit.scaling import fit_scaling
+        """`perfkit.analysis.scaling.fit_scaling` per side."""
+        from perfkit.analysis.scaling import fit_scaling
 
         return self._per_side(lambda side: fit_scaling(side.run))
 
     @cached_property
     def scaling_change(self) -> pd.DataFrame | None:
-        """`perfkit.scaling.compare_scaling` (None without a comparison)."""
+        """`perfkit.analysis.scaling.compare_scaling` (None without a comparison)."""
         return None if self.comparison is None else self.comparison.scaling()
 
     @cached_property
     def memory(self) -> pd.DataFrame:
-        """`perfkit.memory.memory_summary` per side (empty without a memory pass)."""
-        from perfkit.memory import memory_summary
+        """`perfkit.analysis.memory.memory_summary` per side (empty without a memory pass)."""
+        from perfkit.analysis.memory import memory_summary
 
         return self._per_side(lambda side: memory_summary(side.run))
 
@@ -271,8 +271,8 @@ class ReportData:
 
     @cached_property
     def monitor(self) -> pd.DataFrame:
-        """`perfkit.monitor.monitor_summary` per side (empty without monitor data)."""
-        from perfkit.monitor import monitor_summary
+        """`perfkit.analysis.monitor.monitor_summary` per side (empty without monitor data)."""
+        from perfkit.analysis.monitor import monitor_summary
 
         return self._per_side(lambda side: monitor_summary(side.run))
 
@@ -315,8 +315,8 @@ class ReportData:
         return str(t.loc[t["median_seconds"].idxmax(), "id"]) if not t.empty else profiled[0]
 
     def profile(self, benchmark: str, side: int = -1):
-        """The `perfkit.profiles.Profile` of one benchmark on one side (default: current)."""
-        from perfkit.profiles import load_run_profile
+        """The `perfkit.analysis.profiles.Profile` of one benchmark on one side (default: current)."""
+        from perfkit.analysis.profiles import load_run_profile
 
         index = side % len(self.sides)
         key = (index, benchmark)
@@ -341,8 +341,8 @@ class ReportData:
         )
 
     def profile_diff(self, benchmark: str) -> pd.DataFrame:
-        """`perfkit.profiles.diff_profiles` baseline -> current of one benchmark."""
-        from perfkit.profiles import diff_profiles
+        """`perfkit.analysis.profiles.diff_profiles` baseline -> current of one benchmark."""
+        from perfkit.analysis.profiles import diff_profiles
 
         if not self.compared:
             raise PerfkitError("a profile diff needs two sides (baseline and current)")
@@ -399,7 +399,7 @@ class ReportData:
         self, fig: Any, name: str, caption: str = "", benchmark: str | None = None
     ) -> SavedFigure:
         """Write `fig` to ``figures/<name>.png``, note it in the figure manifest, return it."""
-        from perfkit.plots import save_figure
+        from perfkit.render.plots import save_figure
 
         path = save_figure(fig, self.figure_path(name))
         return self.save_image(path, caption or name, benchmark)

@@ -28,15 +28,15 @@ from perfkit.report.data import (
     NOTEBOOKS_DIR,
     open_report,
 )
+from perfkit.report.document import HTML_NAME, MARKDOWN_NAME
 from perfkit.report.params import check_parameters, declared_parameters, for_notebook
-from perfkit.report.render import HTML_NAME, MARKDOWN_NAME
 
 PACKAGE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL_NAME = "python3"
 KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
 # A kernel is launched one notebook ahead and imports these while it waits: its start-up
 # then overlaps the previous notebook instead of adding to the pipeline's time.
-WARM_IMPORTS = "import perfkit.report.views, perfkit.report.render"
+WARM_IMPORTS = "import perfkit.report.views, perfkit.report.document"
 # The kernel's own stderr (transport warnings such as "TCP without encryption", shutdown
 # noise, a crash's last words) goes to this file under OUT/notebooks, not to the user.
 KERNEL_LOG = "kernels.log"

@@ -70,7 +70,7 @@ def _memory_growth(rep: ReportData) -> list[Recommendation]:
 
 def _inconclusive(rep: ReportData) -> list[Recommendation]:
     """Why some benchmarks have no verdict, and how to get one."""
-    from perfkit.stats import MIN_WORKERS
+    from perfkit.analysis.stats import MIN_WORKERS
 
     table = rep.table
     unsure = table[table["verdict"] == "inconclusive"] if table is not None else table

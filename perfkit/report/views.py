@@ -1,6 +1,6 @@
 """One function per notebook cell: take the `ReportData`, return one thing to display.
 
-A view draws through `perfkit.plots` / `perfkit.callgraph` and saves what it draws
+A view draws through `perfkit.render.plots` / `perfkit.render.callgraph` and saves what it draws
 under the report's output directory; tables come back as readable DataFrames. Views
 hold no statistics: the numbers come from `ReportData` (the analysis modules).
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from perfkit import plots
+from perfkit.render import plots
 from perfkit.report.data import ReportData, SavedFigure
 from perfkit.report.markdown import md_code
 from perfkit.rundir import safe_filename
@@ -52,7 +52,7 @@ def ratio(rep: ReportData) -> SavedFigure | Note:
 
 def budgets(rep: ReportData) -> pd.DataFrame | Note:
     """Budgets of the current side: ✅ met (upper CI bound under budget), ❌ missed."""
-    from perfkit.budgets import measured_text
+    from perfkit.analysis.budgets import measured_text
 
     b = rep.budgets
     if b.empty:
@@ -211,7 +211,7 @@ def profile_diff(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
 
 def call_graph(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
     """The current profile's hot call graph, coloured by the change from the baseline."""
-    from perfkit.callgraph import diff_graph
+    from perfkit.render.callgraph import diff_graph
 
     if benchmark is None:
         return Note("No profile.")
@@ -227,7 +227,7 @@ def call_graph(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
 
 
 def icicle(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
-    from perfkit.callgraph import icicle_figure
+    from perfkit.render.callgraph import icicle_figure
 
     if benchmark is None:
         return Note("No profile.")

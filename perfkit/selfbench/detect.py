@@ -111,7 +111,7 @@ def perfkit_trial(
     root: Path, base: Path, current: Path, seed: int, workers: int | None
 ) -> tuple[str, float, float]:
     """One perfkit comparison; returns (verdict, ratio, wall seconds)."""
-    from perfkit.comparison import compare
+    from perfkit.analysis.comparison import compare
 
     cmd = [sys.executable, "-m", "perfkit", "run", str(root / "suite.py")]
     cmd += ["--target", f"baseline={base}", "--target", f"current={current}"]

@@ -79,7 +79,7 @@ def _seconds(action: Any) -> float:
 def main(argv: list[str] | None = None) -> int:
     import pstats
 
-    from perfkit.profiles import diff_profiles, load_profile
+    from perfkit.analysis.profiles import diff_profiles, load_profile
 
     parser = argparse.ArgumentParser(prog="python -m perfkit.selfbench profiles")
     parser.add_argument("--functions", type=int, default=10_000, help="functions per profile")

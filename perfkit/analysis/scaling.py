@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from perfkit.analysis.stats import worker_medians
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.rundir import Run
-from perfkit.stats import worker_medians
 
 if TYPE_CHECKING:
-    from perfkit.comparison import Comparison
+    from perfkit.analysis.comparison import Comparison
 
 MIN_POINTS = 3
 LINEAR_BAND = 0.1  # |k - 1| under this reads as linear

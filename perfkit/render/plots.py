@@ -1,6 +1,6 @@
 """Figures of the report: timings, ratios, scaling, memory and profile diffs.
 
-Each function takes analysis tables (DataFrames from perfkit.stats, compare, scaling,
+Each function takes analysis tables (DataFrames from perfkit.analysis.stats, compare, scaling,
 memory, profiles) and returns a matplotlib `Figure`; nothing here computes
 statistics, reads run directories or uses pyplot's global state.
 """
@@ -73,7 +73,7 @@ def timing_distribution(medians: pd.DataFrame, order: list[str] | None = None) -
     """Per-worker median time per call, one row per benchmark, one colour per series.
 
     `medians`: columns id, series, median_seconds (one row per worker; see
-    `perfkit.stats.worker_medians`). The bar marks the median of the workers.
+    `perfkit.analysis.stats.worker_medians`). The bar marks the median of the workers.
     """
     if medians.empty:
         return empty_figure("no timing samples")
@@ -188,7 +188,7 @@ def scaling_plot(medians: pd.DataFrame, fits: pd.DataFrame) -> Figure:
     """Time against size on log-log, one panel per benchmark, fitted a·nᵏ per series.
 
     `medians`: id, benchmark, params, series, median_seconds (per worker). `fits`:
-    `perfkit.scaling.fit_scaling` rows with a `series` column.
+    `perfkit.analysis.scaling.fit_scaling` rows with a `series` column.
     """
     if fits.empty:
         return empty_figure("no benchmark with one numeric size parameter (≥ 3 sizes)")
@@ -231,7 +231,7 @@ def scaling_plot(medians: pd.DataFrame, fits: pd.DataFrame) -> Figure:
 def memory_peaks_plot(memory: pd.DataFrame) -> Figure:
     """Peak RSS per benchmark and series; a leak is marked next to its bar.
 
-    `memory`: `perfkit.memory.memory_summary` rows with a `series` column.
+    `memory`: `perfkit.analysis.memory.memory_summary` rows with a `series` column.
     """
     if memory.empty:
         return empty_figure("no memory pass in this run (perfkit run --memory)")
@@ -321,7 +321,7 @@ def memory_growth_plot(series: pd.DataFrame, memory: pd.DataFrame | None = None)
 
 
 def profile_diff_plot(diff: pd.DataFrame, top: int = 12, title: str = "") -> Figure:
-    """Biggest changes of own time per scenario call (`perfkit.profiles.diff_profiles` rows)."""
+    """Biggest changes of own time per scenario call (`perfkit.analysis.profiles.diff_profiles` rows)."""
     if diff.empty:
         return empty_figure("no profile difference")
     rows = diff.head(top).iloc[::-1]

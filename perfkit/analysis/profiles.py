@@ -2,7 +2,7 @@
 
 This module owns the profile data model (`Profile`: functions and caller->callee
 edges, paths relative to the target's root) and its analysis. It never profiles
-and never draws (see perfkit.collect.profiling and perfkit.callgraph).
+and never draws (see perfkit.collect.profiling and perfkit.render.callgraph).
 
 `.prof` files are trusted input: pstats files are `marshal` data, and marshal is not
 safe against maliciously constructed files. Only open profiles you or your CI made.
@@ -350,8 +350,8 @@ def load_run_profile(run: Any, target: str, full_id: str) -> Profile:
 
     `run` is a `Run` or anything `load_run` accepts (run id, directory, ``latest``).
     """
+    from perfkit.collect.suite import split_case_id
     from perfkit.rundir import Run, load_run
-    from perfkit.suite import split_case_id
 
     run = run if isinstance(run, Run) else load_run(run)
     file = run.profile_file(target, full_id)

@@ -1,7 +1,7 @@
 """The parent side of a run: discover cases, schedule workers, write the run directory.
 
 The parent never imports the suite. Each job is a fresh worker process
-(`perfkit._worker`) that answers with one JSON message. With several targets the
+(`perfkit.collect.worker`) that answers with one JSON message. With several targets the
 timing workers run in rounds, each round every target once in random order.
 """
 
@@ -34,9 +34,10 @@ from rich.progress import (
 )
 
 from perfkit import __version__
+from perfkit.collect.host import host_info, python_info
+from perfkit.collect.targets import Target
 from perfkit.config import DEFAULT_PLAN, MeasurePlan
 from perfkit.errors import SuiteError
-from perfkit.hostinfo import host_info, python_info
 from perfkit.rundir import (
     MEMORY_CSV,
     MEMORY_SITES_CSV,
@@ -46,7 +47,6 @@ from perfkit.rundir import (
     SAMPLES_CSV,
     RunWriter,
 )
-from perfkit.targets import Target
 from perfkit.units import format_bytes
 
 DISCOVER_TIMEOUT_SECONDS = 120.0
@@ -136,7 +136,7 @@ def _worker_env(hash_seed: int | None) -> dict[str, str] | None:
 
 def call_worker(workers: _Workers, request: dict[str, Any], timeout: float) -> Outcome:
     """Run one worker process and interpret how it ended."""
-    args = [sys.executable, "-m", "perfkit._worker"]
+    args = [sys.executable, "-m", "perfkit.collect.worker"]
     with workers.spawn(args, _worker_env(request.get("hash_seed"))) as proc:
         try:
             out, err = proc.communicate(json.dumps(request).encode(), timeout=timeout)
@@ -292,7 +292,7 @@ def record(writer: RunWriter, job: Job, payload: dict[str, Any]) -> None:
 def _index(path: Path, out_dir: Path, console: Console) -> None:
     """Add the run to the SQLite history index; a failure there never fails the run."""
     try:
-        from perfkit.history import db_for, index_run
+        from perfkit.history.store import db_for, index_run
         from perfkit.rundir import load_run
 
         index_run(load_run(path), db_for(out_dir))

@@ -2,7 +2,7 @@
 
 Times a callable inside the calling process: loops calibrated by `perfkit.collect.timing`,
 samples taken in consecutive groups ("virtual workers"), the median of group medians with
-the bootstrap CI of `perfkit.stats`; memory through the pass of `perfkit.collect.memory`.
+the bootstrap CI of `perfkit.analysis.stats`; memory through the pass of `perfkit.collect.memory`.
 It measures and describes results in plain text; it writes no files and renders no HTML.
 
 Why not worker processes: a fresh process per group costs a second of start-up and
@@ -118,10 +118,10 @@ class TimeResult:
 def summarise_groups(
     loops: int, groups: list[list[float]], stats: StatsConfig = DEFAULT_STATS
 ) -> TimeResult:
-    """Median of group medians and its CI, by `perfkit.stats.median_ci` (as `perfkit show`)."""
+    """Median of group medians and its CI, by `perfkit.analysis.stats.median_ci` (as `perfkit show`)."""
     import numpy as np
 
-    from perfkit.stats import median_ci
+    from perfkit.analysis.stats import median_ci
 
     medians = np.array([np.median(group) for group in groups], dtype=float)
     low, high = median_ci(medians, stats)
@@ -173,7 +173,7 @@ class BudgetCheck:
 
 
 def check_time_budget(result: TimeResult, budget: str | float) -> BudgetCheck:
-    """Met when the upper CI bound of the median is under the budget (as `perfkit.budgets`)."""
+    """Met when the upper CI bound of the median is under the budget (as `perfkit.analysis.budgets`)."""
     seconds = parse_seconds(budget)
     assert seconds is not None
     text = format_seconds(seconds)
@@ -205,7 +205,7 @@ class MemoryResult:
     growth_ci_low: float = math.nan
     growth_ci_high: float = math.nan
     leak: bool = False
-    growth_note: str = "growth not measured"  # perfkit.memory's sentence, e.g. "no growth"
+    growth_note: str = "growth not measured"  # perfkit.analysis.memory's sentence, e.g. "no growth"
 
     @property
     def added_peak_bytes(self) -> int:
@@ -225,8 +225,8 @@ class MemoryResult:
 
 
 def _growth(rows: list[dict[str, int]], warmup_calls: int) -> dict[str, Any]:
-    """Growth per call, its CI and the leak rule of `perfkit.memory` (as `perfkit show`)."""
-    from perfkit.memory import growth_fit
+    """Growth per call, its CI and the leak rule of `perfkit.analysis.memory` (as `perfkit show`)."""
+    from perfkit.analysis.memory import growth_fit
 
     verdict = growth_fit(rows, warmup_calls)
     return {

@@ -1,7 +1,7 @@
 """pytest plugin (entry point ``pytest11``): markers, ``--perf`` and the ``perf`` fixture.
 
 Performance tests (marked ``performance``, or using ``perf``) are skipped unless ``--perf``
-is given or ``-m`` selects them. ``perf`` measures in-process (`perfkit.inprocess`) and
+is given or ``-m`` selects them. ``perf`` measures in-process (`perfkit.interactive.inprocess`) and
 ``--perf-save DIR`` writes a run directory. Cheap to import: no pandas, numpy or matplotlib
 at start-up; measurement, statistics and the run directory load inside the fixture.
 """
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from perfkit.inprocess import BudgetCheck, MemoryResult, TimeResult
+    from perfkit.interactive.inprocess import BudgetCheck, MemoryResult, TimeResult
     from perfkit.rundir import RunWriter
 
 PERF_MARK = "performance"
@@ -122,7 +122,7 @@ class _Recorder:
 
     def name_for(self, item: pytest.Item, nth: int) -> tuple[str, str]:
         """(benchmark, params) of a test: its name and its parametrize values as ``k=v``."""
-        from perfkit.suite import case_id, format_params
+        from perfkit.collect.suite import case_id, format_params
 
         name = getattr(item, "originalname", None) or item.name
         cls = getattr(item, "cls", None)
@@ -144,8 +144,8 @@ class _Recorder:
             self._save(item, result, budgets)
 
     def _save(self, item: pytest.Item, result: PerfResult, budgets: dict[str, Any]) -> None:
+        from perfkit.collect.suite import case_id
         from perfkit.rundir import MEMORY_CSV, MEMORY_SUMMARY_CSV, SAMPLES_CSV
-        from perfkit.suite import case_id
 
         writer = self.writer or self._create_writer()
         key = {"benchmark": result.benchmark, "params": result.params, "target": self.label}
@@ -180,10 +180,10 @@ class _Recorder:
         from datetime import UTC, datetime
 
         from perfkit import __version__
+        from perfkit.collect.host import host_info, python_info
+        from perfkit.collect.targets import git_sha_of
         from perfkit.config import DEFAULT_IN_PROCESS
-        from perfkit.hostinfo import host_info, python_info
         from perfkit.rundir import RunWriter
-        from perfkit.targets import git_sha_of
 
         root = self.config.rootpath
         args = " ".join(self.config.invocation_params.args)
@@ -208,7 +208,7 @@ class _Recorder:
             return
         self.writer.finish(status)
         try:
-            from perfkit.history import db_for, index_run
+            from perfkit.history.store import db_for, index_run
             from perfkit.rundir import load_run
 
             index_run(load_run(self.writer.path), db_for(self.save_dir))
@@ -242,7 +242,7 @@ class PerfFixture:
         memory_budget: str | int | None = None,
         **kwargs: Any,
     ) -> PerfResult:
-        from perfkit.inprocess import (
+        from perfkit.interactive.inprocess import (
             check_memory_budget,
             check_time_budget,
             memory_in_process,

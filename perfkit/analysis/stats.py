@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from perfkit.collect.suite import case_id
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.rundir import Run
-from perfkit.suite import case_id
 
 VERDICTS = ("regression", "improvement", "slower", "faster", "unchanged", "inconclusive")
 MIN_WORKERS = 3  # fewer independent workers than this on a side: no verdict
@@ -262,11 +262,11 @@ def geometric_mean(values: np.ndarray) -> float:
 
 
 def memory_peaks(run: Run) -> pd.DataFrame:
-    """Peak RSS per (id, target): from `perfkit.memory.memory_summary` when that module exists,
+    """Peak RSS per (id, target): from `perfkit.analysis.memory.memory_summary` when that module exists,
     else straight from the run's memory_summary.csv (the largest worker peak)."""
     columns = ["id", "target", "peak_rss_bytes"]
     try:
-        from perfkit.memory import memory_summary
+        from perfkit.analysis.memory import memory_summary
     except ImportError:
         memory_summary = None
     if memory_summary is not None:

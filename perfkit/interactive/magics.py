@@ -1,7 +1,7 @@
 """IPython magics (``%load_ext perfkit``): time, profile and measure the memory of a statement.
 
-Measures through `perfkit.inprocess` and `perfkit.collect.profiling`, reads profiles with
-`perfkit.profiles` and draws with `perfkit.callgraph`; it holds no measurement logic of its
+Measures through `perfkit.interactive.inprocess` and `perfkit.collect.profiling`, reads profiles with
+`perfkit.analysis.profiles` and draws with `perfkit.render.callgraph`; it holds no measurement logic of its
 own. Every result shows as HTML in a notebook and as readable plain text elsewhere.
 """
 
@@ -30,8 +30,8 @@ from perfkit.config import DEFAULT_IN_PROCESS, DEFAULT_PLAN
 from perfkit.units import format_bytes, format_seconds
 
 if TYPE_CHECKING:
-    from perfkit.inprocess import MemoryResult, TimeResult
-    from perfkit.profiles import Profile
+    from perfkit.analysis.profiles import Profile
+    from perfkit.interactive.inprocess import MemoryResult, TimeResult
 
 DEFAULT_PROFILE_DIR = Path("perfkit-profiles")
 TOP_FUNCTIONS = 15
@@ -108,7 +108,7 @@ class TimeReport(_Rich):
 
     def html(self) -> str:
         r = self.result
-        from perfkit.inprocess import ci_text
+        from perfkit.interactive.inprocess import ci_text
 
         confidence = f"{r.confidence * 100:g} % CI"
         return (
@@ -262,10 +262,10 @@ def _profile_path(directory: Path, statement: str) -> Path:
 def _icicle(
     profile: Profile, png_path: Path, statement: str
 ) -> tuple[bytes | None, Path | None, str]:
-    """The icicle chart of `perfkit.callgraph` as PNG bytes, also saved beside the profile."""
+    """The icicle chart of `perfkit.render.callgraph` as PNG bytes, also saved beside the profile."""
     import io
 
-    from perfkit.callgraph import icicle_figure
+    from perfkit.render.callgraph import icicle_figure
 
     first = statement.strip().splitlines()[0] if statement.strip() else "statement"
     label = first if len(first) <= 60 else first[:57] + "..."
@@ -310,7 +310,7 @@ class PerfkitMagics(Magics):
         -q: quick, about a quarter of the time; -o: also return the report.
         In cell mode the rest of the line is run once first, as setup.
         """
-        from perfkit.inprocess import quick, time_in_process
+        from perfkit.interactive.inprocess import quick, time_in_process
 
         opts, rest = self.parse_options(line, "g:n:qo", posix=False, strict=False)
         plan = quick() if "q" in opts else DEFAULT_IN_PROCESS
@@ -341,8 +341,8 @@ class PerfkitMagics(Magics):
         side-effecting code. The .prof goes to DIR (default ./perfkit-profiles);
         open it with the printed snakeviz command.
         """
+        from perfkit.analysis.profiles import load_profile
         from perfkit.collect.profiling import profile as profile_pass
-        from perfkit.profiles import load_profile
 
         opts, rest = self.parse_options(line, "n:s:d:t:1o", posix=False, strict=False)
         top = _int_option(opts, "n", TOP_FUNCTIONS)
@@ -389,7 +389,7 @@ class PerfkitMagics(Magics):
         retained Python memory gives the growth per call with its CI and leak verdict.
         "peak +X" is what the calls add above the kernel's memory before them.
         """
-        from perfkit.inprocess import memory_in_process
+        from perfkit.interactive.inprocess import memory_in_process
 
         opts, rest = self.parse_options(line, "n:o", posix=False, strict=False)
         plan = replace(

@@ -10,11 +10,11 @@ import math
 
 import pandas as pd
 
+from perfkit.analysis.stats import memory_peaks, timing_summary, with_ids
+from perfkit.collect.suite import split_case_id
 from perfkit.config import DEFAULT_STATS, StatsConfig
-from perfkit.project_config import ProjectConfig, project_config
+from perfkit.config.project import ProjectConfig, project_config
 from perfkit.rundir import Run
-from perfkit.stats import memory_peaks, timing_summary, with_ids
-from perfkit.suite import split_case_id
 from perfkit.units import format_bytes, format_seconds
 
 COLUMNS = ["id", "target", "kind", "budget", "budget_text", "measured", "met", "mark", "status"]

@@ -1,6 +1,6 @@
 """Pictures of a profile: the hot call graph coloured by a diff, and an icicle chart.
 
-This module reads `Profile` tables (perfkit.profiles) and draws; it never loads or
+This module reads `Profile` tables (perfkit.analysis.profiles) and draws; it never loads or
 changes run data. The call graph is one pruned model (`hot_graph`) with two renderers:
 Graphviz `dot` (DOT text written by gprof2dot's writer) when `dot` is on PATH, and a
 layered matplotlib drawing otherwise, so a pip-only install needs no system package.
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perfkit.analysis.profiles import Profile, diff_profiles
 from perfkit.errors import PerfkitError
-from perfkit.profiles import Profile, diff_profiles
 from perfkit.units import format_seconds
 
 if TYPE_CHECKING:

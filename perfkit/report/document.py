@@ -1,4 +1,4 @@
-"""Rendering ``performance_report.md`` (a jinja2 template in perfkit/templates) and its
+"""Rendering ``performance_report.md`` (a jinja2 template in perfkit/report/templates) and its
 self-contained HTML twin from the `ReportData` tables and the figures notebooks saved.
 
 Builds plain dicts for the template and writes the two files; computes no statistics.
@@ -24,7 +24,7 @@ from perfkit.units import format_bytes, format_seconds
 
 MARKDOWN_NAME = "performance_report.md"
 HTML_NAME = "performance_report.html"
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 CULPRITS = 5
 
 
@@ -194,7 +194,7 @@ def _breakdown(rep: ReportData, regressions: list[dict[str, Any]], n: int = 10) 
 
 
 def _budgets(rep: ReportData) -> list[dict[str, Any]]:
-    from perfkit.budgets import measured_text
+    from perfkit.analysis.budgets import measured_text
 
     return [
         {

@@ -26,7 +26,7 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-_HARNESS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_HARNESS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _DEMO_DIR = os.path.join(_HARNESS_DIR, "demo") + os.sep
 
 
@@ -78,7 +78,7 @@ def _monitor_reset() -> None:
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
     """Serve one request; exceptions of user code become an error message."""
-    from perfkit.suite import (
+    from perfkit.collect.suite import (
         collect_cases,
         find_benchmark,
         instantiate,

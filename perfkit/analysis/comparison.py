@@ -1,7 +1,7 @@
 """Comparing a baseline with a current version: per benchmark ratio, CI and verdict.
 
 Owns picking the two sides (two runs, or two labels of one interleaved run) and the
-reviewer's JSON shape. Statistics come from `perfkit.stats`; nothing here prints.
+reviewer's JSON shape. Statistics come from `perfkit.analysis.stats`; nothing here prints.
 """
 
 from __future__ import annotations
@@ -15,10 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfkit.config import DEFAULT_STATS, StatsConfig
-from perfkit.errors import PerfkitError, RunDirError
-from perfkit.rundir import DEFAULT_RUNS_DIR, Run, atomic_write_json, load_run, resolve_run_path
-from perfkit.stats import (
+from perfkit.analysis.stats import (
     VERDICTS,
     change_text,
     geometric_mean,
@@ -30,6 +27,9 @@ from perfkit.stats import (
     with_ids,
     worker_medians,
 )
+from perfkit.config import DEFAULT_STATS, StatsConfig
+from perfkit.errors import PerfkitError, RunDirError
+from perfkit.rundir import DEFAULT_RUNS_DIR, Run, atomic_write_json, load_run, resolve_run_path
 
 TABLE_COLUMNS = [
     "id",
@@ -236,13 +236,13 @@ class Comparison:
         return list(self.table.loc[self.table["verdict"] == "regression", "id"])
 
     def budgets(self) -> pd.DataFrame:
-        """Budget checks of the current side (see `perfkit.budgets.check_budgets`)."""
-        from perfkit.budgets import check_budgets
+        """Budget checks of the current side (see `perfkit.analysis.budgets.check_budgets`)."""
+        from perfkit.analysis.budgets import check_budgets
 
         return check_budgets(self.current_run, self.current_label, stats=self.config)
 
     def scaling(self) -> pd.DataFrame:
-        from perfkit.scaling import compare_scaling
+        from perfkit.analysis.scaling import compare_scaling
 
         return compare_scaling(self)
 

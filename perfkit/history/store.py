@@ -45,7 +45,7 @@ def _connect(db_path: Path) -> sqlite3.Connection:
 
 def index_run(run: Run, db_path: Path = DEFAULT_DB) -> int:
     """Add (or replace) one run's summary rows; returns the number of timing rows."""
-    from perfkit.stats import timing_summary
+    from perfkit.analysis.stats import timing_summary
 
     summary = timing_summary(run) if not run.samples.empty else pd.DataFrame()
     targets = run.meta.get("targets", {})

@@ -1,0 +1,2 @@
+"""Analysis: pure functions over runs (statistics, comparison, scaling, memory, budgets,
+profiles). Reads run directories through `perfkit.rundir`; never measures, never draws."""
