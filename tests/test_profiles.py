@@ -30,14 +30,11 @@ from perfkit.analysis.profiles import (
 from perfkit.cli import main as cli_main
 from perfkit.collect.profiling import profile as profile_pass
 from perfkit.errors import PerfkitError, ProfileError
-from perfkit.render.callgraph import (
-    diff_graph,
-    graph_figure,
-    hot_graph,
-    icicle_boxes,
-    icicle_figure,
-    to_dot,
-)
+from perfkit.render.callgraph import diff_graph
+from perfkit.render.graph_dot import to_dot
+from perfkit.render.graph_layout import graph_figure
+from perfkit.render.hot_graph import hot_graph
+from perfkit.render.icicle import icicle_boxes, icicle_figure
 from perfkit.rundir import PROFILES_CSV, RunWriter, load_run
 from perfkit.selfbench.profiles import main as selfbench_main
 from perfkit.selfbench.profiles import synthetic_stats, write_stats

@@ -1,7 +1,7 @@
 """IPython magics (``%load_ext perfkit``): time, profile and measure the memory of a statement.
 
 Measures through `perfkit.interactive.inprocess` and `perfkit.collect.profiling`, reads profiles with
-`perfkit.analysis.profiles` and draws with `perfkit.render.callgraph`; it holds no measurement logic of its
+`perfkit.analysis.profiles` and draws with `perfkit.render.icicle`; it holds no measurement logic of its
 own. Every result shows as HTML in a notebook and as readable plain text elsewhere.
 """
 
@@ -262,10 +262,10 @@ def _profile_path(directory: Path, statement: str) -> Path:
 def _icicle(
     profile: Profile, png_path: Path, statement: str
 ) -> tuple[bytes | None, Path | None, str]:
-    """The icicle chart of `perfkit.render.callgraph` as PNG bytes, also saved beside the profile."""
+    """The icicle chart of `perfkit.render.icicle` as PNG bytes, also saved beside the profile."""
     import io
 
-    from perfkit.render.callgraph import icicle_figure
+    from perfkit.render.icicle import icicle_figure
 
     first = statement.strip().splitlines()[0] if statement.strip() else "statement"
     label = first if len(first) <= 60 else first[:57] + "..."

@@ -1,6 +1,6 @@
 """One function per notebook cell: take the `ReportData`, return one thing to display.
 
-A view draws through `perfkit.render.plots` / `perfkit.render.callgraph` and saves what it draws
+A view draws through `perfkit.render` (plots, callgraph, icicle) and saves what it draws
 under the report's output directory; tables come back as readable DataFrames. Views
 hold no statistics: the numbers come from `ReportData` (the analysis modules).
 """
@@ -227,7 +227,7 @@ def call_graph(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
 
 
 def icicle(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
-    from perfkit.render.callgraph import icicle_figure
+    from perfkit.render.icicle import icicle_figure
 
     if benchmark is None:
         return Note("No profile.")
