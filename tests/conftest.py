@@ -1,12 +1,17 @@
-"""Shared helpers for tests that drive the real `perfkit` command in subprocesses."""
+"""Shared test helpers: the real `perfkit` command in subprocesses, and the fake clock
+(`helpers.clock`) as a fixture."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from helpers.clock import FakeClock, install
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "tests" / "suites"
@@ -34,3 +39,9 @@ def perfkit_cli(
 @pytest.fixture
 def cli():
     return perfkit_cli
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[ModuleType], FakeClock]:
+    """``clock = fake_clock(module)`` replaces ``module._clock`` with a `FakeClock`."""
+    return functools.partial(install, monkeypatch)

@@ -115,17 +115,22 @@ def test_resolve_latest_and_missing(tmp_path: Path) -> None:
         resolve_run_path("latest", tmp_path / "empty")
 
 
-def test_slow_bodies_get_fewer_samples_never_zero() -> None:
-    import time
+def test_slow_bodies_get_fewer_samples_never_zero(fake_clock) -> None:
+    from perfkit.collect import timing
 
-    from perfkit.collect.timing import measure
+    clock = fake_clock(timing)
+
+    def body() -> None:  # 30 ms per call on the fake clock
+        clock.advance(0.03)
 
     options = {"min_sample_seconds": 0.02, "samples": 5, "warmups": 1, "worker_seconds": 0.05}
-    payload = measure(lambda: time.sleep(0.03), options)
-    assert payload["loops"] == 1 and len(payload["samples"]) == 1
+    payload = timing.measure(body, options)
+    assert payload["loops"] == 1 and payload["samples"] == [pytest.approx(0.03)]
     assert payload["body_calls"] == 3  # calibration, warm-up, one sample
-    payload = measure(lambda: time.sleep(0.03), {**options, "worker_seconds": 0.01})
+    payload = timing.measure(body, {**options, "worker_seconds": 0.01})
     assert len(payload["samples"]) == 1 and payload["body_calls"] == 2  # no warm-up either
+    payload = timing.measure(body, {**options, "worker_seconds": 1.0})
+    assert len(payload["samples"]) == 5 and payload["body_calls"] == 7  # affordable: all five
 
 
 def test_atomic_writes_follow_the_umask_not_mkstemps_0600(tmp_path: Path) -> None:

@@ -8,26 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.clock import FakeClock
 
 from perfkit import monitor
 from perfkit.analysis import monitor as monitor_analysis
 from perfkit.rundir import MONITOR_CSV, SAMPLES_CSV, RunWriter, load_run
 
 
-class FakeClock:
-    """perf_counter stand-in: time moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
-    fake = FakeClock()
-    monkeypatch.setattr(monitor, "_clock", fake)
+def clock(fake_clock) -> Iterator[FakeClock]:
+    fake = fake_clock(monitor, now=100.0)
     monitor.reset()
     yield fake
     monitor.reset()
@@ -42,9 +32,9 @@ def test_counter_and_timer_accumulate_and_reset_keeps_objects(clock: FakeClock) 
     hits.inc()
     hits.inc(2)
     with monitor.timer("test.io"):
-        clock.now += 0.25
+        clock.advance(0.25)
     with monitor.timer("test.io"):
-        clock.now += 0.5
+        clock.advance(0.5)
     assert metric("test.hits") == {"name": "test.hits", "kind": "counter", "count": 3, "seconds": 0}
     assert metric("test.io") == {"name": "test.io", "kind": "timer", "count": 2, "seconds": 0.75}
     assert monitor.counter("test.hits") is hits
@@ -59,9 +49,9 @@ def test_counter_and_timer_accumulate_and_reset_keeps_objects(clock: FakeClock) 
 def test_nested_use_of_one_timer(clock: FakeClock) -> None:
     io = monitor.timer("test.nested")
     with io:
-        clock.now += 1.0
+        clock.advance(1.0)
         with io:
-            clock.now += 2.0
+            clock.advance(2.0)
     assert metric("test.nested") == {
         "name": "test.nested",
         "kind": "timer",
@@ -81,7 +71,7 @@ def test_measure_time_decorator_logs_slow_calls_with_extras(
 ) -> None:
     @monitor.measure_time(threshold=1.0)
     def export(seconds: float) -> str:
-        clock.now += seconds
+        clock.advance(seconds)
         return "done"
 
     caplog.set_level(logging.DEBUG, logger="perfkit.monitor")
@@ -107,11 +97,11 @@ def test_measure_time_as_context_manager_and_bare_decorator(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="perfkit.monitor")
     with monitor.measure_time(threshold=0.5, name="load view"):
-        clock.now += 0.75
+        clock.advance(0.75)
 
     @monitor.measure_time
     def slow() -> None:
-        clock.now += monitor.DEFAULT_SLOW_SECONDS
+        clock.advance(monitor.DEFAULT_SLOW_SECONDS)
 
     slow()
     assert [r.function for r in caplog.records] == ["load view", slow.__qualname__]
@@ -121,7 +111,7 @@ def test_measure_time_as_context_manager_and_bare_decorator(
 def test_measure_time_records_when_the_operation_raises(clock: FakeClock) -> None:
     @monitor.measure_time(name="failing")
     def failing() -> None:
-        clock.now += 0.1
+        clock.advance(0.1)
         raise ValueError("boom")
 
     with pytest.raises(ValueError):

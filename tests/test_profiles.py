@@ -302,8 +302,11 @@ def test_graphviz_engine_draws_when_dot_is_installed(tmp_path: Path) -> None:
 
 
 def test_selfbench_profiles_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert selfbench_main(["--functions", "300", "--rounds", "1"]) in (0, 1)
-    assert "ratio perfkit/pstats" in capsys.readouterr().out
+    rc = selfbench_main(["--functions", "300", "--rounds", "1"])
+    out = capsys.readouterr().out
+    assert "ratio perfkit/pstats" in out
+    # Met or missed depends on the machine; the exit code must say which was printed.
+    assert rc == (0 if ": met" in out else 1) and (": MISSED" in out) == (rc == 1)
 
 
 def test_hot_graph_is_pruned_and_cycles_do_not_hang(tmp_path: Path) -> None:
@@ -315,7 +318,8 @@ def test_hot_graph_is_pruned_and_cycles_do_not_hang(tmp_path: Path) -> None:
     graph = hot_graph(profile, node_share=0.0, max_nodes=25)
     assert len(graph.nodes) == 25
     assert {"ping", "pong"} <= {n.function for n in graph.nodes}
-    assert graph_figure(graph) is not None
+    texts = graph_figure(graph).axes[0].texts
+    assert sum(t.get_bbox_patch() is not None for t in texts) == 25  # one box per node
     assert to_dot(graph).count("->") == len(graph.edges)
 
 

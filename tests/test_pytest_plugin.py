@@ -11,10 +11,14 @@ import subprocess
 import sys
 from dataclasses import replace
 
+# numpy, pandas, scipy and perfkit are imported here so that pytester's in-process inner
+# sessions find them loaded: it unloads modules first imported by an inner session, and
+# numpy cannot be imported twice (the plugin loads these lazily: importing it is not enough).
+import numpy  # noqa: F401
+import pandas  # noqa: F401
 import pytest
+import scipy.stats  # noqa: F401
 
-# Imported here so that pytester's in-process inner sessions find them loaded: it unloads
-# modules first imported by an inner session, and numpy cannot be imported twice.
 from perfkit.config import DEFAULT_IN_PROCESS
 from perfkit.interactive.inprocess import (
     TimeResult,
@@ -31,30 +35,21 @@ FAKE_CLOCK = """
 import itertools
 
 import pytest
+from helpers.clock import install
 
 import perfkit.collect.timing as timing
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(timing, "_clock", fake)
-    return fake
+    return install(monkeypatch, timing)
 
 
 def work(clock, seconds):
     durations = itertools.cycle(seconds)
 
     def body():
-        clock.now += next(durations)
+        clock.advance(next(durations))
 
     return body
 """
@@ -96,6 +91,9 @@ def test_plain():
 
 @pytest.fixture
 def inner(pytester: pytest.Pytester) -> pytest.Pytester:
+    # The inner project declares its own `slow`, as a project must: the plugin adds only
+    # `performance`.
+    pytester.makeini("[pytest]\nmarkers =\n    slow: a slow test\n")
     pytester.makeconftest(FAKE_CLOCK)
     pytester.makepyfile(test_perf=PERF_TESTS)
     return pytester
@@ -120,6 +118,16 @@ def test_perf_runs_budgets_and_fails_with_budget_median_and_ci(inner: pytest.Pyt
     result.stdout.fnmatch_lines(
         ["*= perfkit =*", "✅ test_perf.py::test_within_budget: median 20*"]
     )
+
+
+def test_plugin_registers_only_its_own_marker(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.performance: a performance test*"])
+    assert "@pytest.mark.slow" not in result.stdout.str()
+    pytester.makepyfile("import pytest\n\n@pytest.mark.slow\ndef test_x():\n    pass\n")
+    # In a subprocess: in-process sessions share pytest's cache of known marker names.
+    strict = pytester.runpytest_subprocess("--strict-markers")
+    strict.stdout.fnmatch_lines(["*'slow' not found in `markers` configuration option*"])
 
 
 def test_mark_expression_selects_or_deselects_performance_tests(inner: pytest.Pytester) -> None:

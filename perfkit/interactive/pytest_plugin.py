@@ -54,7 +54,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{PERF_MARK}: a performance test, skipped unless --perf or -m {PERF_MARK}"
     )
-    config.addinivalue_line("markers", "slow: a slow test")
     label = config.getoption("perf_label", "current")
     save = config.getoption("perf_save", None)
     if save:
