@@ -1,7 +1,9 @@
 """The `perfkit` command line: dispatch to one module per subcommand.
 
 User mistakes (`PerfkitError`) become one line on stderr and exit code 2;
-anything else is a bug and keeps its traceback (always with ``--debug``).
+anything else is a bug and keeps its traceback (always with ``--debug``). Every command
+module must import: one that needs a missing optional package still gets its subcommand,
+which names the extra to install; a missing core package is one line, exit 2.
 """
 
 from __future__ import annotations
@@ -11,24 +13,47 @@ import importlib
 import signal
 import sys
 
-from perfkit.errors import PerfkitError
+from perfkit import __version__, extras
+from perfkit.errors import MissingExtraError, PerfkitError
 
 COMMANDS = ("run", "compare", "show", "report", "view", "demo", "history")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="perfkit", description="Performance review workbench.")
+    parser.add_argument("--version", action="version", version=f"perfkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for every error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         try:
             module = importlib.import_module(f"perfkit.commands.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"perfkit.commands.{name}":
-                continue
-            raise
+            extra = extras.extra_for_module(_top(exc))
+            if extra is None:
+                raise  # perfkit's own module or a core dependency: never skipped silently
+            _add_unavailable(sub, name, extra, _top(exc))
+            continue
         module.add_parser(sub)
     return parser
+
+
+def _add_unavailable(sub: argparse._SubParsersAction, name: str, extra: str, missing: str) -> None:
+    """A subcommand whose optional packages are missing: using it says which extra to add."""
+    # No option prefix: every argument, -h included, lands in `args` and gets the same line.
+    p = sub.add_parser(
+        name, help=f"(not installed: needs the '{extra}' extra)", prefix_chars="\0", add_help=False
+    )
+    p.add_argument("args", nargs="*")
+
+    def unavailable(args: argparse.Namespace) -> int:
+        raise MissingExtraError(f"needs {missing}: {extras.install_hint(extra)}")
+
+    p.set_defaults(func=unavailable)
+
+
+def _top(exc: ModuleNotFoundError) -> str:
+    """The top-level package that could not be imported ("" when unknown)."""
+    return (exc.name or "").split(".")[0]
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -37,7 +62,18 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as exc:
+        debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+        if _top(exc) in ("", "perfkit") or debug:
+            raise  # a bug in perfkit: keep the traceback
+        print(
+            f"perfkit: error: package {_top(exc)!r} is not installed; reinstall perfkit "
+            "(pip install perfkit, or bash .ci/setup in a checkout)",
+            file=sys.stderr,
+        )
+        return 2
     args = parser.parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

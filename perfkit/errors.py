@@ -29,3 +29,7 @@ class ProfileError(PerfkitError):
 
 class ParameterError(PerfkitError):
     """A notebook or report parameter is unknown or has a bad value."""
+
+
+class MissingExtraError(PerfkitError):
+    """An optional feature's packages are not installed; the message names the extra."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfkit.config import DEFAULT_PLAN, MeasurePlan
 from perfkit.errors import PerfkitError
+from perfkit.extras import require
 from perfkit.render.terminal import table_console
 from perfkit.rundir import DEFAULT_RUNS_DIR
 
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from perfkit.demo.datagen import DATA_DIR_ENV, prepare, scratch_dir
     from perfkit.units import format_seconds, parse_seconds
 
+    require("demo", "the demo app")  # before anything is measured
     if args.processes < 1:
         raise PerfkitError("--processes must be at least 1")
     env = {}

@@ -10,6 +10,7 @@ import pkgutil
 import sys
 
 import perfkit.selfbench as package
+from perfkit.errors import PerfkitError
 
 
 def available() -> list[str]:
@@ -32,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     module = importlib.import_module(f"perfkit.selfbench.{name}")
-    return int(module.main(rest) or 0)
+    try:
+        return int(module.main(rest) or 0)
+    except PerfkitError as exc:
+        print(f"perfkit.selfbench {name}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from perfkit.extras import require
+
 WORK_MODULE = '''"""Self-benchmark workload: {iterations} iterations ({label})."""
 
 ITERATIONS = {iterations}
@@ -281,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of trial order and interleaving")
     args = parser.parse_args(argv)
 
+    if args.pyperf_trials > 0:
+        require("selfbench", "the pyperf comparison (--pyperf-trials 0 to skip it)")
     slowdowns = [float(x) for x in args.slowdowns.split(",") if x.strip()]
     tools = [parse_perfkit_spec(spec, args.trials) for spec in args.perfkit or ["default"]]
     tools.append(Tool("pyperf (default settings)", args.pyperf_trials, pyperf=True))
