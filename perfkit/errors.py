@@ -23,6 +23,10 @@ class RunDirError(PerfkitError):
     """A run directory or one of its files is missing or malformed."""
 
 
+class HistoryError(PerfkitError):
+    """The history index (SQLite) cannot be read or written."""
+
+
 class ProfileError(PerfkitError):
     """A profile file is not a readable pstats file."""
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -45,3 +46,9 @@ def cli():
 def fake_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[ModuleType], FakeClock]:
     """``clock = fake_clock(module)`` replaces ``module._clock`` with a `FakeClock`."""
     return functools.partial(install, monkeypatch)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_history_index(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Runs made by tests are indexed in a throw-away index, not the project's."""
+    os.environ.setdefault("PERFKIT_DB", str(tmp_path_factory.mktemp("index") / "perfkit.sqlite"))

@@ -7,18 +7,13 @@ timing workers run in rounds, each round every target once in random order.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-import json
 import os
 import random
 import signal
-import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,9 +30,10 @@ from rich.progress import (
 
 from perfkit import __version__
 from perfkit.collect.host import host_info, python_info
+from perfkit.collect.supervisor import Interrupted, Workers, run_worker, stop_on_signals
 from perfkit.collect.targets import Target
 from perfkit.config import DEFAULT_PLAN, MeasurePlan
-from perfkit.errors import SuiteError
+from perfkit.errors import RunDirError, SuiteError
 from perfkit.rundir import (
     MEMORY_CSV,
     MEMORY_SITES_CSV,
@@ -77,48 +73,7 @@ class Outcome:
     kind: str = ""
     message: str = ""
     payload: dict[str, Any] | None = None
-
-
-class _Workers:
-    """Live worker processes, so that Ctrl-C can kill them all."""
-
-    def __init__(self) -> None:
-        self._procs: set[subprocess.Popen[bytes]] = set()
-        self._lock = threading.Lock()
-        self.stopping = False
-
-    @contextlib.contextmanager
-    def spawn(
-        self, args: list[str], env: dict[str, str] | None = None
-    ) -> Iterator[subprocess.Popen[bytes]]:
-        with self._lock:
-            if self.stopping:
-                raise KeyboardInterrupt
-            proc = subprocess.Popen(
-                args,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,  # so a timeout can kill the whole process group
-                env=env,
-            )
-            self._procs.add(proc)
-        try:
-            yield proc
-        finally:
-            with self._lock:
-                self._procs.discard(proc)
-
-    def kill_all(self) -> None:
-        with self._lock:
-            self.stopping = True
-            for proc in self._procs:
-                _kill_group(proc)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    leftovers: list[str] = field(default_factory=list)  # processes/threads killed after it
 
 
 def _signal_name(code: int) -> str:
@@ -134,43 +89,36 @@ def _worker_env(hash_seed: int | None) -> dict[str, str] | None:
     return {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
 
 
-def call_worker(workers: _Workers, request: dict[str, Any], timeout: float) -> Outcome:
+def call_worker(workers: Workers, request: dict[str, Any], timeout: float) -> Outcome:
     """Run one worker process and interpret how it ended."""
     args = [sys.executable, "-m", "perfkit.collect.worker"]
-    with workers.spawn(args, _worker_env(request.get("hash_seed"))) as proc:
-        try:
-            out, err = proc.communicate(json.dumps(request).encode(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.communicate()
-            return Outcome(False, "timeout", f"no result after {timeout:g} s, worker killed")
-    if workers.stopping:
-        raise KeyboardInterrupt
-    stderr_tail = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
-    if out.strip():
-        try:
-            message = json.loads(out)
-        except json.JSONDecodeError:
-            message = None
-        if isinstance(message, dict):
-            if message.get("ok"):
-                return Outcome(True, payload=message)
-            kind, text = str(message.get("kind", "error")), str(message.get("message", ""))
-            if text.startswith("MemoryError"):
-                # The worker survived its cap long enough to report: still a memory death.
-                limit = request.get("memory_limit_bytes")
-                cap = f"memory limit {format_bytes(limit)} reached" if limit else "out of memory"
-                kind, text = "crash", f"{cap}: {text}"
-            return Outcome(False, kind, text)
-    if proc.returncode and proc.returncode < 0:
-        detail = f"worker killed by {_signal_name(proc.returncode)}"
+    end = run_worker(workers, args, request, timeout, _worker_env(request.get("hash_seed")))
+    leftovers = list(end.leftovers)
+    if end.timed_out:
+        return Outcome(
+            False, "timeout", f"no result after {timeout:g} s, worker killed", leftovers=leftovers
+        )
+    message = end.message
+    if message is not None:
+        if message.get("ok"):
+            return Outcome(True, payload=message, leftovers=leftovers)
+        kind, text = str(message.get("kind", "error")), str(message.get("message", ""))
+        if text.startswith("MemoryError"):
+            # The worker survived its cap long enough to report: still a memory death.
+            limit = request.get("memory_limit_bytes")
+            cap = f"memory limit {format_bytes(limit)} reached" if limit else "out of memory"
+            kind, text = "crash", f"{cap}: {text}"
+        return Outcome(False, kind, text, leftovers=leftovers)
+    code = end.returncode
+    if code is not None and code < 0:
+        detail = f"worker killed by {_signal_name(code)}"
     else:
-        detail = f"worker exited with code {proc.returncode} without a result"
-    if "MemoryError" in stderr_tail[0]:
+        detail = f"worker exited with code {code} without a result"
+    if "MemoryError" in end.stderr_tail:
         detail += " (memory limit)"
-    if stderr_tail[0]:
-        detail += f": {stderr_tail[0][:200]}"
-    return Outcome(False, "crash", detail)
+    if end.stderr_tail:
+        detail += f": {end.stderr_tail[:200]}"
+    return Outcome(False, "crash", detail, leftovers=leftovers)
 
 
 def _suite_spec(suite: str) -> str:
@@ -181,7 +129,7 @@ def _suite_spec(suite: str) -> str:
     return str(path.resolve()) if path.exists() else suite
 
 
-def discover(workers: _Workers, suite: str, targets: list[Target]) -> list[CaseInfo]:
+def discover(workers: Workers, suite: str, targets: list[Target]) -> list[CaseInfo]:
     """Ask a worker per target for the suite's cases; return their union in order."""
     seen: dict[str, CaseInfo] = {}
     for target in targets:
@@ -289,13 +237,13 @@ def record(writer: RunWriter, job: Job, payload: dict[str, Any]) -> None:
         writer.add_rows(MONITOR_CSV, rows)
 
 
-def _index(path: Path, out_dir: Path, console: Console) -> None:
+def _index(path: Path, console: Console) -> None:
     """Add the run to the SQLite history index; a failure there never fails the run."""
     try:
-        from perfkit.history.store import db_for, index_run
+        from perfkit.history.store import default_db, index_run
         from perfkit.rundir import load_run
 
-        index_run(load_run(path), db_for(out_dir))
+        index_run(load_run(path), default_db())
     except Exception as exc:  # the run directory is the source of truth
         console.print(f"[yellow]history index not updated: {type(exc).__name__}: {exc}[/]")
 
@@ -320,6 +268,19 @@ def _progress(console: Console) -> Progress:
     )
 
 
+def _warn_leftovers(console: Console, job: Job, leftovers: list[str]) -> None:
+    console.print(
+        f"[yellow]{job.mode} {job.case.id} @{job.target.label}: killed what the worker left "
+        f"running: {'; '.join(leftovers)}[/]",
+        soft_wrap=True,  # one line, whatever the terminal's width
+    )
+
+
+def _write_error(exc: OSError, path: Path) -> str:
+    where = exc.filename or path
+    return f"cannot write {where}: {exc.strerror or exc}"
+
+
 def run_suite(
     suite: str,
     targets: list[Target],
@@ -332,40 +293,86 @@ def run_suite(
     seed: int | None = None,
     console: Console | None = None,
 ) -> RunResult:
-    """Measure a suite on targets; returns where the run directory is and how it ended."""
+    """Measure a suite on targets; returns where the run directory is and how it ended.
+
+    Raises KeyboardInterrupt when stopped before the run directory exists, and
+    RunDirError (after marking the run `failed` where it still can) when the run
+    directory cannot be written.
+    """
     console = console or Console(stderr=True)
     suite_spec = _suite_spec(suite)
-    workers = _Workers()
-    cases = select(discover(workers, suite_spec, targets), only)
-    rng = random.Random(seed)
-    jobs = plan_jobs(cases, targets, plan, profile, memory, rng)
-    meta = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "perfkit_version": __version__,
-        "suite": suite_spec,
-        "options": {
-            **asdict(plan),
-            "processes": processes,
-            "only": only,
-            "profile": profile,
-            "memory": memory,
-        },
-        "interleaved": len(targets) > 1,
-        "host": host_info(),
-        "python": python_info(),
-        "targets": {t.label: t.to_json() for t in targets},
-        "cases": {c.id: asdict(c) for c in cases},
-    }
-    writer = RunWriter.create(out_dir, meta)
+    # Absolute: a body that changes directory must not move where results are written.
+    out_dir = Path(out_dir).resolve()
+    workers = Workers()
+    with stop_on_signals(workers):
+        try:
+            cases = select(discover(workers, suite_spec, targets), only)
+        except Interrupted:
+            raise KeyboardInterrupt from None
+        if workers.stop_requested.is_set():
+            raise KeyboardInterrupt
+        if not cases:
+            raise SuiteError(f"{suite}: no benchmarks (decorate functions with @perfkit.benchmark)")
+        rng = random.Random(seed)
+        jobs = plan_jobs(cases, targets, plan, profile, memory, rng)
+        meta = {
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "perfkit_version": __version__,
+            "suite": suite_spec,
+            "options": {
+                **asdict(plan),
+                "processes": processes,
+                "only": only,
+                "profile": profile,
+                "memory": memory,
+            },
+            "interleaved": len(targets) > 1,
+            "host": host_info(),
+            "python": python_info(),
+            "targets": {t.label: t.to_json() for t in targets},
+            "cases": {c.id: asdict(c) for c in cases},
+        }
+        try:
+            writer = RunWriter.create(out_dir, meta)
+        except OSError as exc:
+            raise RunDirError(f"{_write_error(exc, out_dir)} (no run directory created)") from None
+        try:
+            status, n_failed = _measure(workers, writer, jobs, suite_spec, plan, processes, console)
+        except OSError as exc:
+            workers.stop()
+            message = _write_error(exc, writer.path)
+            try:
+                writer.finish("failed")
+                kept = "status 'failed'"
+            except OSError:
+                kept = "run.json still says 'running'"
+            raise RunDirError(
+                f"{message}; results written so far are kept in {writer.path} ({kept})"
+            ) from None
+        writer.finish(status)
+    _index(writer.path, console)
+    return RunResult(path=writer.path, status=status, n_failed=n_failed)
+
+
+def _measure(
+    workers: Workers,
+    writer: RunWriter,
+    jobs: list[Job],
+    suite_spec: str,
+    plan: MeasurePlan,
+    processes: int,
+    console: Console,
+) -> tuple[str, int]:
+    """Run the jobs, writing each result as it arrives; returns (status, failed workers)."""
     failed: set[tuple[str, str, str]] = set()
+    warned: set[tuple[str, str, str]] = set()
     n_failed = 0
-    status = "complete"
     with _progress(console) as progress, ThreadPoolExecutor(max_workers=max(1, processes)) as pool:
         task = progress.add_task("measuring", total=len(jobs))
         pending: dict[Future[Outcome], Job] = {}
         queue = list(jobs)
         try:
-            while queue or pending:
+            while (queue or pending) and not workers.stop_requested.is_set():
                 while queue and len(pending) < max(1, processes):
                     job = queue.pop(0)
                     if (job.mode, job.case.id, job.target.label) in failed:
@@ -377,15 +384,22 @@ def run_suite(
                         task, description=f"{job.mode} {job.case.id} @{job.target.label}"
                     )
                     pending[pool.submit(call_worker, workers, request, timeout)] = job
-                done, _ = wait(list(pending), timeout=0.5, return_when=FIRST_COMPLETED)
+                done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
                     job = pending.pop(future)
-                    outcome = future.result()
+                    try:
+                        outcome = future.result()
+                    except Interrupted:
+                        continue
+                    case_key = (job.mode, job.case.id, job.target.label)
+                    if outcome.leftovers and case_key not in warned:
+                        warned.add(case_key)  # once per case: every worker would say the same
+                        _warn_leftovers(console, job, outcome.leftovers)
                     if outcome.ok and outcome.payload is not None:
                         record(writer, job, outcome.payload)
                     else:
                         # One failure of a case is enough: later rounds would fail the same way.
-                        failed.add((job.mode, job.case.id, job.target.label))
+                        failed.add(case_key)
                         n_failed += 1
                         kind = (
                             outcome.kind
@@ -405,11 +419,9 @@ def run_suite(
                             f"[red]{job.mode} {job.case.id} @{job.target.label}: {kind}: {outcome.message}[/]"
                         )
                     progress.advance(task)
-        except KeyboardInterrupt:
-            status = "interrupted"
-            workers.kill_all()
+        finally:
+            if workers.stop_requested.is_set() or queue or pending:
+                workers.stop()  # also on a write error: no worker outlives the run
             for future in pending:
                 future.cancel()
-    writer.finish(status)
-    _index(writer.path, out_dir, console)
-    return RunResult(path=writer.path, status=status, n_failed=n_failed)
+    return ("interrupted" if workers.stop_requested.is_set() else "complete"), n_failed

@@ -1,8 +1,9 @@
 """The worker: one fresh process runs one pass of one benchmark of one target.
 
-It reads one JSON request on stdin and writes one JSON message on its own copy
-of stdout (the benchmark's prints go to stderr). Nothing of the parent's state
-leaks in: the target's path is put first on sys.path, then the suite is loaded.
+It reads one JSON request line on stdin and writes one JSON message line on its own
+copy of stdout (the benchmark's prints go to stderr), then waits for stdin to close
+before it exits, so the parent can list what it leaves behind. Nothing of the parent's
+state leaks in: the target's path is put first on sys.path, then the suite is loaded.
 """
 
 from __future__ import annotations
@@ -114,10 +115,31 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, **payload}
 
 
+def _leftover_threads() -> list[str]:
+    """Non-daemon threads still running: they would keep this process from exiting."""
+    import threading
+
+    main = threading.main_thread()
+    return [
+        t.name for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()
+    ]
+
+
+def _private_fd(fd: int, mode: str) -> Any:
+    """A non-inheritable copy of `fd`; the original is then pointed at /dev/null or stderr."""
+    return os.fdopen(os.dup(fd), mode, encoding="utf-8" if "b" not in mode else None)
+
+
 def main() -> None:
-    request = json.loads(sys.stdin.read())
+    # Control channel: one request line in; its end-of-file, once the parent has our message,
+    # lets us exit. Children the benchmark starts inherit neither it nor the message channel.
+    control = _private_fd(0, "rb")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    request = json.loads(control.readline())
     # Our message goes to a private copy of stdout; user prints go to stderr.
-    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    channel = _private_fd(1, "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     try:
@@ -134,8 +156,14 @@ def main() -> None:
             "kind": kind,
             "message": _one_line(exc) if kind == "error" else str(exc),
         }
-    channel.write(json.dumps(message))
-    channel.flush()
+    threads = _leftover_threads()
+    message["threads"] = threads
+    channel.write(json.dumps(message) + "\n")  # one line: the parent reads up to the newline
+    channel.close()
+    control.read()  # the parent has listed our children; now we may go
+    if threads:
+        sys.stderr.flush()
+        os._exit(0)  # a left-over non-daemon thread would block a normal exit
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from rich.markup import escape
@@ -18,7 +19,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("history", help="a benchmark's timings across runs (SQLite index)")
     p.add_argument("benchmark", help="benchmark id or glob, e.g. 'process_playlist*'")
     p.add_argument("--target", help="only this target label")
-    p.add_argument("--db", type=Path, default=None, help="index file (default data/perfkit.sqlite)")
+    p.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="index file (default $PERFKIT_DB or data/perfkit.sqlite)",
+    )
     p.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR)
     p.add_argument(
         "--reindex", action="store_true", help="rebuild the index from the run directories first"
@@ -27,11 +33,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfkit.history.store import db_for, history, reindex
+    from perfkit.history.store import default_db, history, reindex
 
-    db = args.db or db_for(args.runs_dir)
+    db = args.db or default_db()
     if args.reindex:
-        reindex(args.runs_dir, db)
+        done = reindex(args.runs_dir, db)
+        for path, reason in done.skipped:
+            print(f"perfkit history: warning: skipped {path}: {reason}", file=sys.stderr)
+        print(f"indexed {done.runs} run(s) from {args.runs_dir} into {db}", file=sys.stderr)
     rows = history(args.benchmark, db, args.target)
     if rows.empty:
         raise PerfkitError(f"no history for {args.benchmark!r} in {db} (try --reindex)")

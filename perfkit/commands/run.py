@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     if args.processes < 1:
         raise PerfkitError("--processes must be at least 1")
     plan = DEFAULT_PLAN.quick() if args.quick else DEFAULT_PLAN
-    if args.workers:
+    if args.workers is not None:
         if args.workers < 1:
             raise PerfkitError("--workers must be at least 1")
         plan = replace(plan, workers=args.workers)

@@ -6,12 +6,16 @@ can always be rebuilt from them with `perfkit history --reindex`.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import tempfile
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from perfkit.errors import HistoryError, PerfkitError
 from perfkit.rundir import RUN_JSON, Run, load_run
 
 DEFAULT_DB = Path("data") / "perfkit.sqlite"
@@ -28,18 +32,35 @@ CREATE TABLE IF NOT EXISTS timings (
 """
 
 
-def db_for(runs_dir: Path) -> Path:
-    """The index beside a runs directory: ``data/runs`` -> ``data/perfkit.sqlite``."""
-    runs_dir = Path(runs_dir)
-    return (
-        runs_dir.parent / DEFAULT_DB.name if runs_dir.name == "runs" else runs_dir / DEFAULT_DB.name
+def default_db() -> Path:
+    """The project's index: ``$PERFKIT_DB``, else ``data/perfkit.sqlite`` of the working
+    directory, wherever the runs were written (``--out X`` never puts it inside X)."""
+    return Path(os.environ.get("PERFKIT_DB") or DEFAULT_DB)
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """What `reindex` did: runs indexed, and run directories skipped with the reason."""
+
+    runs: int
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+
+def _unusable(db_path: Path, exc: BaseException) -> HistoryError:
+    return HistoryError(
+        f"{db_path}: not a usable SQLite index ({exc}); "
+        "rebuild it from the run directories with `perfkit history --reindex`"
     )
 
 
 def _connect(db_path: Path) -> sqlite3.Connection:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(db_path, timeout=30)
-    connection.executescript(_SCHEMA)
+    try:
+        connection.executescript(_SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        connection.close()
+        raise _unusable(db_path, exc) from None
     return connection
 
 
@@ -49,6 +70,13 @@ def index_run(run: Run, db_path: Path = DEFAULT_DB) -> int:
 
     summary = timing_summary(run) if not run.samples.empty else pd.DataFrame()
     targets = run.meta.get("targets", {})
+    try:
+        return _insert(run, summary, targets, db_path)
+    except sqlite3.DatabaseError as exc:
+        raise _unusable(db_path, exc) from None
+
+
+def _insert(run: Run, summary: pd.DataFrame, targets: dict, db_path: Path) -> int:
     with closing(_connect(db_path)) as connection, connection:
         connection.execute(
             "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?)",
@@ -79,18 +107,41 @@ def index_run(run: Run, db_path: Path = DEFAULT_DB) -> int:
     return len(rows)
 
 
-def reindex(runs_dir: Path, db_path: Path = DEFAULT_DB) -> int:
-    """Index every run directory under `runs_dir`; returns how many runs."""
-    count = 0
-    for path in sorted(p for p in runs_dir.glob("*") if (p / RUN_JSON).is_file()):
-        index_run(load_run(path), db_path)
-        count += 1
-    return count
+def reindex(runs_dir: Path, db_path: Path = DEFAULT_DB) -> Reindexed:
+    """Rebuild the index from every run directory under `runs_dir`.
+
+    The new index is built beside the old one and then replaces it, so a corrupt
+    index is recovered and readers never see a half-built one. A run directory that
+    cannot be read is skipped (and reported), not fatal.
+    """
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    count, skipped = 0, []
+    try:
+        for path in sorted(p for p in Path(runs_dir).glob("*") if (p / RUN_JSON).is_file()):
+            try:
+                index_run(load_run(path), tmp)
+            except HistoryError:
+                raise
+            except Exception as exc:  # one bad run directory must not hide the others
+                reason = (
+                    str(exc) if isinstance(exc, PerfkitError) else f"{type(exc).__name__}: {exc}"
+                )
+                skipped.append((path, reason))
+                continue
+            count += 1
+        _connect(tmp).close()  # an empty index is still a valid one
+        os.replace(tmp, db_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Reindexed(count, tuple(skipped))
 
 
 def history(pattern: str, db_path: Path = DEFAULT_DB, target: str | None = None) -> pd.DataFrame:
     """Timings of the benchmark with id `pattern`, or of ids matching it as a glob, oldest first."""
-    if not db_path.exists():
+    if not Path(db_path).exists():
         return pd.DataFrame(
             columns=[
                 "created",
@@ -112,5 +163,8 @@ def history(pattern: str, db_path: Path = DEFAULT_DB, target: str | None = None)
         + " ORDER BY r.created, t.run_id"
     )
     params = (pattern, pattern, target) if target else (pattern, pattern)
-    with closing(sqlite3.connect(db_path)) as connection:
-        return pd.read_sql_query(query, connection, params=params)
+    try:
+        with closing(sqlite3.connect(db_path)) as connection:
+            return pd.read_sql_query(query, connection, params=params)
+    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
+        raise _unusable(db_path, exc.__cause__ or exc) from None

@@ -207,10 +207,10 @@ class _Recorder:
             return
         self.writer.finish(status)
         try:
-            from perfkit.history.store import db_for, index_run
+            from perfkit.history.store import default_db, index_run
             from perfkit.rundir import load_run
 
-            index_run(load_run(self.writer.path), db_for(self.save_dir))
+            index_run(load_run(self.writer.path), default_db())
         except Exception as exc:  # the run directory is the source of truth
             self.index_error = f"{type(exc).__name__}: {exc}"
 

@@ -1,0 +1,3 @@
+"""A suite file that declares no benchmarks."""
+
+import perfkit  # noqa: F401

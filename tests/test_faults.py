@@ -1,0 +1,188 @@
+"""The fault matrix (issue 14): whatever a benchmark or the disk does, the run ends,
+says what happened in one line, and keeps what it measured. Real workers, real
+processes, real files; each test names the fault it plays."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import SUITES, perfkit_cli
+
+from perfkit.rundir import load_run
+
+LEFTOVERS = str(SUITES / "leftovers_suite.py")
+
+
+def _mark() -> str:
+    """A `sleep` argument no other process uses, to find our benchmark's children."""
+    return f"75.{random.randrange(10**6):06d}"
+
+
+def _sleepers(mark: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["cmdline"] == ["sleep", mark] and process.info["status"] != "zombie":
+            found.append(process)
+    return found
+
+
+def _env(mark: str) -> dict[str, str]:
+    return {**os.environ, "PERFKIT_TEST_SLEEP": mark}
+
+
+def _run(*args: str, mark: str = "75", cwd: Path | None = None, timeout: float = 60):
+    started = time.monotonic()
+    done = perfkit_cli("run", *args, env=_env(mark), cwd=cwd, timeout=timeout)
+    return done, time.monotonic() - started
+
+
+def _run_dir(done: subprocess.CompletedProcess[str]) -> Path:
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def test_detached_child_of_a_hanging_body_is_killed_at_the_timeout(tmp_path: Path) -> None:
+    mark = _mark()
+    done, seconds = _run(
+        LEFTOVERS, "--only", "detached_child_then_hang", "--quick", "--out", str(tmp_path),
+        mark=mark,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert seconds < 20
+    run = load_run(_run_dir(done))
+    assert list(run.failures["kind"]) == ["timeout"]
+    assert f"sleep {mark}" in done.stderr  # named in the warning
+    assert not _sleepers(mark)
+
+
+def test_children_and_threads_left_by_setup_do_not_void_results(tmp_path: Path) -> None:
+    mark = _mark()
+    done, seconds = _run(
+        LEFTOVERS, "--only", "*_in_setup", "--quick", "--workers", "2", "--out", str(tmp_path),
+        mark=mark,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert seconds < 30  # the default timeout is 300 s: nobody waited for the leftovers
+    run = load_run(_run_dir(done))
+    assert run.failures.empty
+    assert run.samples.groupby("benchmark")["worker"].nunique().to_dict() == {
+        "detached_helper_in_setup": 2,
+        "helper_child_in_setup": 2,
+        "thread_left_in_setup": 2,
+    }
+    warnings = [line for line in done.stderr.splitlines() if "killed what the worker left" in line]
+    assert len(warnings) == 3  # once per case, not once per worker
+    assert sum(f"sleep {mark}" in line for line in warnings) == 2
+    assert sum("thread 'poller'" in line for line in warnings) == 1
+    assert not _sleepers(mark)
+
+
+def test_memory_pass_crashes_are_crashes_promptly(tmp_path: Path) -> None:
+    done, seconds = _run(
+        LEFTOVERS, "--only", "crash_*", "--memory", "--quick", "--workers", "1",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert seconds < 30  # the default timeout is 300 s: nothing waited for it
+    run = load_run(_run_dir(done))
+    assert len(run.failures) == 6  # 3 benchmarks x (timing, memory)
+    assert set(run.failures["kind"]) == {"crash"}
+    messages = run.failures.groupby("benchmark")["message"].apply(set).to_dict()
+    assert all("code 3" in m for m in messages["crash_exit"])
+    assert all("SIGKILL" in m for m in messages["crash_sigkill"])
+    assert all("SIGSEGV" in m for m in messages["crash_segfault"])
+
+
+def test_chdir_in_a_body_keeps_profiles_inside_the_run(tmp_path: Path) -> None:
+    done, _ = _run(
+        LEFTOVERS, "--only", "changes_directory", "--profile", "--quick", "--workers", "1",
+        "--out", "runs", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run_path = _run_dir(done)
+    assert run_path.is_absolute() and run_path.parent == tmp_path / "runs"
+    run = load_run(run_path)
+    assert len(run.profiles) == 1
+    assert (run.path / run.profiles["file"][0]).is_file()
+
+
+def _start_run(args: list[str], mark: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "perfkit", "run", *args],
+        cwd=cwd,
+        env=_env(mark),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_sigterm_stops_a_run_held_by_a_detached_child(tmp_path: Path) -> None:
+    mark = _mark()
+    args = [LEFTOVERS, "--only", "detached_child_then_hang_long", "--quick", "--out", "runs"]
+    proc = _start_run(args, mark, tmp_path)
+    _wait_for(lambda: bool(_sleepers(mark)))
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    meta = json.loads((tmp_path / _run_dir_from(out) / "run.json").read_text())
+    assert meta["status"] == "interrupted"
+    assert not _sleepers(mark)
+
+
+def _run_dir_from(stdout: str) -> Path:
+    return Path(stdout.strip().splitlines()[-1])
+
+
+def test_ctrl_c_twice_within_a_millisecond(tmp_path: Path) -> None:
+    args = [LEFTOVERS, "--only", "sleeps_a_while", "--workers", "200", "--out", "runs"]
+    proc = _start_run(args, "75", tmp_path)
+
+    def measuring() -> bool:
+        found = list(tmp_path.glob("runs/*/samples.csv"))
+        return bool(found) and len(found[0].read_text().splitlines()) > 3
+
+    _wait_for(measuring)
+    os.kill(proc.pid, signal.SIGINT)
+    time.sleep(0.001)  # back to back, two SIGINTs would merge into one pending signal
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "release unlocked lock" not in err
+    (run_json,) = tmp_path.glob("runs/*/run.json")
+    assert json.loads(run_json.read_text())["status"] == "interrupted"
+    assert _run_dir_from(out) == run_json.parent  # and the partial run is named
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([str(SUITES / "empty_suite.py")], "no benchmarks"),
+        ([str(SUITES / "basic_suite.py"), "--workers", "0"], "--workers must be at least 1"),
+    ],
+)
+def test_nothing_to_measure_is_a_usage_error(
+    args: list[str], expected: str, tmp_path: Path
+) -> None:
+    done = perfkit_cli("run", *args, "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and expected in done.stderr
+    assert not list(tmp_path.iterdir())  # no empty run directory left
