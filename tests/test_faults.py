@@ -186,3 +186,31 @@ def test_nothing_to_measure_is_a_usage_error(
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and expected in done.stderr
     assert not list(tmp_path.iterdir())  # no empty run directory left
+
+
+def test_a_corrupt_index_is_one_line_and_reindex_rebuilds_it(tmp_path: Path) -> None:
+    runs, db = tmp_path / "runs", tmp_path / "perfkit.sqlite"
+    env = {**os.environ, "PERFKIT_DB": str(db)}
+    db.write_bytes(b"this is not a database" * 100)
+    done = perfkit_cli(
+        "run", LEFTOVERS, "--only", "sleeps_a_while", "--quick", "--workers", "3",
+        "--out", str(runs), env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr  # the run directory is the source of truth
+    assert "history index not updated" in done.stderr
+    bad = runs / "20000101T000000-dead"  # a run directory whose run.json is garbage
+    bad.mkdir()
+    (bad / "run.json").write_text("{not json")
+
+    shown = perfkit_cli("history", "sleeps_a_while", "--runs-dir", str(runs), env=env)
+    assert shown.returncode == 2
+    assert shown.stderr.count("\n") == 1 and "Traceback" not in shown.stderr
+    assert f"{db}: not a usable SQLite index" in shown.stderr and "--reindex" in shown.stderr
+
+    rebuilt = perfkit_cli(
+        "history", "sleeps_a_while", "--runs-dir", str(runs), "--reindex", env=env
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert f"warning: skipped {bad}" in rebuilt.stderr and "indexed 1 run(s)" in rebuilt.stderr
+    rows = [line for line in rebuilt.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 1 and "sleeps_a_while" in rows[0]
