@@ -214,3 +214,46 @@ def test_a_corrupt_index_is_one_line_and_reindex_rebuilds_it(tmp_path: Path) -> 
     assert f"warning: skipped {bad}" in rebuilt.stderr and "indexed 1 run(s)" in rebuilt.stderr
     rows = [line for line in rebuilt.stdout.splitlines() if line.startswith("│")]
     assert len(rows) == 1 and "sleeps_a_while" in rows[0]
+
+
+_EXPORT_AND_READ = """
+import hashlib, sys, time
+from pathlib import Path
+from perfkit.collect.targets import checkout
+tree, _ = checkout("HEAD", Path(sys.argv[1]), cache=Path(sys.argv[2]))
+digests = set()
+for _ in range(10):
+    digests.add(hashlib.sha256((tree / "big.bin").read_bytes()).hexdigest())
+    time.sleep(0.01)
+print(" ".join(sorted(digests)))
+"""
+
+
+def test_concurrent_exports_of_one_commit_never_show_a_partial_file(tmp_path: Path) -> None:
+    import hashlib
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    content = random.Random(7).randbytes(4 * 2**20)
+    (repo / "big.bin").write_bytes(content)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "big"], cwd=repo, check=True)
+    expected = hashlib.sha256(content).hexdigest()
+    for attempt in range(2):
+        cache = tmp_path / f"cache{attempt}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _EXPORT_AND_READ, str(repo), str(cache)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        for proc in procs:
+            out, err = proc.communicate(timeout=60)
+            assert proc.returncode == 0, err
+            assert out.split() == [expected]  # every read saw the whole file
+        assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no staging left

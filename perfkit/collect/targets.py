@@ -6,17 +6,22 @@ exports the commit once into a cached tree (reused while the commit is the same)
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import shutil
 import subprocess
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from perfkit.errors import TargetError
-from perfkit.rundir import atomic_write_text, valid_label
+from perfkit.rundir import valid_label
 
 DEFAULT_LABEL = "current"
 WORKTREE_CACHE = Path("data") / "worktrees"
+COMPLETE_MARKER = ".perfkit-complete"
 
 
 @dataclass(frozen=True)
@@ -54,14 +59,18 @@ def git_sha_of(path: Path) -> str | None:
 
 
 def checkout(ref: str, repo: Path, cache: Path = WORKTREE_CACHE) -> tuple[Path, str]:
-    """Export commit `ref` of `repo` into `cache/<sha>` once; return (path, sha)."""
+    """Export commit `ref` of `repo` into `cache/<sha>` once; return (path, sha).
+
+    The export is unpacked into a private temporary directory and renamed into place
+    whole, so a concurrent run exporting the same commit never reads a half-written tree.
+    """
     try:
         sha = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
     except TargetError:
         raise TargetError(f"unknown git ref {ref!r} in {repo}") from None
-    tree = Path(cache).resolve() / sha
-    marker = tree / ".perfkit-complete"
-    if marker.exists():
+    cache = Path(cache).resolve()
+    tree = cache / sha
+    if (tree / COMPLETE_MARKER).exists():
         return tree, sha
     # From a sub-directory, git archive exports only that sub-directory: use the top level.
     top = _git(["rev-parse", "--show-toplevel"], repo)
@@ -72,11 +81,40 @@ def checkout(ref: str, repo: Path, cache: Path = WORKTREE_CACHE) -> tuple[Path, 
         raise TargetError(
             f"git archive {ref} failed: {archive.stderr.decode(errors='replace').strip()}"
         )
-    tree.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(tree, filter="data")
-    atomic_write_text(marker, sha + "\n")
+    cache.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=cache, prefix=f".{sha}.", suffix=".tmp"))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(staging, filter="data")
+        (staging / COMPLETE_MARKER).write_text(sha + "\n", encoding="utf-8")
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; the cache is shared
+        _move_into_place(staging, tree)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return tree, sha
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _move_into_place(staging: Path, tree: Path) -> None:
+    """Rename `staging` to `tree` unless a complete tree got there first."""
+    for _ in range(3):
+        try:
+            os.rename(staging, tree)
+            return
+        except OSError:
+            if (tree / COMPLETE_MARKER).exists():
+                return  # another run exported the same commit first: use theirs
+        # An unmarked tree (an older perfkit's in-place export, or one cut short): set it aside.
+        stale = tree.with_name(f".{tree.name}.{os.getpid()}.stale")
+        with contextlib.suppress(FileNotFoundError):
+            os.rename(tree, stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    raise TargetError(f"could not put the export of {tree.name} into {tree.parent}")
 
 
 def parse_target(text: str, repo: Path | None = None) -> Target:
