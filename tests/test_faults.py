@@ -101,17 +101,45 @@ def test_memory_pass_crashes_are_crashes_promptly(tmp_path: Path) -> None:
     assert all("SIGSEGV" in m for m in messages["crash_segfault"])
 
 
-def test_chdir_in_a_body_keeps_profiles_inside_the_run(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def chdir_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A profiled run of a body that changes directory, written to a relative --out."""
+    cwd = tmp_path_factory.mktemp("project")
     done, _ = _run(
         LEFTOVERS, "--only", "changes_directory", "--profile", "--quick", "--workers", "1",
-        "--out", "runs", cwd=tmp_path,
+        "--out", "runs", cwd=cwd,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    run_path = _run_dir(done)
-    assert run_path.is_absolute() and run_path.parent == tmp_path / "runs"
+    return cwd, _run_dir(done)
+
+
+def test_chdir_in_a_body_keeps_profiles_inside_the_run(chdir_run: tuple[Path, Path]) -> None:
+    cwd, run_path = chdir_run
+    assert run_path.is_absolute() and run_path.parent == cwd / "runs"
     run = load_run(run_path)
     assert len(run.profiles) == 1
     assert (run.path / run.profiles["file"][0]).is_file()
+
+
+def test_snakeviz_does_not_outlive_a_killed_view(chdir_run: tuple[Path, Path]) -> None:
+    _, run_path = chdir_run
+    view = subprocess.Popen(
+        [sys.executable, "-m", "perfkit", "view", str(run_path), "changes_directory",
+         "--no-browser"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert view.stdout is not None
+        url = view.stdout.readline()
+        assert url.startswith("http://127.0.0.1:"), view.stderr.read() if view.stderr else ""
+        (snakeviz,) = psutil.Process(view.pid).children()
+        view.kill()  # SIGKILL: no handler of ours runs
+        view.wait(timeout=10)
+        gone, _ = psutil.wait_procs([snakeviz], timeout=10)
+        assert gone, "snakeviz still serving after its parent was killed"
+    finally:
+        view.kill()
+        view.communicate()
 
 
 def _start_run(args: list[str], mark: str, cwd: Path) -> subprocess.Popen[str]:

@@ -7,13 +7,16 @@ in server mode as a child process until Ctrl-C. It never changes the run.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import fnmatch
+import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -23,6 +26,7 @@ from perfkit.rundir import DEFAULT_RUNS_DIR, Run, load_run
 
 HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -93,13 +97,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _dies_with_us() -> Callable[[], None] | None:
+    """A preexec_fn that makes the kernel SIGTERM the child when this process dies,
+    even by SIGKILL (Linux's PR_SET_PDEATHSIG); None where that does not exist."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before fork, not in the child
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # we died before the request took effect
+            os._exit(1)
+
+    return preexec
+
+
 def start_snakeviz(path: Path, port: int) -> tuple[subprocess.Popen[str], str]:
-    """Start snakeviz in server mode; return the process and the URL it serves."""
+    """Start snakeviz in server mode; return the process and the URL it serves.
+
+    snakeviz lives no longer than this command: Ctrl-C and SIGTERM stop it in order,
+    and the kernel ends it if this command is killed outright.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-u", "-m", "snakeviz", "-s", "-H", HOST, "-p", str(port), str(path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_dies_with_us(),  # safe: this command has no threads yet
     )
     seen: list[str] = []
     assert proc.stdout is not None
