@@ -4,6 +4,7 @@ processes, real files; each test names the fault it plays."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -285,3 +286,84 @@ def test_concurrent_exports_of_one_commit_never_show_a_partial_file(tmp_path: Pa
             assert proc.returncode == 0, err
             assert out.split() == [expected]  # every read saw the whole file
         assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 512 KiB tmpfs (root only): a disk that fills up for real."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path) -> None:
+    with contextlib.suppress(OSError), open(disk / "filler", "wb", buffering=0) as handle:
+        while True:
+            handle.write(b"\0" * 4096)
+
+
+def _error_lines(stderr: str) -> list[str]:
+    assert "Traceback" not in stderr
+    return [line for line in stderr.splitlines() if "error:" in line]
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_keeps_what_was_written(
+    small_disk: Path,
+) -> None:
+    args = [LEFTOVERS, "--only", "sleeps_a_while", "--workers", "200", "--out", str(small_disk)]
+    proc = _start_run(args, "75", small_disk)
+
+    def measuring() -> bool:
+        found = list(small_disk.glob("*/samples.csv"))
+        return bool(found) and len(found[0].read_text().splitlines()) > 3
+
+    _wait_for(measuring)
+    _fill(small_disk)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2, err
+    (line,) = _error_lines(err)
+    assert "cannot write" in line and "No space left on device" in line
+    (run_dir,) = [p for p in small_disk.iterdir() if p.is_dir()]
+    assert f"kept in {run_dir}" in line
+    assert len(load_run(run_dir).samples) >= 3  # whole files only, none cut short
+    assert not [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_file_size_limit_marks_the_run_failed(tmp_path: Path) -> None:
+    import resource
+
+    def limit_file_size() -> None:  # Python ignores SIGXFSZ: writes past it fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16384, 16384))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "perfkit", "run", LEFTOVERS, "--only", "wide_rows",
+         "--workers", "60", "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, preexec_fn=limit_file_size,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    (line,) = _error_lines(done.stderr)
+    (run_dir,) = tmp_path.iterdir()
+    assert f"cannot write {run_dir}" in line and "File too large" in line
+    assert "status 'failed'" in line
+    run = load_run(run_dir)
+    assert run.meta["status"] == "failed"
+    assert len(run.samples) >= 3
+
+
+def test_a_read_only_output_directory_is_one_line(small_disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    done = perfkit_cli("run", LEFTOVERS, "--only", "sleeps_a_while", "--quick",
+                       "--out", str(small_disk / "runs"))  # fmt: skip
+    assert done.returncode == 2
+    (line,) = _error_lines(done.stderr)
+    assert f"cannot write {small_disk / 'runs'}" in line and "Read-only file system" in line

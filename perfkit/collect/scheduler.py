@@ -7,11 +7,13 @@ timing workers run in rounds, each round every target once in random order.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import os
 import random
 import signal
 import sys
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -276,8 +278,33 @@ def _warn_leftovers(console: Console, job: Job, leftovers: list[str]) -> None:
     )
 
 
+class _WriteFailed(Exception):
+    """Writing the run directory failed (disk full, read-only, no permission)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+@contextlib.contextmanager
+def _writing() -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise _WriteFailed(exc) from exc
+
+
+def _record_failure(writer: RunWriter, job: Job, outcome: Outcome, console: Console) -> None:
+    kind = outcome.kind if outcome.kind in ("error", "timeout", "crash") else "error"
+    k = _key(job)
+    writer.add_failure(k["benchmark"], k["params"], k["target"], job.worker, kind, outcome.message)
+    console.print(
+        f"[red]{job.mode} {job.case.id} @{job.target.label}: {kind}: {outcome.message}[/]"
+    )
+
+
 def _write_error(exc: OSError, path: Path) -> str:
-    where = exc.filename or path
+    where = exc.filename or path  # a failed write() names no file: say which directory
     return f"cannot write {where}: {exc.strerror or exc}"
 
 
@@ -335,12 +362,12 @@ def run_suite(
         try:
             writer = RunWriter.create(out_dir, meta)
         except OSError as exc:
-            raise RunDirError(f"{_write_error(exc, out_dir)} (no run directory created)") from None
+            raise RunDirError(f"{_write_error(exc, out_dir)} (nothing measured)") from None
         try:
             status, n_failed = _measure(workers, writer, jobs, suite_spec, plan, processes, console)
-        except OSError as exc:
+        except _WriteFailed as failure:
             workers.stop()
-            message = _write_error(exc, writer.path)
+            message = _write_error(failure.error, writer.path)
             try:
                 writer.finish("failed")
                 kept = "status 'failed'"
@@ -349,7 +376,13 @@ def run_suite(
             raise RunDirError(
                 f"{message}; results written so far are kept in {writer.path} ({kept})"
             ) from None
-        writer.finish(status)
+        try:
+            writer.finish(status)
+        except OSError as exc:
+            raise RunDirError(
+                f"{_write_error(exc, writer.path)}; results are kept in {writer.path} "
+                "(run.json still says 'running')"
+            ) from None
     _index(writer.path, console)
     return RunResult(path=writer.path, status=status, n_failed=n_failed)
 
@@ -379,7 +412,8 @@ def _measure(
                         progress.advance(task)
                         continue
                     timeout = job.case.timeout_seconds or plan.timeout_seconds
-                    request = _request(job, suite_spec, plan, writer)
+                    with _writing():
+                        request = _request(job, suite_spec, plan, writer)
                     progress.update(
                         task, description=f"{job.mode} {job.case.id} @{job.target.label}"
                     )
@@ -395,29 +429,14 @@ def _measure(
                     if outcome.leftovers and case_key not in warned:
                         warned.add(case_key)  # once per case: every worker would say the same
                         _warn_leftovers(console, job, outcome.leftovers)
-                    if outcome.ok and outcome.payload is not None:
-                        record(writer, job, outcome.payload)
-                    else:
-                        # One failure of a case is enough: later rounds would fail the same way.
-                        failed.add(case_key)
-                        n_failed += 1
-                        kind = (
-                            outcome.kind
-                            if outcome.kind in ("error", "timeout", "crash")
-                            else "error"
-                        )
-                        k = _key(job)
-                        writer.add_failure(
-                            k["benchmark"],
-                            k["params"],
-                            k["target"],
-                            job.worker,
-                            kind,
-                            outcome.message,
-                        )
-                        console.print(
-                            f"[red]{job.mode} {job.case.id} @{job.target.label}: {kind}: {outcome.message}[/]"
-                        )
+                    with _writing():
+                        if outcome.ok and outcome.payload is not None:
+                            record(writer, job, outcome.payload)
+                        else:
+                            # One failure of a case is enough: later rounds would fail alike.
+                            failed.add(case_key)
+                            n_failed += 1
+                            _record_failure(writer, job, outcome, console)
                     progress.advance(task)
         finally:
             if workers.stop_requested.is_set() or queue or pending:

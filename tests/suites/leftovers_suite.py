@@ -81,3 +81,8 @@ def crash_segfault():
 @perfkit.benchmark()
 def sleeps_a_while():
     return lambda: time.sleep(0.01)
+
+
+@perfkit.benchmark(params={"blob": ["x" * 1000]})
+def wide_rows(blob):
+    return lambda: len(blob)
