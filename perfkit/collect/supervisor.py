@@ -25,7 +25,7 @@ import psutil
 
 EXIT_GRACE_SECONDS = 3.0  # a worker that sent its message has this long to exit on its own
 DRAIN_SECONDS = 0.5  # after a worker died: how long to collect what it had already written
-SNAPSHOT_SECONDS = 0.25  # how often the worker's descendants are listed while it runs
+SNAPSHOT_SECONDS = 1.0  # how often a running worker's descendants are listed (/proc, cheap)
 STDERR_TAIL_BYTES = 64 * 1024
 
 
@@ -110,11 +110,38 @@ def stop_on_signals(workers: Workers) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _child_pids(pid: int) -> list[int] | None:
+    """Children of `pid` from /proc (cheap: no scan of every process); None if unsupported."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    pids: list[int] = []
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as handle:
+                pids.extend(int(p) for p in handle.read().split())
+        except FileNotFoundError:
+            continue  # that thread ended meanwhile
+        except OSError:
+            return None
+    return pids
+
+
 def _snapshot(live: _Live) -> None:
     """Remember the worker's descendants now: once it exits they are orphans and untraceable."""
-    with contextlib.suppress(psutil.Error):
-        for child in psutil.Process(live.proc.pid).children(recursive=True):
-            live.descendants.setdefault(child.pid, child)
+    todo = _child_pids(live.proc.pid)
+    if todo is None:  # no /proc/PID/task/TID/children here: let psutil scan
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process(live.proc.pid).children(recursive=True):
+                live.descendants.setdefault(child.pid, child)
+        return
+    while todo:
+        pid = todo.pop()
+        if pid not in live.descendants:
+            with contextlib.suppress(psutil.Error):
+                live.descendants[pid] = psutil.Process(pid)
+        todo.extend(_child_pids(pid) or [])
 
 
 def _describe(process: psutil.Process) -> str:
