@@ -40,7 +40,7 @@ def _env(mark: str) -> dict[str, str]:
     return {**os.environ, "PERFKIT_TEST_SLEEP": mark}
 
 
-def _run(*args: str, mark: str = "75", cwd: Path | None = None, timeout: float = 60):
+def _run(*args: str, mark: str = "75", cwd: Path | None = None, timeout: float = 150):
     started = time.monotonic()
     done = perfkit_cli("run", *args, env=_env(mark), cwd=cwd, timeout=timeout)
     return done, time.monotonic() - started
@@ -57,7 +57,7 @@ def test_detached_child_of_a_hanging_body_is_killed_at_the_timeout(tmp_path: Pat
         mark=mark,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
-    assert seconds < 20
+    assert seconds < 60  # the timeout is 1 s; before, the detached child held the run forever
     run = load_run(_run_dir(done))
     assert list(run.failures["kind"]) == ["timeout"]
     assert f"sleep {mark}" in done.stderr  # named in the warning
@@ -71,7 +71,7 @@ def test_children_and_threads_left_by_setup_do_not_void_results(tmp_path: Path) 
         mark=mark,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert seconds < 30  # the default timeout is 300 s: nobody waited for the leftovers
+    assert seconds < 90  # the default timeout is 300 s: nobody waited for the leftovers
     run = load_run(_run_dir(done))
     assert run.failures.empty
     assert run.samples.groupby("benchmark")["worker"].nunique().to_dict() == {
@@ -92,7 +92,7 @@ def test_memory_pass_crashes_are_crashes_promptly(tmp_path: Path) -> None:
         "--out", str(tmp_path),
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
-    assert seconds < 30  # the default timeout is 300 s: nothing waited for it
+    assert seconds < 90  # the default timeout is 300 s: nothing waited for it
     run = load_run(_run_dir(done))
     assert len(run.failures) == 6  # 3 benchmarks x (timing, memory)
     assert set(run.failures["kind"]) == {"crash"}
@@ -169,7 +169,7 @@ def test_sigterm_stops_a_run_held_by_a_detached_child(tmp_path: Path) -> None:
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # before: only SIGKILL stopped it
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     meta = json.loads((tmp_path / _run_dir_from(out) / "run.json").read_text())
