@@ -2,11 +2,15 @@
 
 It runs inside perfkit workers with one version's directory first on sys.path, so that
 ``import trackmatch`` picks that target's version. Budgets live in perfkit.toml beside it.
-Every benchmark starts its own catalogue server and stops it in its teardown.
+Every benchmark that searches starts its own catalogue server and stops it in its teardown.
+The UI benchmarks drive trackmatch's Qt results window offscreen (perfkit.demo.ui_driver):
+each call ends when the table has painted what the action changed, not when a call returns.
 """
 
 from __future__ import annotations
 
+import csv
+import itertools
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,6 +36,8 @@ except ModuleNotFoundError as exc:
 
 FILTER_TEXT = "muller"  # what a DJ types in the results view's search box
 FILTER_MIN_SCORE = 80.0
+SEASON_ROWS = 5_000  # the results window opened on a season of results
+PLAYLIST_ROWS = 100  # one playlist's results: the demo's largest playlist
 
 
 @cache
@@ -65,6 +71,13 @@ def _timed(body: Callable[[], Any]) -> Callable[[], Any]:
             return body()
 
     return timed
+
+
+@cache
+def _result_rows() -> list[dict[str, str]]:
+    """The results history as the results window gets rows (csv.DictReader's dicts)."""
+    with _data().history.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _playlist(n: int) -> list[Any]:
@@ -156,3 +169,75 @@ def load_results() -> Callable[[], Any]:
 
     path = _data().history
     return lambda: load_results(path)
+
+
+@perfkit.benchmark(params={"n": [SEASON_ROWS]})
+def load_ui(n: int) -> Callable[[], Any]:
+    """The results window opened on n results, until its table has painted; then closed."""
+    from trackmatch.ui import ResultsWindow
+
+    from perfkit.demo import ui_driver
+
+    ui_driver.application()
+    rows = _result_rows()[:n]
+
+    def body() -> None:
+        window = ResultsWindow(rows)
+        ui_driver.show(window)
+        ui_driver.close(window)
+
+    return body
+
+
+@perfkit.benchmark(params={"n": [PLAYLIST_ROWS]})
+def update_results_view(n: int) -> Iterator[Callable[[], Any]]:
+    """The open window shows another playlist's n results, until the table has repainted."""
+    from trackmatch.ui import ResultsWindow
+
+    from perfkit.demo import ui_driver
+
+    ui_driver.application()
+    rows = _result_rows()
+    playlists = itertools.cycle([rows[n : 2 * n], rows[:n]])  # the window opens on rows[:n]
+    window = ResultsWindow(rows[:n])
+    paints = ui_driver.show(window)
+
+    def body() -> None:
+        playlist = next(playlists)
+        first_artist = playlist[0]["artist"]
+        painted = paints.count
+        window.show_results(playlist)
+        paints.wait(
+            painted,
+            lambda: window.view.model().index(0, 0).data() == first_artist,
+            "show the new playlist",
+        )
+
+    yield body
+    ui_driver.close(window)
+
+
+@perfkit.benchmark(params={"n": [SEASON_ROWS]})
+def apply_filter(n: int) -> Iterator[Callable[[], Any]]:
+    """The filter typed key by key over n results, until the table shows the matching rows."""
+    from trackmatch.ui import ResultsWindow
+
+    from perfkit.demo import ui_driver
+
+    ui_driver.application()
+    window = ResultsWindow(_result_rows()[:n])
+    paints = ui_driver.show(window)
+    painted = paints.count
+    ui_driver.type_text(window.filter_box, FILTER_TEXT)
+    expected = window.visible_rows()
+    paints.wait(painted, what="show the filtered rows")
+    if not 0 < expected < n:
+        raise SuiteError(f"filter {FILTER_TEXT!r} kept {expected} of {n} rows")
+
+    def body() -> None:
+        painted = paints.count
+        ui_driver.type_text(window.filter_box, FILTER_TEXT)  # replaces the same filter
+        paints.wait(painted, lambda: window.visible_rows() == expected, "show the filtered rows")
+
+    yield body
+    ui_driver.close(window)
