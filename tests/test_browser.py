@@ -1,6 +1,7 @@
 """The HTML report in a real browser: headless Chromium loads it from disk and a probe
-script reports whether every figure decoded and takes space on the page, and whether
-names like <genexpr> stayed text."""
+script reports whether every figure decoded and takes space on the page, whether
+names like <genexpr> stayed text, and which characters of the page Chromium can only
+draw as a missing-glyph box (the budget marks must not be among them)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import pytest
 from test_report import rendered_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-PROBE = """<script>
+PROBE = r"""<script>
 window.addEventListener("load", () => {
   const images = [...document.images].map((img) => {
     const box = img.getBoundingClientRect();
@@ -26,10 +27,42 @@ window.addEventListener("load", () => {
             displayed: img.offsetParent !== null};
   });
   const tags = document.querySelectorAll("lambda, genexpr, module, listcomp").length;
+  // A character drawn exactly like a private-use code point (which no font has) is a box.
+  const canvas = document.createElement("canvas");
+  canvas.width = 48;
+  canvas.height = 48;
+  const ctx = canvas.getContext("2d", {willReadFrequently: true});
+  const draw = (ch, font) => {
+    ctx.clearRect(0, 0, 48, 48);
+    ctx.font = font;
+    ctx.textBaseline = "top";
+    ctx.fillText(ch, 4, 4);
+    return ctx.getImageData(0, 0, 48, 48).data.join(",");
+  };
+  const isBox = (ch, font) => draw(ch, font) === draw("\uE000", font);
+  const chars = new Map();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const font = "32px " + getComputedStyle(walker.currentNode.parentElement).fontFamily;
+    for (const ch of walker.currentNode.textContent) {
+      if (ch.codePointAt(0) > 0x7f && !/\s/.test(ch)) chars.set(ch + "|" + font, [ch, font]);
+    }
+  }
+  const boxes = [...new Set([...chars.values()].filter(([ch, font]) => isBox(ch, font))
+                                                .map(([ch]) => ch))];
+  const budgetCells = [...document.querySelectorAll("h2")]
+    .filter((h) => h.textContent.trim() === "Budgets")
+    .flatMap((h) => {
+      let table = h.nextElementSibling;
+      while (table && table.tagName !== "TABLE") table = table.nextElementSibling;
+      return table ? [...table.querySelectorAll("tbody tr")].map((r) => r.lastElementChild.textContent.trim()) : [];
+    });
   const probe = document.createElement("pre");
   probe.id = "perfkit-probe";
   probe.textContent = JSON.stringify({images: images, name_tags: tags,
-                                      text: document.body.innerText.includes("<genexpr>")});
+                                      text: document.body.innerText.includes("<genexpr>"),
+                                      boxes: boxes, budget_marks: budgetCells,
+                                      emoji_box: isBox("\u2705", getComputedStyle(document.body).font)});
   document.body.appendChild(probe);
 });
 </script>"""
@@ -99,3 +132,23 @@ def test_report_figures_are_visible_in_chromium(chromium, tmp_path_factory, tmp_
         assert image["displayed"] and image["width"] > 200 and image["height"] > 50, image
     assert result["name_tags"] == 0
     assert result["text"], "<genexpr> should show as text"
+
+
+def test_report_text_and_budget_marks_render_in_chromium(chromium, tmp_path_factory, tmp_path):
+    """No character of the report is drawn as a missing-glyph box, the budget marks included
+    (✅/❌ were boxes in a Chromium without an emoji font)."""
+    report_dir = rendered_report(tmp_path_factory.getbasetemp() / "report-room")
+    source = (report_dir / "performance_report.html").read_text(encoding="utf-8")
+    page = tmp_path / "performance_report.html"
+    page.write_text(source.replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
+    result = _load(chromium, page, tmp_path / "profile")
+    assert {"met", "missed"} <= set(result["budget_marks"]), result["budget_marks"]
+    assert result["boxes"] == [], f"drawn as boxes: {result['boxes']}"
+    no_emoji_font = (
+        subprocess.run(
+            ["fc-list", ":charset=2705", "family"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        == ""
+    )
+    if shutil.which("fc-list") and no_emoji_font:
+        assert result["emoji_box"], "the probe must see ✅ as a box where no font has it"

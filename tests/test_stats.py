@@ -303,7 +303,7 @@ def test_budgets_from_decorator_and_toml(tmp_path: Path) -> None:
     upper = timing_summary(run).set_index("id").loc["export[n=100]", "ci_high_seconds"]
     assert table.loc[("export[n=100]", "time"), "met"]
     assert table.loc[("export[n=100]", "time"), "measured"] == upper  # never one timing
-    assert table.loc[("export[n=100]", "memory"), "mark"] == "❌"
+    assert table.loc[("export[n=100]", "memory"), "mark"] == "missed"
     assert table.loc[("filter", "time"), "budget_text"] == "100ms"  # toml overrides
     assert table.loc[("filter", "time"), "status"] == "missed"
     assert table.loc[("track", "time"), "met"]

@@ -18,7 +18,8 @@ from perfkit.rundir import Run
 from perfkit.units import format_bytes, format_seconds
 
 COLUMNS = ["id", "target", "kind", "budget", "budget_text", "measured", "met", "mark", "status"]
-MARKS = {"met": "✅", "missed": "❌", "unmeasured": "–"}
+# Words, not emoji: headless browsers without an emoji font draw ✅/❌ as empty boxes.
+MARKS = {"met": "met", "missed": "missed", "unmeasured": "–"}
 
 
 def declared_budgets(run: Run, config: ProjectConfig | None = None) -> pd.DataFrame:
@@ -60,7 +61,7 @@ def check_budgets(
     stats: StatsConfig = DEFAULT_STATS,
     timing: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One row per (id, target, kind) with a budget: the measurement and ✅/❌.
+    """One row per (id, target, kind) with a budget: the measurement and its mark.
 
     ``status`` is met, missed, or unmeasured (no CI / no memory pass: neither
     met nor missed; ``met`` is then False and ``mark`` is "–").

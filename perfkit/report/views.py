@@ -51,7 +51,7 @@ def ratio(rep: ReportData) -> SavedFigure | Note:
 
 
 def budgets(rep: ReportData) -> pd.DataFrame | Note:
-    """Budgets of the current side: ✅ met (upper CI bound under budget), ❌ missed."""
+    """Budgets of the current side: met (upper CI bound under budget) or missed."""
     from perfkit.analysis.budgets import measured_text
 
     b = rep.budgets
@@ -254,7 +254,7 @@ def memory_table(rep: ReportData) -> pd.DataFrame | Note:
             else "",
             "Python peak": [format_bytes(v) for v in m["py_peak_bytes"]],
             "growth": m.get("growth_text", ""),
-            "leak": m["leak"].map({True: "❌ leak", False: "✅"}),
+            "leak": m["leak"].map({True: "leak", False: "no"}),
         }
     )
 
