@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -228,5 +229,11 @@ def test_perfkit_demo_quick_writes_the_report(tmp_path: Path) -> None:
     assert (tmp_path / "reports" / "performance_report.html").is_file()
     for scenario in ("process_playlist", "export_csv", "search_cache_hit", "filter_results"):
         assert scenario in report
+    for scenario in ("load_ui[n=", "update_results_view[n=", "apply_filter[n="):  # Qt, offscreen
+        assert scenario in report
+    budget_row = (
+        r"\| `apply_filter\[n=2000\]` \| `?current`? \| time \| 100 ?ms \| [^|]+ \| (met|missed) \|"
+    )
+    assert re.search(budget_row, report), "apply_filter's budget row"
     assert "regression" in done.stdout
     assert not (tmp_path / "demo-data" / "scratch").exists()

@@ -36,7 +36,7 @@ except ModuleNotFoundError as exc:
 
 FILTER_TEXT = "muller"  # what a DJ types in the results view's search box
 FILTER_MIN_SCORE = 80.0
-SEASON_ROWS = 5_000  # the results window opened on a season of results
+SEASON_ROWS = 2_000  # the results window opened on a month of results
 PLAYLIST_ROWS = 100  # one playlist's results: the demo's largest playlist
 
 
