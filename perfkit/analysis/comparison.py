@@ -15,14 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfkit.analysis.multiple import discoveries, q_values
 from perfkit.analysis.stats import (
+    MIN_WORKERS,
     VERDICTS,
     change_text,
     geometric_mean,
+    independent_ratios,
     memory_peaks,
+    paired_ratios,
     pct_change,
-    ratio_independent,
-    ratio_paired,
     verdict,
     with_ids,
     worker_medians,
@@ -41,6 +43,8 @@ TABLE_COLUMNS = [
     "ci_low",
     "ci_high",
     "pct_change",
+    "p_value",
+    "q_value",
     "verdict",
     "n_baseline",
     "n_current",
@@ -219,6 +223,8 @@ class Comparison:
     table: pd.DataFrame
     summary: dict[str, Any]
     config: StatsConfig = field(default=DEFAULT_STATS)
+    # budgets and scaling are asked for by the table, the JSON and the report: compute once
+    _derived: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def baseline(self) -> Side:
@@ -239,12 +245,18 @@ class Comparison:
         """Budget checks of the current side (see `perfkit.analysis.budgets.check_budgets`)."""
         from perfkit.analysis.budgets import check_budgets
 
-        return check_budgets(self.current_run, self.current_label, stats=self.config)
+        if "budgets" not in self._derived:
+            self._derived["budgets"] = check_budgets(
+                self.current_run, self.current_label, stats=self.config
+            )
+        return self._derived["budgets"].copy()
 
     def scaling(self) -> pd.DataFrame:
         from perfkit.analysis.scaling import compare_scaling
 
-        return compare_scaling(self)
+        if "scaling" not in self._derived:
+            self._derived["scaling"] = compare_scaling(self)
+        return self._derived["scaling"].copy()
 
     def to_json(self) -> dict[str, Any]:
         """The reviewer's shape: baseline, current, comparison (by id), summary."""
@@ -262,6 +274,8 @@ class Comparison:
                 "threshold": self.threshold,
                 "confidence": self.config.confidence,
                 "bootstrap_resamples": self.config.bootstrap_resamples,
+                "false_discovery_rate": self.config.false_discovery_rate,
+                "multiple_comparisons": "benjamini-hochberg",
                 "paired_by_round": self.paired,
             },
             "comparison": comparison,
@@ -352,36 +366,58 @@ def compare(
             f"{', '.join(ids_b) or 'none'}; {current_side.ref} has "
             f"{', '.join(sorted(ids_c)) or 'none'}"
         )
+    by_id_b = {cid: g["median_seconds"].to_numpy(float) for cid, g in med_b.groupby("id")}
+    by_id_c = {cid: g["median_seconds"].to_numpy(float) for cid, g in med_c.groupby("id")}
+    if paired:
+        # Rounds are matched by worker number; a round missing on one side drops out.
+        rounds = med_b.merge(med_c, on=["id", "worker"], suffixes=("_b", "_c"))
+        rounds["log_ratio"] = np.log(rounds["median_seconds_c"] / rounds["median_seconds_b"])
+        logs = {cid: g.to_numpy(float) for cid, g in rounds.groupby("id")["log_ratio"]}
+        estimates = paired_ratios(
+            [logs.get(cid, np.empty(0)) for cid in common],
+            [len(by_id_b[cid]) for cid in common],
+            [len(by_id_c[cid]) for cid in common],
+            config,
+        )
+        n_independent = [est.n_pairs for est in estimates]
+    else:
+        estimates = independent_ratios(
+            [by_id_b[cid] for cid in common], [by_id_c[cid] for cid in common], config
+        )
+        n_independent = [min(est.n_baseline, est.n_current) for est in estimates]
+    names = med_b.drop_duplicates("id").set_index("id")[["benchmark", "params"]]
+    # Each benchmark is tested alone; the family of tests then decides what is significant.
+    p_values = np.array(
+        [
+            est.p_value if n >= MIN_WORKERS else np.nan
+            for est, n in zip(estimates, n_independent, strict=True)
+        ]
+    )
+    q = q_values(p_values)
+    significant = discoveries(p_values, config.false_discovery_rate)
     rows = []
-    for cid in common:
-        b = med_b[med_b["id"] == cid]
-        c = med_c[med_c["id"] == cid]
-        if paired:
-            est = ratio_paired(
-                b.set_index("worker")["median_seconds"],
-                c.set_index("worker")["median_seconds"],
-                config,
-            )
-            n_independent = est.n_pairs
-        else:
-            est = ratio_independent(
-                b["median_seconds"].to_numpy(), c["median_seconds"].to_numpy(), config
-            )
-            n_independent = min(est.n_baseline, est.n_current)
-        first = b.iloc[0]
+    for k, (cid, est) in enumerate(zip(common, estimates, strict=True)):
         rows.append(
             {
                 "id": cid,
-                "benchmark": first["benchmark"],
-                "params": first["params"],
-                "baseline_median_seconds": float(b["median_seconds"].median()),
-                "current_median_seconds": float(c["median_seconds"].median()),
+                "benchmark": names.at[cid, "benchmark"],
+                "params": names.at[cid, "params"],
+                "baseline_median_seconds": float(np.median(by_id_b[cid])),
+                "current_median_seconds": float(np.median(by_id_c[cid])),
                 "ratio": est.ratio,
                 "ci_low": est.ci_low,
                 "ci_high": est.ci_high,
                 "pct_change": pct_change(est.ratio),
+                "p_value": float(p_values[k]),
+                "q_value": float(q[k]),
                 "verdict": verdict(
-                    est.ratio, est.ci_low, est.ci_high, threshold, n_independent, n_independent
+                    est.ratio,
+                    est.ci_low,
+                    est.ci_high,
+                    threshold,
+                    n_independent[k],
+                    n_independent[k],
+                    significant=bool(significant[k]),
                 ),
                 "n_baseline": est.n_baseline,
                 "n_current": est.n_current,

@@ -8,6 +8,7 @@ independent units); k gets a t-interval. Reads Runs and Comparisons, writes noth
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,8 +55,8 @@ COMPARE_COLUMNS = [
 
 def _numeric_param(params: pd.Series) -> tuple[str, pd.Series] | None:
     """(name, values) when every params text is one ``k=<number>``; else None."""
-    names, values = set(), []
-    for text in params:
+    names, numbers = set(), {}
+    for text in pd.unique(params):  # a text per worker row: parse each distinct one once
         if not text or "," in text or "=" not in text:
             return None
         name, _, value = text.partition("=")
@@ -66,10 +67,10 @@ def _numeric_param(params: pd.Series) -> tuple[str, pd.Series] | None:
         if not math.isfinite(number) or number <= 0:
             return None
         names.add(name)
-        values.append(number)
+        numbers[text] = number
     if len(names) != 1:
         return None
-    return names.pop(), pd.Series(values, index=params.index)
+    return names.pop(), params.map(numbers).astype(float)
 
 
 def shape_word(k: float) -> str:
@@ -83,10 +84,31 @@ def shape_word(k: float) -> str:
     return "linear"
 
 
+@dataclass(frozen=True)
+class LineFit:
+    slope: float
+    intercept: float
+    stderr: float  # of the slope
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray) -> LineFit:
+    """Least squares y = slope·x + intercept, as `scipy.stats.linregress` (without its
+    per-call overhead, which a suite of a thousand benchmarks pays hundreds of times)."""
+    dx = x - x.mean()
+    sxx = float(dx @ dx)
+    slope = float(dx @ (y - y.mean())) / sxx
+    intercept = float(y.mean() - slope * x.mean())
+    residual = y - (slope * x + intercept)
+    dof = len(x) - 2
+    stderr = math.sqrt(float(residual @ residual) / dof / sxx) if dof > 0 else math.nan
+    return LineFit(slope, intercept, stderr)
+
+
 def fit_scaling(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFrame:
     """Per (benchmark, target) with one numeric parameter of ≥ 3 values: k, its CI, a."""
     medians = worker_medians(run.samples)
     rows = []
+    t_quantiles: dict[int, float] = {}
     for (bench, target), group in medians.groupby(["benchmark", "target"], sort=False):
         found = _numeric_param(group["params"])
         if found is None:
@@ -96,11 +118,11 @@ def fit_scaling(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFrame:
             continue
         x = np.log(sizes.to_numpy(float))
         y = np.log(group["median_seconds"].to_numpy(float))
-        fit = sps.linregress(x, y)
+        fit = _line_fit(x, y)
         dof = len(x) - 2
-        half = (
-            float(sps.t.ppf(0.5 + config.confidence / 2, dof) * fit.stderr) if dof > 0 else math.nan
-        )
+        if dof > 0 and dof not in t_quantiles:
+            t_quantiles[dof] = float(sps.t.ppf(0.5 + config.confidence / 2, dof))
+        half = t_quantiles[dof] * fit.stderr if dof > 0 else math.nan
         rows.append(
             {
                 "benchmark": bench,
@@ -121,7 +143,8 @@ def fit_scaling(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFrame:
 def compare_scaling(comparison: Comparison) -> pd.DataFrame:
     """k baseline → current per benchmark; ``flag`` is set when k grew significantly."""
     fits_b = fit_scaling(comparison.baseline_run, comparison.config)
-    fits_c = fit_scaling(comparison.current_run, comparison.config)
+    same_run = comparison.current_run is comparison.baseline_run
+    fits_c = fits_b if same_run else fit_scaling(comparison.current_run, comparison.config)
     fits_b = fits_b[fits_b["target"] == comparison.baseline_label]
     fits_c = fits_c[fits_c["target"] == comparison.current_label]
     merged = fits_b.merge(fits_c, on=["benchmark", "param"], suffixes=("_b", "_c"))

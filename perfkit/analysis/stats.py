@@ -8,13 +8,19 @@ of DataFrames and arrays; this module reads no files and prints nothing.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from perfkit.analysis.bootstrap import (
+    BootstrapEstimates,
+    independent_ratio_intervals,
+    median_intervals,
+    paired_ratio_intervals,
+)
+from perfkit.analysis.change_tests import trimmed_one_sample, trimmed_two_sample
 from perfkit.collect.suite import case_id
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.rundir import Run
@@ -43,7 +49,13 @@ def with_ids(frame: pd.DataFrame) -> pd.DataFrame:
     """Add the full benchmark ``id`` column (``name[k=v]``) to a table keyed by benchmark/params."""
     frame = frame.copy()
     frame["params"] = frame["params"].fillna("").astype(str)
-    frame["id"] = [case_id(b, p) for b, p in zip(frame["benchmark"], frame["params"], strict=True)]
+    # One id per distinct (benchmark, params), not per row: a run holds ~100 rows per case.
+    bench_codes, benches = pd.factorize(frame["benchmark"].astype(str))
+    param_codes, params = pd.factorize(frame["params"])
+    codes, pairs = pd.factorize(bench_codes * max(1, len(params)) + param_codes)
+    width = max(1, len(params))
+    ids = np.array([case_id(benches[c // width], params[c % width]) for c in pairs], dtype=object)
+    frame["id"] = ids[codes] if len(frame) else pd.Series(dtype=object)
     return frame
 
 
@@ -62,45 +74,15 @@ def worker_medians(samples: pd.DataFrame) -> pd.DataFrame:
             ]
         )
     frame = with_ids(samples)
-    grouped = frame.groupby(["id", "benchmark", "params", "target", "worker"], sort=False)
-    out = grouped["seconds"].agg(median_seconds="median", n_samples="size").reset_index()
-    return out
-
-
-def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
-
-
-def _bootstrap_ci(
-    data: tuple[np.ndarray, ...],
-    statistic,
-    *,
-    paired: bool,
-    config: StatsConfig,
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of `statistic` (percentile: stable for medians of few workers)."""
-    if any(len(d) < 2 for d in data):
-        return math.nan, math.nan
-    if all(np.ptp(d) == 0 for d in data):
-        value = float(statistic(*data, axis=-1))
-        return value, value
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = sps.bootstrap(
-            data,
-            statistic,
-            n_resamples=config.bootstrap_resamples,
-            paired=paired,
-            vectorized=True,
-            confidence_level=config.confidence,
-            method="percentile",
-            rng=_rng(config.seed),
-        )
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
-
-
-def _median(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.median(x, axis=axis)
+    # benchmark and params follow from the id: carried along, not grouped on (strings are slow)
+    grouped = frame.groupby(["id", "target", "worker"], sort=False)
+    out = grouped.agg(
+        benchmark=("benchmark", "first"),
+        params=("params", "first"),
+        median_seconds=("seconds", "median"),
+        n_samples=("seconds", "size"),
+    ).reset_index()
+    return out[["id", "benchmark", "params", "target", "worker", "median_seconds", "n_samples"]]
 
 
 def median_ci(values: np.ndarray, config: StatsConfig = DEFAULT_STATS) -> tuple[float, float]:
@@ -109,9 +91,38 @@ def median_ci(values: np.ndarray, config: StatsConfig = DEFAULT_STATS) -> tuple[
     Fewer than `MIN_WORKERS` workers give no CI (NaN): a bootstrap of two values is just
     their range, not a 95 % interval, and budgets must not be judged on it.
     """
+    values = np.asarray(values, float)
     if len(values) < MIN_WORKERS:
         return math.nan, math.nan
-    return _bootstrap_ci((np.asarray(values, float),), _median, paired=False, config=config)
+    est = median_intervals(values[None, :], **_bootstrap_options(config))
+    return float(est.ci_low[0]), float(est.ci_high[0])
+
+
+def _bootstrap_options(config: StatsConfig) -> dict[str, float | int]:
+    return {
+        "confidence": config.confidence,
+        "n_resamples": config.bootstrap_resamples,
+        "seed": config.seed,
+    }
+
+
+def _rows_by_width(values: list[np.ndarray]) -> dict[int, list[int]]:
+    """Row numbers grouped by length: rows of one length are bootstrapped in one call."""
+    groups: dict[int, list[int]] = {}
+    for row, v in enumerate(values):
+        groups.setdefault(len(v), []).append(row)
+    return groups
+
+
+def median_cis(values: list[np.ndarray], config: StatsConfig = DEFAULT_STATS) -> np.ndarray:
+    """`median_ci` of many value sets at once: (len(values), 2) lows and highs."""
+    out = np.full((len(values), 2), np.nan)
+    for width, rows in _rows_by_width(values).items():
+        if width < MIN_WORKERS:
+            continue
+        est = median_intervals(np.stack([values[r] for r in rows]), **_bootstrap_options(config))
+        out[rows, 0], out[rows, 1] = est.ci_low, est.ci_high
+    return out
 
 
 def timing_summary(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFrame:
@@ -125,12 +136,11 @@ def timing_summary(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFram
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     samples = with_ids(run.samples)
     min_by = samples.groupby(["id", "target"])["seconds"].min()
+    groups = list(medians.groupby(["id", "benchmark", "params", "target"], sort=False))
+    cis = median_cis([g["median_seconds"].to_numpy(float) for _, g in groups], config)
     rows = []
-    for (cid, bench, params, target), group in medians.groupby(
-        ["id", "benchmark", "params", "target"], sort=False
-    ):
+    for ((cid, bench, params, target), group), (low, high) in zip(groups, cis, strict=True):
         values = group["median_seconds"].to_numpy(float)
-        low, high = median_ci(values, config)
         q1, q3 = np.percentile(values, [25, 75])
         mean = float(np.mean(values))
         cv = float(np.std(values, ddof=1) / mean) if len(values) > 1 and mean > 0 else math.nan
@@ -141,8 +151,8 @@ def timing_summary(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFram
                 "params": params,
                 "target": target,
                 "median_seconds": float(np.median(values)),
-                "ci_low_seconds": low,
-                "ci_high_seconds": high,
+                "ci_low_seconds": float(low),
+                "ci_high_seconds": float(high),
                 "min_seconds": float(min_by[(cid, target)]),
                 "iqr_seconds": float(q3 - q1),
                 "cv": cv,
@@ -155,7 +165,11 @@ def timing_summary(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFram
 
 @dataclass(frozen=True)
 class RatioEstimate:
-    """current / baseline with its CI; ``paired`` says whether rounds were matched."""
+    """current / baseline with its CI; ``paired`` says whether rounds were matched.
+
+    ``p_value`` is a robust test of "no change" for this benchmark alone
+    (`perfkit.analysis.change_tests`); `perfkit.analysis.multiple` combines many.
+    """
 
     ratio: float
     ci_low: float
@@ -164,27 +178,66 @@ class RatioEstimate:
     n_current: int
     paired: bool
     n_pairs: int = 0
+    p_value: float = math.nan
 
 
-def _ratio_of_medians(base: np.ndarray, current: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.median(current, axis=axis) / np.median(base, axis=axis)
+def _fill(out: np.ndarray, rows: list[int], est: BootstrapEstimates) -> None:
+    out[rows] = np.column_stack([est.estimate, est.ci_low, est.ci_high])
+
+
+def independent_ratios(
+    bases: list[np.ndarray], currents: list[np.ndarray], config: StatsConfig = DEFAULT_STATS
+) -> list[RatioEstimate]:
+    """`ratio_independent` of many benchmarks, bootstrapped together per pair of widths."""
+    bases = [np.asarray(b, float) for b in bases]
+    currents = [np.asarray(c, float) for c in currents]
+    out = np.full((len(bases), 3), np.nan)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for row, (b, c) in enumerate(zip(bases, currents, strict=True)):
+        if len(b) and len(c):
+            groups.setdefault((len(b), len(c)), []).append(row)
+    for rows in groups.values():
+        est = independent_ratio_intervals(
+            np.stack([bases[r] for r in rows]),
+            np.stack([currents[r] for r in rows]),
+            **_bootstrap_options(config),
+        )
+        _fill(out, rows, est)
+    p_values = trimmed_two_sample(bases, currents)
+    return [
+        RatioEstimate(float(o[0]), float(o[1]), float(o[2]), len(b), len(c), False, p_value=p)
+        for o, b, c, p in zip(out, bases, currents, p_values, strict=True)
+    ]
+
+
+def paired_ratios(
+    log_ratios: list[np.ndarray],
+    n_baseline: list[int],
+    n_current: list[int],
+    config: StatsConfig = DEFAULT_STATS,
+) -> list[RatioEstimate]:
+    """`ratio_paired` of many benchmarks from their per-round log ratios (current/baseline),
+    bootstrapped together per number of rounds."""
+    logs = [np.asarray(lg, float) for lg in log_ratios]
+    out = np.full((len(logs), 3), np.nan)
+    for width, rows in _rows_by_width(logs).items():
+        if width:
+            est = paired_ratio_intervals(
+                np.stack([logs[r] for r in rows]), **_bootstrap_options(config)
+            )
+            _fill(out, rows, est)
+    p_values = trimmed_one_sample(logs)
+    return [
+        RatioEstimate(float(o[0]), float(o[1]), float(o[2]), n_b, n_c, True, len(lg), p)
+        for o, lg, n_b, n_c, p in zip(out, logs, n_baseline, n_current, p_values, strict=True)
+    ]
 
 
 def ratio_independent(
     base: np.ndarray, current: np.ndarray, config: StatsConfig = DEFAULT_STATS
 ) -> RatioEstimate:
     """Ratio of medians of per-worker medians; CI by resampling each side's workers."""
-    base = np.asarray(base, float)
-    current = np.asarray(current, float)
-    if len(base) == 0 or len(current) == 0:
-        return RatioEstimate(math.nan, math.nan, math.nan, len(base), len(current), False)
-    ratio = float(_ratio_of_medians(base, current))
-    low, high = _bootstrap_ci((base, current), _ratio_of_medians, paired=False, config=config)
-    return RatioEstimate(ratio, low, high, len(base), len(current), False)
-
-
-def _exp_median(log_ratios: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.exp(np.median(log_ratios, axis=axis))
+    return independent_ratios([base], [current], config)[0]
 
 
 def ratio_paired(
@@ -197,12 +250,7 @@ def ratio_paired(
     """
     common = base.index.intersection(current.index)
     logs = np.log(current.loc[common].to_numpy(float) / base.loc[common].to_numpy(float))
-    n_b, n_c = len(base), len(current)
-    if len(logs) == 0:
-        return RatioEstimate(math.nan, math.nan, math.nan, n_b, n_c, True, 0)
-    ratio = float(_exp_median(logs))
-    low, high = _bootstrap_ci((logs,), _exp_median, paired=False, config=config)
-    return RatioEstimate(ratio, low, high, n_b, n_c, True, len(logs))
+    return paired_ratios([logs], [len(base)], [len(current)], config)[0]
 
 
 def verdict(
@@ -212,19 +260,23 @@ def verdict(
     threshold: float,
     n_baseline: int = MIN_WORKERS,
     n_current: int = MIN_WORKERS,
+    significant: bool | None = None,
 ) -> str:
     """The verdict of DESIGN.md for a ratio current/baseline and its CI.
 
     Significant changes (CI excludes 1) are regression/improvement when the ratio
     passes the threshold, else slower/faster; a CI inside [1-thr, 1+thr] is
     unchanged; anything else, or fewer than 3 workers on a side, is inconclusive.
+    `significant` is the multiple-comparison step's word (`perfkit.analysis.multiple`):
+    false withholds the significant labels even from a CI that excludes 1.
     """
     values = (ratio, ci_low, ci_high)
     if min(n_baseline, n_current) < MIN_WORKERS or any(not math.isfinite(v) for v in values):
         return "inconclusive"
-    if ci_low > 1.0:
+    allowed = significant is None or bool(significant)
+    if ci_low > 1.0 and allowed:
         return "regression" if ratio >= 1.0 + threshold else "slower"
-    if ci_high < 1.0:
+    if ci_high < 1.0 and allowed:
         return "improvement" if ratio <= 1.0 - threshold else "faster"
     if ci_low >= 1.0 - threshold and ci_high <= 1.0 + threshold:
         return "unchanged"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from perfkit.analysis.comparison import Comparison
 
+LIST_ALL_UP_TO = 50  # benchmarks; a larger comparison lists only what did not stay unchanged
 VERDICT_STYLES = {
     "regression": "bold red",
     "slower": "yellow",
@@ -50,6 +51,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="smallest change called a regression/improvement (default %(default)s)",
     )
     p.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON")
+    p.add_argument(
+        "--all",
+        dest="show_all",
+        action="store_true",
+        help=f"list every benchmark (default: past {LIST_ALL_UP_TO}, unchanged ones are counted)",
+    )
     p.add_argument("--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help=argparse.SUPPRESS)
     p.add_argument(
         "--fail-on-regression", action="store_true", help="exit 1 when any benchmark regressed"
@@ -75,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     )
     budgets = comparison.budgets()
     console = table_console()
-    render(comparison, budgets, console)
+    render(comparison, budgets, console, show_all=args.show_all)
     if args.json:
         comparison.write_json(args.json)
         console.print(f"wrote {esc(str(args.json))}")
@@ -90,7 +97,27 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> None:
+def shown_rows(table: pd.DataFrame, show_all: bool = False) -> pd.DataFrame:
+    """Every row of a small comparison; of a large one the benchmarks that are not
+    unchanged, significant changes first, biggest first (a reader scans a thousand rows
+    for the few that moved)."""
+    import numpy as np
+
+    if show_all or len(table) <= LIST_ALL_UP_TO:
+        return table
+    rest = table[table["verdict"] != "unchanged"]
+    rank = rest["verdict"].map({v: i for i, v in enumerate(VERDICT_STYLES)})
+    size = -np.abs(np.log(rest["ratio"].astype(float)))
+    return (
+        rest.assign(_rank=rank, _size=size)
+        .sort_values(["_rank", "_size"])
+        .drop(columns=["_rank", "_size"])
+    )
+
+
+def render(
+    comparison: Comparison, budgets: pd.DataFrame, console: Console, show_all: bool = False
+) -> None:
     """The comparison table, then scaling flags, budgets and the summary line."""
     from rich.markup import escape as esc
     from rich.table import Table
@@ -120,7 +147,8 @@ def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> N
     marks = {}
     for b in budgets.itertuples(index=False):
         marks.setdefault(b.id, []).append(f"{b.mark} {b.kind} < {b.budget_text}")
-    for row in comparison.table.to_dict("records"):
+    shown = shown_rows(comparison.table, show_all)
+    for row in shown.to_dict("records"):
         ci = f"{row['ci_low']:.3f}–{row['ci_high']:.3f}" if row["ci_low"] == row["ci_low"] else "–"
         cells = [
             esc(row["id"]),
@@ -140,8 +168,13 @@ def render(comparison: Comparison, budgets: pd.DataFrame, console: Console) -> N
             cells.append(esc("  ".join(marks.get(row["id"], []))))
         table.add_row(*cells)
     console.print(table)
+    hidden = len(comparison.table) - len(shown)
+    if hidden:
+        console.print(f"[dim]{hidden} unchanged benchmark(s) not listed (--all lists them)[/]")
     scaling = comparison.scaling()
     for r in scaling.itertuples(index=False):
+        if hidden and not r.grew:
+            continue
         style = "bold red" if r.grew else "dim"
         console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: k = {r.text}[/]")
     for b in budgets.itertuples(index=False):

@@ -34,6 +34,10 @@ class MeasurePlan:
 class StatsConfig:
     threshold: float = 0.10  # a change smaller than this is not a regression/improvement
     confidence: float = 0.95
+    # Share of significant labels (slower/faster/regression/improvement) allowed to be wrong
+    # over all benchmarks of a comparison (Benjamini-Hochberg). Equal to 1 - confidence, one
+    # benchmark alone gets exactly the verdict of its own CI.
+    false_discovery_rate: float = 0.05
     bootstrap_resamples: int = 5000
     seed: int = 12345
     # Python-heap growth per call whose CI lies wholly above this is a leak. Below it, growth
