@@ -218,3 +218,16 @@ def test_scaling_line_fit_is_linregress() -> None:
     assert np.allclose(
         [ref.slope, ref.intercept, ref.stderr], [fit.slope, fit.intercept, fit.stderr]
     )
+
+
+def test_a_large_comparison_lists_what_moved_biggest_first(tmp_path: Path) -> None:
+    from perfkit.commands.compare import LIST_ALL_UP_TO, shown_rows
+
+    shifts = [1.0] * LIST_ALL_UP_TO + [1.2, 1.5, 0.6]
+    table = compare(_run(tmp_path, shifts, 2)).table
+    shown = shown_rows(table)
+    # regressions first, biggest first; then improvements
+    assert list(shown["id"][:3]) == [f"b{LIST_ALL_UP_TO + i}" for i in (1, 0, 2)]
+    assert (shown["verdict"] != "unchanged").all()
+    assert len(shown_rows(table, show_all=True)) == len(table)
+    assert len(shown_rows(table.head(LIST_ALL_UP_TO))) == LIST_ALL_UP_TO
