@@ -99,20 +99,12 @@ def run(args: argparse.Namespace) -> int:
 
 def shown_rows(table: pd.DataFrame, show_all: bool = False) -> pd.DataFrame:
     """Every row of a small comparison; of a large one the benchmarks that are not
-    unchanged, significant changes first, biggest first (a reader scans a thousand rows
-    for the few that moved)."""
-    import numpy as np
+    unchanged, in `perfkit.analysis.triage` reading order (significant, biggest first)."""
+    from perfkit.analysis.triage import not_unchanged
 
     if show_all or len(table) <= LIST_ALL_UP_TO:
         return table
-    rest = table[table["verdict"] != "unchanged"]
-    rank = rest["verdict"].map({v: i for i, v in enumerate(VERDICT_STYLES)})
-    size = -np.abs(np.log(rest["ratio"].astype(float)))
-    return (
-        rest.assign(_rank=rank, _size=size)
-        .sort_values(["_rank", "_size"])
-        .drop(columns=["_rank", "_size"])
-    )
+    return not_unchanged(table)
 
 
 def render(

@@ -29,6 +29,9 @@ VERDICT_COLORS = {
 SERIES_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")
 ROW_INCHES = 0.42
 WIDTH_INCHES = 9.0
+PLOT_ROWS = 40  # benchmarks drawn one per row at most; a larger suite is summarised
+SCALING_PANELS = 12  # panels (one per benchmark) of a scaling or memory growth figure at most
+MAX_FIGURE_PX = 4000  # long side of a saved figure
 
 
 def text_label(text: object) -> str:
@@ -77,7 +80,8 @@ def timing_distribution(medians: pd.DataFrame, order: list[str] | None = None) -
     """
     if medians.empty:
         return empty_figure("no timing samples")
-    ids = order or list(dict.fromkeys(medians["id"]))
+    all_ids = order or list(dict.fromkeys(medians["id"]))
+    ids = all_ids[:PLOT_ROWS]  # `order` puts first what a reader should see
     names = list(dict.fromkeys(medians["series"]))
     colors = series_colors(names)
     fig = Figure(
@@ -120,7 +124,10 @@ def timing_distribution(medians: pd.DataFrame, order: list[str] | None = None) -
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
     ax.legend(unique.values(), unique.keys(), loc="upper right", fontsize=9)
-    ax.set_title("Timing distribution per benchmark and target")
+    title = "Timing distribution per benchmark and target"
+    if len(ids) < len(all_ids):
+        title += f" (first {len(ids)} of {len(all_ids)})"
+    ax.set_title(text_label(title))
     return fig
 
 
@@ -131,8 +138,51 @@ def ratio_plot(table: pd.DataFrame, threshold: float) -> Figure:
     """
     if table.empty:
         return empty_figure("no benchmark in common")
-    fig = Figure(figsize=(WIDTH_INCHES, _height(len(table))), layout="constrained")
-    ax = fig.add_subplot()
+    if len(table) <= PLOT_ROWS:
+        fig = Figure(figsize=(WIDTH_INCHES, _height(len(table))), layout="constrained")
+        _ratio_rows(fig.add_subplot(), table, threshold)
+        return fig
+    from perfkit.analysis.triage import not_unchanged
+
+    shown = not_unchanged(table).head(PLOT_ROWS)
+    others = table.drop(index=shown.index)
+    fig = Figure(figsize=(WIDTH_INCHES, _height(len(shown)) + 2.6), layout="constrained")
+    top, bottom = fig.subplots(
+        2, 1, gridspec_kw={"height_ratios": [max(len(shown), 1) * ROW_INCHES + 1.4, 2.2]}
+    )
+    if shown.empty:
+        top.axis("off")
+        top.text(0.5, 0.5, "every benchmark unchanged", ha="center", va="center", color="#555")
+    else:
+        _ratio_rows(top, shown, threshold)
+        top.set_title(
+            text_label(f"Change per benchmark: {len(shown)} of {len(table)}, biggest first")
+        )
+    _ratio_histogram(bottom, others, threshold)
+    return fig
+
+
+def _ratio_histogram(ax: Axes, table: pd.DataFrame, threshold: float) -> None:
+    """How the ratios of the benchmarks not drawn one by one spread around 1."""
+    ratio = table["ratio"].to_numpy(float)
+    ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+    ax.axvspan(1 - threshold, 1 + threshold, color="#bdc3c7", alpha=0.35, zorder=0)
+    ax.axvline(1.0, color="#555", linewidth=1, zorder=1)
+    if ratio.size:
+        low, high = min(ratio.min(), 1 - threshold), max(ratio.max(), 1 + threshold)
+        bins = np.geomspace(low / 1.01, high * 1.01, 60)
+        ax.hist(ratio, bins=bins, color=VERDICT_COLORS["unchanged"], zorder=2)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.3g}×"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _p: ""))
+        ax.set_xticks([t for t in RATIO_TICKS if low / 1.01 <= t <= high * 1.01])
+    ax.set_ylabel("benchmarks")
+    ax.set_xlabel("current / baseline")
+    ax.set_title(f"The other {len(table)} benchmarks: distribution of the ratio", fontsize=10)
+
+
+def _ratio_rows(ax: Axes, table: pd.DataFrame, threshold: float) -> None:
+    """One row per benchmark: ratio, CI, verdict colour and the change in words."""
     ax.axvspan(
         1 - threshold,
         1 + threshold,
@@ -181,7 +231,6 @@ def ratio_plot(table: pd.DataFrame, threshold: float) -> Figure:
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="best", fontsize=9)
     ax.set_title("Change per benchmark")
-    return fig
 
 
 def scaling_plot(medians: pd.DataFrame, fits: pd.DataFrame) -> Figure:
@@ -192,7 +241,8 @@ def scaling_plot(medians: pd.DataFrame, fits: pd.DataFrame) -> Figure:
     """
     if fits.empty:
         return empty_figure("no benchmark with one numeric size parameter (≥ 3 sizes)")
-    benches = list(dict.fromkeys(fits["benchmark"]))
+    all_benches = list(dict.fromkeys(fits["benchmark"]))
+    benches = all_benches[:SCALING_PANELS]  # callers order the fits, what grew first
     names = list(dict.fromkeys(fits["series"]))
     colors = series_colors(names)
     cols = min(2, len(benches))
@@ -224,7 +274,10 @@ def scaling_plot(medians: pd.DataFrame, fits: pd.DataFrame) -> Figure:
         ax.legend(fontsize=8.5)
     for ax in axes[len(benches) :]:
         ax.axis("off")
-    fig.suptitle("Scaling: time ≈ a·nᵏ (log-log)")
+    title = "Scaling: time ≈ a·nᵏ (log-log)"
+    if len(benches) < len(all_benches):
+        title += f", first {len(benches)} of {len(all_benches)} benchmarks"
+    fig.suptitle(title)
     return fig
 
 
@@ -235,7 +288,15 @@ def memory_peaks_plot(memory: pd.DataFrame) -> Figure:
     """
     if memory.empty:
         return empty_figure("no memory pass in this run (perfkit run --memory)")
-    ids = list(dict.fromkeys(memory["id"]))
+    all_ids = list(dict.fromkeys(memory["id"]))
+    # leaks first, then the largest peaks: what a reader of a large suite looks for
+    order = memory.assign(_leak=memory.get("leak", False)).groupby("id", sort=False)
+    ranked = order.agg(leak=("_leak", "max"), peak=("peak_rss_bytes", "max"))
+    ids = (
+        all_ids
+        if len(all_ids) <= PLOT_ROWS
+        else list(ranked.sort_values(["leak", "peak"], ascending=False).index[:PLOT_ROWS])
+    )
     names = list(dict.fromkeys(memory["series"]))
     colors = series_colors(names)
     fig = Figure(
@@ -269,7 +330,10 @@ def memory_peaks_plot(memory: pd.DataFrame) -> Figure:
     ax.set_xlabel("peak resident memory (RSS) of the worker")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=9)
-    ax.set_title("Peak memory per benchmark and target")
+    title = "Peak memory per benchmark and target"
+    if len(ids) < len(all_ids):
+        title += f" (leaks and largest {len(ids)} of {len(all_ids)})"
+    ax.set_title(text_label(title))
     return fig
 
 
@@ -281,7 +345,7 @@ def memory_growth_plot(series: pd.DataFrame, memory: pd.DataFrame | None = None)
     """
     if series.empty:
         return empty_figure("no memory growth series in this run (perfkit run --memory)")
-    ids = list(dict.fromkeys(series["id"]))
+    ids = list(dict.fromkeys(series["id"]))[:SCALING_PANELS]  # callers put leaks first
     names = list(dict.fromkeys(series["series"]))
     colors = series_colors(names)
     cols = min(3, len(ids))
@@ -348,8 +412,12 @@ def profile_diff_plot(diff: pd.DataFrame, top: int = 12, title: str = "") -> Fig
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
-    """Write a figure as PNG (parents created) and return its path."""
+    """Write a figure as PNG (parents created) and return its path.
+
+    The long side stays within `MAX_FIGURE_PX`: a taller figure is written at a lower dpi.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png", dpi=dpi)
+    long_inches = max(fig.get_size_inches())
+    fig.savefig(path, format="png", dpi=min(dpi, MAX_FIGURE_PX / long_inches))
     return path
