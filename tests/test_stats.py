@@ -11,7 +11,7 @@ import pytest
 
 from perfkit.analysis.budgets import check_budgets
 from perfkit.analysis.comparison import compare, resolve_sides
-from perfkit.analysis.scaling import compare_scaling, fit_scaling
+from perfkit.analysis.scaling import fit_scaling
 from perfkit.analysis.stats import (
     change_text,
     ratio_independent,
@@ -333,7 +333,7 @@ def test_scaling_flags_a_growing_exponent(tmp_path: Path) -> None:
         < 1.3
         < fits.loc[("playlist", "current"), "k_ci_high"]
     )
-    flags = compare_scaling(compare(path)).set_index("benchmark")
+    flags = compare(path).scaling().set_index("benchmark")
     assert flags.loc["playlist", "grew"]
     assert flags.loc["playlist", "flag"].endswith("→ 1.30, super-linear")
     assert flags.loc["flat", "flag"] == ""

@@ -252,10 +252,17 @@ class Comparison:
         return self._derived["budgets"].copy()
 
     def scaling(self) -> pd.DataFrame:
+        """k baseline → current (see `perfkit.analysis.scaling.compare_scaling`)."""
         from perfkit.analysis.scaling import compare_scaling
 
         if "scaling" not in self._derived:
-            self._derived["scaling"] = compare_scaling(self)
+            self._derived["scaling"] = compare_scaling(
+                self.baseline_run,
+                self.baseline_label,
+                self.current_run,
+                self.current_label,
+                self.config,
+            )
         return self._derived["scaling"].copy()
 
     def to_json(self) -> dict[str, Any]:

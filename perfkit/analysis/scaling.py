@@ -2,14 +2,14 @@
 
 A benchmark qualifies when it has exactly one parameter with at least three
 numeric values. The fit is least squares on log-log over per-worker medians (the
-independent units); k gets a t-interval. Reads Runs and Comparisons, writes nothing.
+independent units); k gets a t-interval. Reads Runs, writes nothing; `Comparison.scaling()`
+calls `compare_scaling` with its two sides (this module never imports the comparison).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,9 +18,6 @@ from scipy import stats as sps
 from perfkit.analysis.stats import worker_medians
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.rundir import Run
-
-if TYPE_CHECKING:
-    from perfkit.analysis.comparison import Comparison
 
 MIN_POINTS = 3
 LINEAR_BAND = 0.1  # |k - 1| under this reads as linear
@@ -140,15 +137,21 @@ def fit_scaling(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FIT_COLUMNS)
 
 
-def compare_scaling(comparison: Comparison) -> pd.DataFrame:
+def compare_scaling(
+    baseline_run: Run,
+    baseline_label: str,
+    current_run: Run,
+    current_label: str,
+    config: StatsConfig = DEFAULT_STATS,
+) -> pd.DataFrame:
     """k baseline → current per benchmark; ``flag`` is set when k grew significantly."""
-    fits_b = fit_scaling(comparison.baseline_run, comparison.config)
-    same_run = comparison.current_run is comparison.baseline_run
-    fits_c = fits_b if same_run else fit_scaling(comparison.current_run, comparison.config)
-    fits_b = fits_b[fits_b["target"] == comparison.baseline_label]
-    fits_c = fits_c[fits_c["target"] == comparison.current_label]
+    fits_b = fit_scaling(baseline_run, config)
+    same_run = current_run is baseline_run
+    fits_c = fits_b if same_run else fit_scaling(current_run, config)
+    fits_b = fits_b[fits_b["target"] == baseline_label]
+    fits_c = fits_c[fits_c["target"] == current_label]
     merged = fits_b.merge(fits_c, on=["benchmark", "param"], suffixes=("_b", "_c"))
-    z = float(sps.norm.ppf(0.5 + comparison.config.confidence / 2))
+    z = float(sps.norm.ppf(0.5 + config.confidence / 2))
     rows = []
     for r in merged.itertuples(index=False):
         diff = r.k_c - r.k_b
