@@ -133,6 +133,23 @@ def test_slow_bodies_get_fewer_samples_never_zero(fake_clock) -> None:
     assert len(payload["samples"]) == 5 and payload["body_calls"] == 7  # affordable: all five
 
 
+def test_timing_options_left_out_take_the_configured_plan(monkeypatch) -> None:
+    import perfkit.collect.timing as timing
+    from perfkit.config import DEFAULT_PLAN
+
+    now = [0.0]
+    monkeypatch.setattr(timing, "_clock", lambda: now[0])
+
+    def body(step: float) -> None:
+        now[0] += step
+
+    fast = timing.measure(lambda: body(0.001), {})  # 1 ms per call on the fake clock
+    goal_loops = int(DEFAULT_PLAN.min_sample_seconds / 0.001 * 1.1) + 1
+    assert fast["loops"] == goal_loops and len(fast["samples"]) == DEFAULT_PLAN.samples
+    slow = timing.measure(lambda: body(0.3), {})  # the worker's time allows only so many
+    assert len(slow["samples"]) == int(DEFAULT_PLAN.worker_seconds // 0.3)
+
+
 def test_atomic_writes_follow_the_umask_not_mkstemps_0600(tmp_path: Path) -> None:
     import stat
 

@@ -92,12 +92,21 @@ def _declared() -> dict[str, dict]:
     return {nb.name: declared_parameters(nb) for nb in packaged_notebooks()}
 
 
+def test_the_threshold_reaches_every_notebook(run_dir, tmp_path):
+    from perfkit.report.pipeline import plan_report
+
+    plan = plan_report(str(run_dir), out_dir=tmp_path, assignments=["threshold=5%"])
+    assert {name: p["threshold"] for name, p in plan.parameters.items()} == {
+        nb.name: 0.05 for nb in packaged_notebooks()
+    }
+
+
 def test_every_notebook_declares_the_common_parameters_with_hand_run_defaults():
     for name, params in _declared().items():
         assert params["run"] == "latest", name
         assert params["runs_dir"] == "../data/runs", name
         assert params["out_dir"] == "../reports", name
-        assert params["threshold"] == 0.10, name
+        assert params["threshold"] is None, name  # None: perfkit.config's default
     assert _declared()["03_callgraphs.ipynb"]["benchmark"] is None
 
 
@@ -377,7 +386,7 @@ def test_advice_on_inconclusive_names_the_cause_and_the_biggest_slow_down():
     )
     (advice,) = _inconclusive(rep)
     assert "only 2 worker(s) on a side, fewer than the 3 a verdict needs" in advice.text
-    assert "`--workers 12`" in advice.text
+    assert "`--workers 24`" in advice.text  # never fewer than `perfkit run`'s default
     assert "largest apparent slow-down is `f<x>`, 3.0× slower" in advice.text
     rep = _stand_in([{**row, "id": "b", "ratio": 1.02, "change_text": "+2.0 % slower",
                       "n_baseline": 8, "n_current": 8, "ci_low": 0.8, "ci_high": 1.3}])  # fmt: skip

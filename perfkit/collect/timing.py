@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from perfkit.config import DEFAULT_PLAN
+
 _clock = time.perf_counter
 
 
@@ -50,11 +52,14 @@ def calibrate(
 
 
 def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
-    """Calibrate, warm up and sample; seconds are per call."""
-    min_sample = float(options.get("min_sample_seconds", 0.05))
-    n_samples = int(options.get("samples", 5))
-    n_warmups = int(options.get("warmups", 1))
-    worker_seconds = float(options.get("worker_seconds", 2.0))
+    """Calibrate, warm up and sample; seconds are per call.
+
+    An option the request leaves out takes `perfkit.config.DEFAULT_PLAN`'s value.
+    """
+    min_sample = float(options.get("min_sample_seconds", DEFAULT_PLAN.min_sample_seconds))
+    n_samples = int(options.get("samples", DEFAULT_PLAN.samples))
+    n_warmups = int(options.get("warmups", DEFAULT_PLAN.warmups))
+    worker_seconds = float(options.get("worker_seconds", DEFAULT_PLAN.worker_seconds))
     loops, per_call, calls = calibrate(body, min_sample)
     sample_seconds = per_call * loops
     # Slow bodies: fewer samples rather than a run that never ends.

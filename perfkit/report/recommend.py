@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from perfkit.config import DEFAULT_PLAN
 from perfkit.report.data import ReportData
 from perfkit.report.markdown import md_code, md_text
 from perfkit.units import format_bytes, format_seconds
 
 NOISY_CV = 0.10  # per-worker medians spread more than this: the machine was busy
-DEFAULT_WORKERS = 12
+DEFAULT_WORKERS = DEFAULT_PLAN.workers  # what `perfkit run` uses: advise at least that
 
 
 @dataclass(frozen=True)
