@@ -1,6 +1,7 @@
-"""Human units for budgets and limits: "5s", "100ms", "5min", "500MB".
+"""Human units for budgets and limits: "5s", "100ms", "5min", "500MB", "10%".
 
-Pure parsing and formatting; no I/O.
+Pure parsing, stdlib only (the worker side imports it); no I/O. Formatting numbers as
+text is perfkit.render.format's job.
 """
 
 from __future__ import annotations
@@ -80,23 +81,3 @@ def parse_fraction(value: str | float) -> float:
         return float(text)
     except ValueError:
         raise PerfkitError(f"bad threshold {value!r}: expected e.g. '10%' or 0.1") from None
-
-
-def format_seconds(seconds: float | None) -> str:
-    """Format a duration with a unit that keeps 3 significant digits."""
-    if seconds is None or seconds != seconds:
-        return "–"
-    for unit, factor in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if abs(seconds) >= factor or unit == "ns":
-            return f"{seconds / factor:.3g} {unit}"
-    return f"{seconds:.3g} s"
-
-
-def format_bytes(nbytes: float | None) -> str:
-    """Format a byte count in decimal units (MB = 10^6 bytes, as budgets are written)."""
-    if nbytes is None or nbytes != nbytes:
-        return "–"
-    for unit, factor in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if abs(nbytes) >= factor:
-            return f"{nbytes / factor:.3g} {unit}"
-    return f"{nbytes:.0f} B"

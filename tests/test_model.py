@@ -8,8 +8,9 @@ import pytest
 
 from perfkit.collect.suite import benchmark, case_id, instantiate, split_case_id
 from perfkit.errors import PerfkitError, RunDirError
+from perfkit.render.format import format_bytes, format_seconds
 from perfkit.rundir import SAMPLES_CSV, RunWriter, load_run, resolve_run_path, safe_filename
-from perfkit.units import format_bytes, format_seconds, parse_bytes, parse_fraction, parse_seconds
+from perfkit.units import parse_bytes, parse_fraction, parse_seconds
 
 
 def test_case_ids_keep_declared_order() -> None:

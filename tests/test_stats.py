@@ -13,7 +13,6 @@ from perfkit.analysis.budgets import check_budgets
 from perfkit.analysis.comparison import compare, resolve_sides
 from perfkit.analysis.scaling import fit_scaling
 from perfkit.analysis.stats import (
-    change_text,
     ratio_independent,
     ratio_paired,
     timing_summary,
@@ -163,22 +162,6 @@ def test_fewer_than_three_workers_is_inconclusive() -> None:
 def test_two_worker_runs_give_inconclusive(tmp_path: Path) -> None:
     result = compare(shifted_run(tmp_path, 1, workers=2))
     assert set(result.table["verdict"]) == {"inconclusive"}
-
-
-@pytest.mark.parametrize(
-    ("ratio", "text"),
-    [
-        (1.124, "+12.4 % slower"),
-        (0.476, "2.1× faster"),
-        (0.92, "-8.0 % faster"),
-        (1.5, "1.5× slower"),
-        (1.49, "+49.0 % slower"),
-        (1.0, "±0.0 % (same)"),
-        (math.nan, "–"),
-    ],
-)
-def test_change_text(ratio: float, text: str) -> None:
-    assert change_text(ratio) == text
 
 
 def test_timing_summary_reduces_per_worker(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from perfkit.analysis.stats import memory_peaks, timing_summary, with_ids
 from perfkit.collect.suite import split_case_id
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.config.project import ProjectConfig, project_config
+from perfkit.render.format import format_bytes, format_seconds
 from perfkit.rundir import Run
-from perfkit.units import format_bytes, format_seconds
 
 COLUMNS = ["id", "target", "kind", "budget", "budget_text", "measured", "met", "mark", "status"]
 # Words, not emoji: headless browsers without an emoji font draw ✅/❌ as empty boxes.

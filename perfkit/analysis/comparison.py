@@ -19,7 +19,6 @@ from perfkit.analysis.multiple import discoveries, q_values
 from perfkit.analysis.stats import (
     MIN_WORKERS,
     VERDICTS,
-    change_text,
     geometric_mean,
     independent_ratios,
     memory_peaks,
@@ -31,6 +30,7 @@ from perfkit.analysis.stats import (
 )
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.errors import PerfkitError, RunDirError
+from perfkit.render.format import format_change
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run, atomic_write_json, load_run, resolve_run_path
 
 TABLE_COLUMNS = [
@@ -428,7 +428,7 @@ def compare(
                 ),
                 "n_baseline": est.n_baseline,
                 "n_current": est.n_current,
-                "change_text": change_text(est.ratio),
+                "change_text": format_change(est.ratio),
             }
         )
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
@@ -464,7 +464,7 @@ def _summary(
         **{name: int(counts.get(name, 0)) for name in VERDICTS},
         "n_benchmarks": len(table),
         "geometric_mean_ratio": gmean,
-        "geometric_mean_change_text": change_text(gmean),
+        "geometric_mean_change_text": format_change(gmean),
         "only_in_baseline": [i for i in ids_b if i not in ids_c],
         "only_in_current": sorted(i for i in ids_c if i not in set(ids_b)),
         "failed_in_baseline": _failed_ids(base),

@@ -25,8 +25,8 @@ from scipy import stats
 
 from perfkit.collect.suite import case_id
 from perfkit.config import DEFAULT_PLAN, DEFAULT_STATS, StatsConfig
+from perfkit.render.format import format_bytes, format_bytes_ci
 from perfkit.rundir import Run
-from perfkit.units import format_bytes
 
 SUMMARY_COLUMNS = [
     "id",
@@ -96,7 +96,7 @@ def growth_text(growth: Growth, leak: bool, floor_bytes_per_call: float) -> str:
     a growth is not called a leak."""
     if math.isnan(growth.bytes_per_call):
         return f"growth unknown ({growth.n_points} points, need {MIN_POINTS})"
-    ci = f"CI {format_bytes(growth.ci_low)}–{format_bytes(growth.ci_high)}"
+    ci = f"CI {format_bytes_ci(growth.ci_low, growth.ci_high)}"
     if leak:
         return f"leaks ~{format_bytes(growth.bytes_per_call)} per call ({ci})"
     if growth.ci_low <= 0 <= growth.ci_high:

@@ -27,7 +27,6 @@ from perfkit.rundir import Run
 
 VERDICTS = ("regression", "improvement", "slower", "faster", "unchanged", "inconclusive")
 MIN_WORKERS = 3  # fewer independent workers than this on a side: no verdict
-FACTOR_FROM = 1.5  # from 1.5x on a change is written as a factor, below as a percent
 
 SUMMARY_COLUMNS = [
     "id",
@@ -286,24 +285,6 @@ def verdict(
 def pct_change(ratio: float) -> float:
     """Percent change of current vs baseline: +12.4 means 12.4 % slower."""
     return (ratio - 1.0) * 100.0 if math.isfinite(ratio) else math.nan
-
-
-def change_text(ratio: float) -> str:
-    """Direction in words: "+12.4 % slower", "-8.0 % faster", "2.1× faster".
-
-    Below 1.5× either way the change is a signed percent of the baseline; from 1.5×
-    on it is a factor (current/baseline when slower, baseline/current when faster).
-    """
-    if not math.isfinite(ratio) or ratio <= 0:
-        return "–"
-    pct = pct_change(ratio)
-    if abs(pct) < 0.05:
-        return "±0.0 % (same)"
-    if ratio >= FACTOR_FROM:
-        return f"{ratio:.1f}× slower"
-    if ratio <= 1.0 / FACTOR_FROM:
-        return f"{1.0 / ratio:.1f}× faster"
-    return f"{pct:+.1f} % {'slower' if ratio > 1 else 'faster'}"
 
 
 def geometric_mean(values: np.ndarray) -> float:

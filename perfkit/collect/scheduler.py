@@ -36,6 +36,7 @@ from perfkit.collect.supervisor import Interrupted, Workers, run_worker, stop_on
 from perfkit.collect.targets import Target
 from perfkit.config import DEFAULT_PLAN, MeasurePlan
 from perfkit.errors import RunDirError, SuiteError
+from perfkit.render.format import format_bytes
 from perfkit.rundir import (
     MEMORY_CSV,
     MEMORY_SITES_CSV,
@@ -45,7 +46,6 @@ from perfkit.rundir import (
     SAMPLES_CSV,
     RunWriter,
 )
-from perfkit.units import format_bytes
 
 DISCOVER_TIMEOUT_SECONDS = 120.0
 

@@ -116,7 +116,7 @@ def render(
 
     from perfkit.analysis.budgets import measured_text
     from perfkit.analysis.comparison import summary_line
-    from perfkit.units import format_bytes, format_seconds
+    from perfkit.render.format import format_bytes, format_ratio_ci, format_seconds
 
     base, cur = comparison.baseline, comparison.current
     how = "paired by round" if comparison.paired else "independent workers"
@@ -141,13 +141,12 @@ def render(
         marks.setdefault(b.id, []).append(f"{b.mark} {b.kind} < {b.budget_text}")
     shown = shown_rows(comparison.table, show_all)
     for row in shown.to_dict("records"):
-        ci = f"{row['ci_low']:.3f}–{row['ci_high']:.3f}" if row["ci_low"] == row["ci_low"] else "–"
         cells = [
             esc(row["id"]),
             format_seconds(row["baseline_median_seconds"]),
             format_seconds(row["current_median_seconds"]),
             row["change_text"],
-            ci,
+            format_ratio_ci(row["ci_low"], row["ci_high"]),
             f"[{VERDICT_STYLES[row['verdict']]}]{row['verdict']}[/]",
             f"{row['n_baseline']}/{row['n_current']}",
         ]

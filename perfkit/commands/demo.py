@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     from perfkit.collect.targets import parse_target
     from perfkit.demo import BASELINE_DIR, CURRENT_DIR, LATENCY_ENV, SUITE_PATH
     from perfkit.demo.datagen import DATA_DIR_ENV, prepare, scratch_dir
-    from perfkit.units import format_seconds, parse_seconds
+    from perfkit.render.format import format_seconds
+    from perfkit.units import parse_seconds
 
     require("demo", "the demo app")  # before anything is measured
     if args.processes < 1:
@@ -188,7 +189,7 @@ def _print_monitor(summary: pd.DataFrame, console: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from perfkit.units import format_seconds
+    from perfkit.render.format import format_seconds
 
     rows = summary[summary["api_calls_per_call"] > 0]
     if rows.empty:

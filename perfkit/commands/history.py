@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from perfkit.errors import PerfkitError
+from perfkit.render.format import format_seconds, format_seconds_ci
 from perfkit.render.terminal import table_console
 from perfkit.rundir import DEFAULT_RUNS_DIR
-from perfkit.units import format_seconds
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
             row.target,
             (row.git_sha or "")[:10],
             format_seconds(row.median_seconds),
-            f"{format_seconds(row.ci_low_seconds)} – {format_seconds(row.ci_high_seconds)}",
+            format_seconds_ci(row.ci_low_seconds, row.ci_high_seconds),
             str(row.n_workers),
         )
     table_console().print(table)

@@ -112,8 +112,13 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
+    from perfkit.render.format import (
+        format_bytes,
+        format_seconds,
+        format_seconds_ci,
+        format_share,
+    )
     from perfkit.rundir import atomic_write_json, load_run
-    from perfkit.units import format_bytes, format_seconds
 
     loaded = load_run(args.run_ref, args.runs_dir)
     data = show_data(loaded)
@@ -129,11 +134,7 @@ def run(args: argparse.Namespace) -> int:
         for target in sorted(per_target, key=lambda label: order.get(label, len(order))):
             slot = per_target[target]
             t = slot["timing"] or {}
-            ci = (
-                f"{format_seconds(t['ci_low_seconds'])}–{format_seconds(t['ci_high_seconds'])}"
-                if t.get("ci_low_seconds") is not None
-                else "–"
-            )
+            ci = format_seconds_ci(t.get("ci_low_seconds"), t.get("ci_high_seconds"))
             memory = slot["memory"] or {}
             budget = slot["budget"] or {}
             rows.append(
@@ -144,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
                     "95% CI": ci,
                     "min": format_seconds(t.get("min_seconds")),
                     "IQR": format_seconds(t.get("iqr_seconds")),
-                    "CV": f"{t['cv']:.1%}" if t.get("cv") is not None else "–",
+                    "CV": format_share(t.get("cv"), 1),
                     "workers": str(t.get("n_workers", 0)),
                     "samples": str(t.get("n_samples", 0)),
                     "peak RSS": format_bytes(memory.get("peak_rss_bytes")) if memory else "",

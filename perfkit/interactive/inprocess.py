@@ -22,7 +22,8 @@ from typing import Any
 
 from perfkit.collect.timing import calibrate, time_loops
 from perfkit.config import DEFAULT_IN_PROCESS, DEFAULT_STATS, InProcessPlan, StatsConfig
-from perfkit.units import format_bytes, format_seconds, parse_bytes, parse_seconds
+from perfkit.render.format import format_bytes, format_seconds, format_seconds_ci
+from perfkit.units import parse_bytes, parse_seconds
 
 
 def plan_counts(sample_seconds: float, plan: InProcessPlan = DEFAULT_IN_PROCESS) -> tuple[int, int]:
@@ -40,17 +41,6 @@ def plan_counts(sample_seconds: float, plan: InProcessPlan = DEFAULT_IN_PROCESS)
     if per_group >= 1:
         return plan.groups, per_group
     return max(min(plan.min_groups, plan.groups), affordable), 1
-
-
-def ci_text(low: float, high: float) -> str:
-    """A CI as ``60.8–63.9 ms`` (one unit when both ends share it); ``–`` without a CI."""
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "–"
-    low_text, high_text = format_seconds(low), format_seconds(high)
-    low_number, _, low_unit = low_text.partition(" ")
-    if low_unit == high_text.partition(" ")[2]:
-        return f"{low_number}–{high_text}"
-    return f"{low_text}–{high_text}"
 
 
 def _confidence_text(confidence: float) -> str:
@@ -89,7 +79,7 @@ class TimeResult:
 
     def describe(self) -> str:
         """``median 62.1 ms (95 % CI 60.8–63.9 ms) over 8 groups of 5 samples``."""
-        ci = ci_text(self.ci_low_seconds, self.ci_high_seconds)
+        ci = format_seconds_ci(self.ci_low_seconds, self.ci_high_seconds)
         return (
             f"median {format_seconds(self.median_seconds)} "
             f"({_confidence_text(self.confidence)} {ci}) over {self.shape_text()}"

@@ -27,7 +27,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.display import display
 
 from perfkit.config import DEFAULT_IN_PROCESS, DEFAULT_PLAN
-from perfkit.units import format_bytes, format_seconds
+from perfkit.render.format import format_bytes, format_count, format_seconds, format_seconds_ci
 
 if TYPE_CHECKING:
     from perfkit.analysis.profiles import Profile
@@ -85,10 +85,6 @@ def _table_text(header: list[str], rows: list[list[str]], right: set[int]) -> st
     return "\n".join(line(r) for r in [header, *rows])
 
 
-def _count_text(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 else f"{value:.3g}"
-
-
 @dataclass(repr=False)
 class TimeReport(_Rich):
     """What ``%perfkit_time`` says: median, CI and how it was sampled."""
@@ -108,13 +104,11 @@ class TimeReport(_Rich):
 
     def html(self) -> str:
         r = self.result
-        from perfkit.interactive.inprocess import ci_text
-
         confidence = f"{r.confidence * 100:g} % CI"
         return (
             f'<div style="{_STYLE}"><code>{html.escape(self.statement)}</code>: '
             f"<b>{format_seconds(r.median_seconds)}</b> per call "
-            f"({confidence} {ci_text(r.ci_low_seconds, r.ci_high_seconds)}), median over "
+            f"({confidence} {format_seconds_ci(r.ci_low_seconds, r.ci_high_seconds)}), median over "
             f"{html.escape(r.shape_text())}; fastest sample {format_seconds(r.min_seconds)}</div>"
         )
 
@@ -159,7 +153,7 @@ class ProfileReport(_Rich):
                     format_seconds(fn.tottime / calls),
                     f"{100 * fn.tottime / total:.1f}",
                     format_seconds(fn.cumtime / calls),
-                    _count_text(fn.ncalls / calls),
+                    format_count(fn.ncalls / calls),
                     where,
                 ]
             )

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from perfkit.analysis.profiles import Profile
 from perfkit.errors import PerfkitError
+from perfkit.render.format import format_seconds
 from perfkit.render.graph_dot import have_graphviz, to_dot
 from perfkit.render.graph_layout import graph_figure
 from perfkit.render.hot_graph import MAX_NODES, NODE_SHARE, HotGraph, hot_graph
-from perfkit.units import format_seconds
 
 IMAGE_FORMATS = ("png", "svg", "pdf")
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from perfkit.analysis.profiles import Profile, diff_profiles
 from perfkit.errors import PerfkitError
-from perfkit.units import format_seconds
+from perfkit.render.format import format_signed_seconds
 
 NODE_SHARE = 0.01  # a node's cumulative time is at least this share of the total
 MAX_NODES = 25
@@ -139,8 +139,7 @@ def node_label(node: GraphNode) -> str:
         f"cum {node.cumtime_share:.1%} · own {node.tottime_share:.1%}",
     ]
     if node.delta_tottime_seconds is not None:
-        sign = "+" if node.delta_tottime_seconds >= 0 else "−"
-        text = f"own {sign}{format_seconds(abs(node.delta_tottime_seconds))}/call"
+        text = f"own {format_signed_seconds(node.delta_tottime_seconds)}/call"
         if node.status == "new":
             text += " (new)"
         elif node.change_share is not None:

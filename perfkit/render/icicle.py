@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from perfkit.analysis.profiles import Profile
-from perfkit.units import format_seconds
+from perfkit.render.format import format_seconds
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

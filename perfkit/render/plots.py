@@ -16,7 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from perfkit.units import format_bytes, format_seconds
+from perfkit.render.format import format_bytes, format_seconds, format_signed_seconds
 
 VERDICT_COLORS = {
     "regression": "#c0392b",
@@ -403,7 +403,7 @@ def profile_diff_plot(diff: pd.DataFrame, top: int = 12, title: str = "") -> Fig
     ax.set_yticks(range(len(rows)), [text_label(x) for x in labels], fontsize=8.5)
     ax.axvline(0, color="#555", linewidth=1)
     ax.xaxis.set_major_formatter(
-        FuncFormatter(lambda v, _p: ("+" if v > 0 else "") + format_seconds(v) if v else "0")
+        FuncFormatter(lambda v, _p: format_signed_seconds(v) if v else "0")
     )
     ax.set_xlabel("change of own time per scenario call (current − baseline)")
     ax.grid(axis="x", alpha=0.3)

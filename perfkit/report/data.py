@@ -202,7 +202,7 @@ class ReportData:
         """What a reader sees first: the comparison in words, or the one run's timings."""
         if self.comparison is not None:
             t = self.comparison.table
-            from perfkit.units import format_seconds
+            from perfkit.render.format import format_seconds
 
             return pd.DataFrame(
                 {
@@ -217,7 +217,7 @@ class ReportData:
                     "verdict": t["verdict"],
                 }
             )
-        from perfkit.units import format_seconds
+        from perfkit.render.format import format_seconds
 
         t = self.timing
         return pd.DataFrame(

@@ -16,11 +16,11 @@ from urllib.parse import quote
 import jinja2
 
 from perfkit import __version__
+from perfkit.render.format import format_bytes, format_seconds
 from perfkit.report.data import COMPARISON_JSON, ReportData
 from perfkit.report.markdown import markdown_to_html, md_code, md_text
 from perfkit.report.recommend import recommendations
 from perfkit.rundir import atomic_write_text
-from perfkit.units import format_bytes, format_seconds
 
 MARKDOWN_NAME = "performance_report.md"
 HTML_NAME = "performance_report.html"

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from perfkit.analysis.budgets import measured_text
 from perfkit.config import DEFAULT_PLAN
+from perfkit.render.format import format_bytes, format_ratio_ci, format_signed_seconds
 from perfkit.report.data import ReportData
 from perfkit.report.markdown import md_code, md_text
-from perfkit.units import format_bytes, format_seconds
 
 NOISY_CV = 0.10  # per-worker medians spread more than this: the machine was busy
 DEFAULT_WORKERS = DEFAULT_PLAN.workers  # what `perfkit run` uses: advise at least that
@@ -42,7 +43,7 @@ def _culprit_text(rep: ReportData, benchmark: str) -> str:
         calls = ", a function the baseline did not call"
     return (
         f" Start with {md_code(c['function'])} in {md_code(where)}: own time "
-        f"+{format_seconds(c['delta_tottime_seconds'])} per call{calls}."
+        f"{format_signed_seconds(c['delta_tottime_seconds'])} per call{calls}."
     )
 
 
@@ -106,7 +107,7 @@ def _inconclusive(rep: ReportData) -> list[Recommendation]:
     ).sort_values("width", ascending=False)
     r = widest.iloc[0]
     width = (
-        f" (widest: {md_code(r['id'])}, ratio CI {r['ci_low']:.2f}–{r['ci_high']:.2f})"
+        f" (widest: {md_code(r['id'])}, ratio CI {format_ratio_ci(r['ci_low'], r['ci_high'], 2)})"
         if math.isfinite(r["ci_low"]) and math.isfinite(r["ci_high"])
         else ""
     )
@@ -131,11 +132,11 @@ def recommendations(rep: ReportData) -> list[Recommendation]:
                 Recommendation(
                     "regression",
                     f"Fix the regression of {md_code(r.id)} ({r.change_text}, ratio CI "
-                    f"{r.ci_low:.2f}–{r.ci_high:.2f}).{_culprit_text(rep, r.id)}",
+                    f"{format_ratio_ci(r.ci_low, r.ci_high, 2)}).{_culprit_text(rep, r.id)}",
                 )
             )
     for b in rep.budgets[rep.budgets["status"] == "missed"].itertuples(index=False):
-        measured = format_seconds(b.measured) if b.kind == "time" else format_bytes(b.measured)
+        measured = measured_text(b.kind, b.measured)
         what = "upper CI bound of its time" if b.kind == "time" else "its peak RSS"
         out.append(
             Recommendation(

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from perfkit.render import plots
+from perfkit.render.format import format_bytes, format_seconds
 from perfkit.report.data import ReportData, SavedFigure
 from perfkit.report.markdown import md_code
 from perfkit.rundir import safe_filename
-from perfkit.units import format_bytes, format_seconds
 
 
 @dataclass(frozen=True)
