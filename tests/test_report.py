@@ -213,6 +213,21 @@ def test_report_of_two_targets(rendered):
     assert set(comparison) >= {"baseline", "current", "comparison", "summary"}
 
 
+def test_notebook_views_and_the_markdown_show_the_same_section_tables(run_dir, rendered, tmp_path):
+    from perfkit.report import sections
+
+    rep = open_report(run_dir, out_dir=tmp_path)
+    md = (rendered / "performance_report.md").read_text(encoding="utf-8")
+    for view, table in (
+        (views.overview(rep), sections.comparison_table(rep.table)),
+        (views.budgets(rep), sections.budgets_table(rep.budgets)),
+        (views.memory_table(rep), sections.memory_table(rep.memory, rep.ids)),
+        (views.scaling_table(rep), sections.scaling_table(rep.scaling_change, rep.scaling_fits)),
+    ):
+        assert view.equals(table.frame)
+        assert table.markdown() in md
+
+
 def test_html_report_is_self_contained_and_escaped(rendered):
     html = (rendered / "performance_report.html").read_text(encoding="utf-8")
     assert "<img" in html and 'src="figures/' not in html

@@ -185,38 +185,25 @@ def _print_comparison(run_path: Path) -> None:
 
 
 def _print_monitor(summary: pd.DataFrame, console: Console) -> None:
-    """The application's own figures: API time, cache hit rate, network share."""
+    """The application's own figures: API time, cache hit rate, network share (the report's
+    table, perfkit.report.sections.monitor_table)."""
     from rich.markup import escape
     from rich.table import Table
 
-    from perfkit.render.format import format_seconds
+    from perfkit.report.sections import monitor_table
 
     rows = summary[summary["api_calls_per_call"] > 0]
     if rows.empty:
         return
+    shown = monitor_table(rows, target="target")
     table = Table(
         title="trackmatch monitor (perfkit.monitor, timing workers)", title_justify="left"
     )
-    for column in (
-        "benchmark",
-        "target",
-        "API calls/call",
-        "API time/call",
-        "cache hits",
-        "network",
-    ):
-        table.add_column(column, justify="left" if column in ("benchmark", "target") else "right")
-    for row in rows.itertuples(index=False):
-        hit_rate = row.cache_hit_rate
-        share = row.network_share
-        table.add_row(
-            escape(row.id),
-            row.target,
-            f"{row.api_calls_per_call:.1f}",
-            format_seconds(row.api_seconds_per_call),
-            "–" if hit_rate != hit_rate else f"{hit_rate:.0%}",
-            "–" if share != share else f"{share:.0%}",
-        )
+    justify = {"l": "left", "r": "right", "c": "center"}
+    for column, align in zip(shown.frame.columns, shown.align, strict=True):
+        table.add_column(column, justify=justify[align])
+    for row in shown.frame.itertuples(index=False):
+        table.add_row(*(escape(str(cell)) for cell in row))
     console.print(table)
 
 

@@ -6,7 +6,8 @@ notebooks (perfkit.report.pipeline); `write_report` renders the markdown and HTM
 
 from __future__ import annotations
 
-from perfkit.report.data import ReportData, SavedFigure, open_report
+from perfkit.report.artifacts import SavedFigure
+from perfkit.report.data import ReportData, open_report
 from perfkit.report.document import write_report
 
 __all__ = ["ReportData", "SavedFigure", "open_report", "write_report"]

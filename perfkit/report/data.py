@@ -1,13 +1,13 @@
 """What one report is about: the sides (one run target, or baseline and current) and
 the analysis tables the notebooks show, computed through the analysis modules.
 
-`ReportData` resolves references once, memoises each table, and saves figures and
-small artifacts under the output directory. It computes no statistics of its own.
+`ReportData` resolves references once and memoises each analysis table; it computes no
+statistics and formats nothing (perfkit.report.sections does), and its `files`
+(perfkit.report.artifacts) write figures and small tables under the output directory.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,22 +26,8 @@ from perfkit.analysis.comparison import (
 from perfkit.analysis.stats import timing_summary, with_ids, worker_medians
 from perfkit.config import DEFAULT_STATS
 from perfkit.errors import ParameterError, PerfkitError, RunDirError
-from perfkit.rundir import DEFAULT_RUNS_DIR, atomic_write_json
-
-FIGURES_DIR = "figures"
-DATA_DIR = "data"
-NOTEBOOKS_DIR = "notebooks"
-COMPARISON_JSON = "comparison.json"
-MANIFEST = "figures.json"
-SECTIONS = {  # figure-name prefix -> report section
-    "ratio": "timings",
-    "timing": "timings",
-    "scaling": "scaling",
-    "callgraph": "profiles",
-    "icicle": "profiles",
-    "profile": "profiles",
-    "memory": "memory",
-}
+from perfkit.report.artifacts import ReportFiles
+from perfkit.rundir import DEFAULT_RUNS_DIR
 
 
 def resolve_sides(
@@ -93,17 +79,6 @@ def resolve_sides(
     return [comparison.baseline, comparison.current], comparison
 
 
-@dataclass(frozen=True)
-class SavedFigure:
-    """A figure written as PNG; displays as that image in a notebook."""
-
-    path: Path
-    caption: str
-
-    def _repr_png_(self) -> bytes:
-        return self.path.read_bytes()
-
-
 @dataclass
 class ReportData:
     """The sides of one report, their analysis tables, and where outputs go."""
@@ -118,17 +93,10 @@ class ReportData:
     def compared(self) -> bool:
         return self.comparison is not None
 
-    @property
-    def figures_dir(self) -> Path:
-        return self.out_dir / FIGURES_DIR
-
-    @property
-    def data_dir(self) -> Path:
-        return self.out_dir / DATA_DIR
-
-    @property
-    def notebooks_dir(self) -> Path:
-        return self.out_dir / NOTEBOOKS_DIR
+    @cached_property
+    def files(self) -> ReportFiles:
+        """Where this report's figures, tables and comparison.json go."""
+        return ReportFiles(self.out_dir)
 
     @cached_property
     def series(self) -> list[str]:
@@ -196,43 +164,6 @@ class ReportData:
     def table(self) -> pd.DataFrame | None:
         """`Comparison.table` (None without a comparison)."""
         return None if self.comparison is None else self.comparison.table
-
-    @cached_property
-    def overview(self) -> pd.DataFrame:
-        """What a reader sees first: the comparison in words, or the one run's timings."""
-        if self.comparison is not None:
-            t = self.comparison.table
-            from perfkit.render.format import format_seconds
-
-            return pd.DataFrame(
-                {
-                    "benchmark": t["id"],
-                    "baseline": [format_seconds(v) for v in t["baseline_median_seconds"]],
-                    "current": [format_seconds(v) for v in t["current_median_seconds"]],
-                    "change": t["change_text"],
-                    "ratio 95 % CI": [
-                        f"{lo:.3f}–{hi:.3f}"
-                        for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
-                    ],
-                    "verdict": t["verdict"],
-                }
-            )
-        from perfkit.render.format import format_seconds
-
-        t = self.timing
-        return pd.DataFrame(
-            {
-                "benchmark": t["id"],
-                "target": t["target"],
-                "median": [format_seconds(v) for v in t["median_seconds"]],
-                "95 % CI": [
-                    f"{format_seconds(lo)}–{format_seconds(hi)}"
-                    for lo, hi in zip(t["ci_low_seconds"], t["ci_high_seconds"], strict=True)
-                ],
-                "cv": [f"{v:.1%}" if v == v else "–" for v in t["cv"]],
-                "workers": t["n_workers"],
-            }
-        )
 
     @cached_property
     def budgets(self) -> pd.DataFrame:
@@ -388,55 +319,6 @@ class ReportData:
                 }
             )
         return rows
-
-    def figure_path(self, name: str, suffix: str = ".png") -> Path:
-        """Where figure `name` goes: ``figures/<safe name><suffix>``."""
-        from perfkit.rundir import safe_filename
-
-        return self.figures_dir / f"{safe_filename(name)}{suffix}"
-
-    def save_figure(
-        self, fig: Any, name: str, caption: str = "", benchmark: str | None = None
-    ) -> SavedFigure:
-        """Write `fig` to ``figures/<name>.png``, note it in the figure manifest, return it."""
-        from perfkit.render.plots import save_figure
-
-        path = save_figure(fig, self.figure_path(name))
-        return self.save_image(path, caption or name, benchmark)
-
-    def save_image(self, path: Path, caption: str, benchmark: str | None = None) -> SavedFigure:
-        """Note an image written under ``figures/`` in the manifest (section from its name)."""
-        manifest = self.figures()
-        manifest[path.name] = {
-            "file": f"{FIGURES_DIR}/{path.name}",
-            "caption": caption,
-            "section": next((s for p, s in SECTIONS.items() if path.stem.startswith(p)), "other"),
-            "benchmark": benchmark,
-        }
-        atomic_write_json(self.data_dir / MANIFEST, manifest)
-        return SavedFigure(path, caption)
-
-    def figures(self) -> dict[str, dict[str, str]]:
-        """The figure manifest: file name -> file (relative to out_dir), caption, section."""
-        path = self.data_dir / MANIFEST
-        if not path.is_file():
-            return {}
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        return {k: v for k, v in manifest.items() if (self.out_dir / v["file"]).is_file()}
-
-    def save_table(self, frame: pd.DataFrame, name: str) -> Path:
-        """Write a table as ``data/<name>.csv`` (a small artifact beside the report)."""
-        from perfkit.rundir import atomic_write_text
-
-        path = self.data_dir / f"{name}.csv"
-        atomic_write_text(path, frame.to_csv(index=False))
-        return path
-
-    def write_comparison_json(self) -> Path | None:
-        """``OUT/comparison.json`` (where DESIGN.md puts it): the reviewer's shape."""
-        if self.comparison is None:
-            return None
-        return self.comparison.write_json(self.out_dir / COMPARISON_JSON)
 
 
 def open_report(

@@ -16,30 +16,19 @@ from urllib.parse import quote
 import jinja2
 
 from perfkit import __version__
-from perfkit.render.format import format_bytes, format_seconds
-from perfkit.report.data import COMPARISON_JSON, ReportData
+from perfkit.render.format import format_bytes, format_ratio_ci, format_seconds
+from perfkit.report import sections
+from perfkit.report.artifacts import COMPARISON_JSON
+from perfkit.report.data import ReportData
 from perfkit.report.markdown import markdown_to_html, md_code, md_text
 from perfkit.report.recommend import recommendations
+from perfkit.report.table import DisplayTable
 from perfkit.rundir import atomic_write_text
 
 MARKDOWN_NAME = "performance_report.md"
 HTML_NAME = "performance_report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CULPRITS = 5
-
-
-def _seconds(value: Any) -> str:
-    return format_seconds(float(value)) if value is not None else "–"
-
-
-def _bytes(value: Any) -> str:
-    return format_bytes(float(value)) if value is not None else "–"
-
-
-def _ci(low: float, high: float, digits: int = 3) -> str:
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "–"
-    return f"{low:.{digits}f}–{high:.{digits}f}"
 
 
 def environment(rep: ReportData) -> list[dict[str, str]]:
@@ -54,7 +43,7 @@ def environment(rep: ReportData) -> list[dict[str, str]]:
         ("Suite", lambda s: s["suite"] or "–"),
         ("Host", lambda s: s["host"] or "–"),
         ("CPU", lambda s: f"{s['cpu'] or '–'} ({s['cores'] or '?'} cores)"),
-        ("Memory", lambda s: _bytes(s["memory_bytes"]) if s["memory_bytes"] else "–"),
+        ("Memory", lambda s: format_bytes(s["memory_bytes"]) if s["memory_bytes"] else "–"),
         ("OS", lambda s: s["os"] or "–"),
         ("Python", lambda s: s["python"] or "–"),
         ("perfkit", lambda s: s["perfkit"] or "–"),
@@ -67,40 +56,23 @@ def environment(rep: ReportData) -> list[dict[str, str]]:
 def _regressions(rep: ReportData) -> list[dict[str, Any]]:
     if rep.table is None:
         return []
-    figures = rep.figures()
+    figures = rep.files.figures()
     profiled = set(rep.profiled_ids())
     rows = rep.table[rep.table["verdict"] == "regression"].sort_values("ratio", ascending=False)
     out = []
     for r in rows.itertuples(index=False):
-        culprits = []
-        if r.id in profiled:
-            for c in rep.culprits(r.id, CULPRITS).itertuples(index=False):
-                growth = (
-                    f"{c.current_ncalls / c.baseline_ncalls:.2g}×"
-                    if c.baseline_ncalls > 0
-                    else "new"
-                )
-                culprits.append(
-                    {
-                        "function": md_code(c.function),
-                        "where": md_code(f"{c.file}:{c.line}"),
-                        "status": c.status,
-                        "baseline": _seconds(c.baseline_tottime_seconds),
-                        "current": _seconds(c.current_tottime_seconds),
-                        "delta": "+" + _seconds(c.delta_tottime_seconds),
-                        "calls": growth,
-                    }
-                )
         out.append(
             {
                 "id": md_code(r.id),
                 "raw_id": r.id,
                 "change": r.change_text,
-                "ci": _ci(r.ci_low, r.ci_high),
-                "baseline": _seconds(r.baseline_median_seconds),
-                "current": _seconds(r.current_median_seconds),
+                "ci": format_ratio_ci(r.ci_low, r.ci_high),
+                "baseline": format_seconds(r.baseline_median_seconds),
+                "current": format_seconds(r.current_median_seconds),
                 "profiled": r.id in profiled,
-                "culprits": culprits,
+                "culprits": sections.culprits_table(rep.culprits(r.id, CULPRITS))
+                if r.id in profiled
+                else None,
                 "figures": [
                     f
                     for f in figures.values()
@@ -111,172 +83,33 @@ def _regressions(rep: ReportData) -> list[dict[str, Any]]:
     return out
 
 
-def _benchmarks(rep: ReportData) -> list[dict[str, Any]]:
-    if rep.table is not None:
-        t = rep.table
-        rows = []
-        for r in t.to_dict("records"):
-            memory = ""
-            if "memory_ratio" in r and r["memory_ratio"] == r["memory_ratio"]:
-                memory = f"{_bytes(r['baseline_peak_rss_bytes'])} → {_bytes(r['current_peak_rss_bytes'])}"
-            rows.append(
-                {
-                    "id": md_code(r["id"]),
-                    "baseline": _seconds(r["baseline_median_seconds"]),
-                    "current": _seconds(r["current_median_seconds"]),
-                    "change": r["change_text"],
-                    "ci": _ci(r["ci_low"], r["ci_high"]),
-                    "verdict": r["verdict"],
-                    "memory": memory,
-                }
-            )
-        return rows
-    return [
-        {
-            "id": md_code(r.id),
-            "target": md_code(r.series),
-            "median": _seconds(r.median_seconds),
-            "ci": f"{_seconds(r.ci_low_seconds)}–{_seconds(r.ci_high_seconds)}"
-            if math.isfinite(r.ci_low_seconds)
-            else "–",
-            "cv": f"{r.cv:.1%}" if math.isfinite(r.cv) else "–",
-            "workers": r.n_workers,
-        }
-        for r in rep.timing.itertuples(index=False)
-    ]
-
-
 def _breakdown(rep: ReportData, regressions: list[dict[str, Any]], n: int = 10) -> dict | None:
     """The call-graph notebook's benchmark when no regression section shows it: its
     top functions (one target) or its profile diff (a comparison)."""
     default = rep.focus_benchmark()
-    drawn = [f.get("benchmark") for f in rep.figures().values() if f["section"] == "profiles"]
+    drawn = [f.get("benchmark") for f in rep.files.figures().values() if f["section"] == "profiles"]
     focus = next((b for b in drawn if b), default)  # what the call-graph notebook looked at
     if focus is None or any(r["raw_id"] == focus for r in regressions):
         return None
     if not rep.compared:
-        top = rep.top_functions(focus, n)
         return {
             "id": md_code(focus),
             "why": "the slowest profiled benchmark" if focus == default else "chosen",
-            "compared": False,
-            "rows": [
-                {
-                    "function": md_code(r["function"]),
-                    "where": md_code(r["where"]),
-                    "calls": f"{r['calls per scenario call']:.3g}",
-                    "own": _seconds(r["own time per call"]),
-                    "cumulative": _seconds(r["cumulative per call"]),
-                }
-                for r in top.to_dict("records")
-            ],
+            "table": sections.top_functions_table(rep.top_functions(focus, n)),
         }
     row = rep.table[rep.table["id"] == focus].iloc[0]
-    diff = rep.profile_diff(focus).head(n)
     return {
         "id": md_code(focus),
         "why": f"{row['change_text']}, {row['verdict']}; "
         + ("the largest slow-down" if focus == default else "chosen"),
-        "compared": True,
-        "rows": [
-            {
-                "function": md_code(c.function),
-                "where": md_code(f"{c.file}:{c.line}"),
-                "baseline": _seconds(c.baseline_tottime_seconds),
-                "current": _seconds(c.current_tottime_seconds),
-                "delta": ("+" if c.delta_tottime_seconds > 0 else "−")
-                + _seconds(abs(c.delta_tottime_seconds)),
-                "status": c.status,
-            }
-            for c in diff.itertuples(index=False)
-        ],
+        "table": sections.profile_diff_table(rep.profile_diff(focus), n),
     }
 
 
-def _budgets(rep: ReportData) -> list[dict[str, Any]]:
-    from perfkit.analysis.budgets import measured_text
-
-    return [
-        {
-            "id": md_code(b.id),
-            "target": md_code(b.target),
-            "kind": b.kind,
-            "budget": b.budget_text,
-            "measured": measured_text(b.kind, b.measured) if math.isfinite(b.measured) else "–",
-            "mark": b.mark,
-        }
-        for b in rep.budgets.itertuples(index=False)
-    ]
-
-
-def _memory(rep: ReportData) -> list[dict[str, Any]]:
-    m = rep.memory
-    if not m.empty:
-        order = {cid: i for i, cid in enumerate(rep.ids)}
-        m = m.assign(_order=m["id"].map(order).fillna(len(order))).sort_values(
-            ["_order", "side"], kind="stable"
-        )
-    rows = []
-    for r in m.to_dict("records"):
-        sites = [
-            f"{md_code(s['site'])} (+{_bytes(s['size_bytes'])})"
-            for s in list(r["top_growth_sites"])[:3]
-        ]
-        rows.append(
-            {
-                "id": md_code(r["id"]),
-                "target": md_code(r["series"]),
-                "peak": _bytes(r["peak_rss_bytes"]),
-                "above": _bytes(r.get("peak_above_baseline_bytes")),
-                "py_peak": _bytes(r["py_peak_bytes"]),
-                "growth": md_text(r.get("growth_text", "")),
-                "leak": bool(r["leak"]),
-                "sites": ", ".join(sites) if r["leak"] else "",
-            }
-        )
-    return rows
-
-
-def _scaling(rep: ReportData) -> list[dict[str, Any]]:
-    change = rep.scaling_change
-    if change is not None and not change.empty:
-        return [
-            {
-                "benchmark": md_code(s.benchmark),
-                "param": md_code(s.param),
-                "baseline": f"{s.k_baseline:.2f} [{_ci(s.k_baseline_ci_low, s.k_baseline_ci_high, 2)}]",
-                "current": f"{s.k_current:.2f} [{_ci(s.k_current_ci_low, s.k_current_ci_high, 2)}]",
-                "text": s.text,
-                "flag": "⚠ grew" if s.grew else "",
-            }
-            for s in change.itertuples(index=False)
-        ]
-    return [
-        {
-            "benchmark": md_code(f.benchmark),
-            "param": md_code(f.param),
-            "target": md_code(f.series),
-            "k": f"{f.k:.2f} [{_ci(f.k_ci_low, f.k_ci_high, 2)}]",
-        }
-        for f in rep.scaling_fits.itertuples(index=False)
-    ]
-
-
-def _monitor(rep: ReportData) -> list[dict[str, Any]]:
-    m = rep.monitor
-    return [
-        {
-            "id": md_code(r.id),
-            "target": md_code(r.series),
-            "api": _seconds(r.api_seconds_per_call),
-            "api_calls": f"{r.api_calls_per_call:,.1f}"
-            if math.isfinite(r.api_calls_per_call)
-            else "–",
-            "hit_rate": f"{r.cache_hit_rate:.0%}" if math.isfinite(r.cache_hit_rate) else "–",
-            "network": f"{r.network_share:.0%}" if math.isfinite(r.network_share) else "–",
-        }
-        for r in m.itertuples(index=False)
-    ]
+def _benchmarks(rep: ReportData) -> DisplayTable:
+    if rep.table is not None:
+        return sections.comparison_table(rep.table)
+    return sections.timing_table(rep.timing)
 
 
 def _summary(rep: ReportData) -> dict[str, Any]:
@@ -316,17 +149,18 @@ class NotebookLink:
 
 
 def _notebooks(rep: ReportData) -> list[NotebookLink]:
-    if not rep.notebooks_dir.is_dir():
+    notebooks_dir = rep.files.notebooks_dir
+    if not notebooks_dir.is_dir():
         return []
     return [
         NotebookLink(p.stem, f"notebooks/{p.name}", f"notebooks/{p.stem}.html")
-        for p in sorted(rep.notebooks_dir.glob("*.ipynb"))
+        for p in sorted(notebooks_dir.glob("*.ipynb"))
     ]
 
 
 def report_context(rep: ReportData) -> dict[str, Any]:
     """Everything the template shows, formatted (markdown-safe) but not laid out."""
-    figures = rep.figures()
+    figures = rep.files.figures()
     regressions = _regressions(rep)
     shown = {f["file"] for r in regressions for f in r["figures"]}
     by_section: dict[str, list[dict[str, str]]] = {}
@@ -344,12 +178,12 @@ def report_context(rep: ReportData) -> dict[str, Any]:
         "summary": _summary(rep),
         "recommendations": [r.text for r in recommendations(rep)],
         "benchmarks": _benchmarks(rep),
-        "budgets": _budgets(rep),
+        "budgets": sections.budgets_table(rep.budgets),
         "regressions": regressions,
         "breakdown": _breakdown(rep, regressions),
-        "memory": _memory(rep),
-        "scaling": _scaling(rep),
-        "monitor": _monitor(rep),
+        "memory": sections.memory_table(rep.memory, rep.ids),
+        "scaling": sections.scaling_table(rep.scaling_change, rep.scaling_fits),
+        "monitor": sections.monitor_table(rep.monitor),
         "environment": environment(rep),
         "figures": by_section,
         "all_figures": list(figures.values()),

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.errors import PerfkitError
-from perfkit.report.data import (
+from perfkit.report.artifacts import (
     COMPARISON_JSON,
     DATA_DIR,
     FIGURES_DIR,
     MANIFEST,
     NOTEBOOKS_DIR,
-    open_report,
 )
+from perfkit.report.data import open_report
 from perfkit.report.document import HTML_NAME, MARKDOWN_NAME
 from perfkit.report.params import check_parameters, declared_parameters, for_notebook
 

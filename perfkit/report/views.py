@@ -1,8 +1,9 @@
 """One function per notebook cell: take the `ReportData`, return one thing to display.
 
 A view draws through `perfkit.render` (plots, callgraph, icicle) and saves what it draws
-under the report's output directory; tables come back as readable DataFrames. Views
-hold no statistics: the numbers come from `ReportData` (the analysis modules).
+under the report's output directory (`ReportData.files`); a table is the section's
+`DisplayTable` (perfkit.report.sections, the same as in the markdown report) shown as a
+DataFrame. Views hold no statistics: the numbers come from `ReportData`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from perfkit.render import plots
-from perfkit.render.format import format_bytes, format_seconds
-from perfkit.report.data import ReportData, SavedFigure
+from perfkit.render.format import format_bytes, format_count
+from perfkit.report import sections
+from perfkit.report.artifacts import SavedFigure
+from perfkit.report.data import ReportData
 from perfkit.report.markdown import md_code
 from perfkit.rundir import safe_filename
 
@@ -33,91 +36,59 @@ class Note:
 
 def overview(rep: ReportData) -> pd.DataFrame:
     """Every benchmark: the change in words and its verdict (or the one run's timings)."""
-    return rep.overview
+    if rep.table is not None:
+        return sections.comparison_table(rep.table).frame
+    return sections.timing_table(rep.timing).frame
 
 
 def timing_distribution(rep: ReportData) -> SavedFigure:
     fig = plots.timing_distribution(rep.worker_medians, rep.ids)
-    return rep.save_figure(fig, "timing_distribution", "Per-worker median time per call")
+    return rep.files.save_figure(fig, "timing_distribution", "Per-worker median time per call")
 
 
 def ratio(rep: ReportData) -> SavedFigure | Note:
     if rep.table is None:
         return Note("One target only: nothing to compare, so no ratio plot.")
     fig = plots.ratio_plot(rep.table, rep.threshold)
-    return rep.save_figure(
+    return rep.files.save_figure(
         fig, "ratio", f"current / baseline with 95 % CI; shaded: the ±{rep.threshold:.0%} band"
     )
 
 
 def budgets(rep: ReportData) -> pd.DataFrame | Note:
     """Budgets of the current side: met (upper CI bound under budget) or missed."""
-    from perfkit.analysis.budgets import measured_text
-
-    b = rep.budgets
-    if b.empty:
+    if rep.budgets.empty:
         return Note("No budgets declared (`budget=` / `memory_budget=` or perfkit.toml).")
-    return pd.DataFrame(
-        {
-            "benchmark": b["id"],
-            "target": b["target"],
-            "kind": b["kind"],
-            "budget": b["budget_text"],
-            "measured": [
-                measured_text(k, v) for k, v in zip(b["kind"], b["measured"], strict=True)
-            ],
-            "": b["mark"],
-        }
-    )
+    return sections.budgets_table(rep.budgets).frame
 
 
 def save_artifacts(rep: ReportData) -> Note:
     """comparison.json and the tables behind the figures, under ``data/``."""
-    paths = [rep.write_comparison_json()]
-    paths.append(rep.save_table(rep.timing, "timing"))
+    paths = [rep.files.write_comparison_json(rep.comparison)]
+    paths.append(rep.files.save_table(rep.timing, "timing"))
     if rep.table is not None:
-        paths.append(rep.save_table(rep.table, "comparison"))
-    paths.append(rep.save_table(rep.budgets, "budgets"))
+        paths.append(rep.files.save_table(rep.table, "comparison"))
+    paths.append(rep.files.save_table(rep.budgets, "budgets"))
     names = ", ".join(md_code(p.name) for p in paths if p is not None)
-    return Note(f"Wrote {names} under {md_code(str(rep.data_dir))}.")
+    return Note(f"Wrote {names} under {md_code(str(rep.files.data_dir))}.")
 
 
 def scaling_table(rep: ReportData) -> pd.DataFrame | Note:
     """k per benchmark: baseline → current with the flag, or the one run's fits."""
-    change = rep.scaling_change
-    if change is not None and not change.empty:
-        return pd.DataFrame(
-            {
-                "benchmark": change["benchmark"],
-                "size parameter": change["param"],
-                "k baseline": change["k_baseline"].round(3),
-                "k current": change["k_current"].round(3),
-                "change": change["text"],
-                "grew": change["grew"].map({True: "⚠ grew", False: ""}),
-            }
-        )
-    fits = rep.scaling_fits
-    if fits.empty:
+    table = sections.scaling_table(rep.scaling_change, rep.scaling_fits)
+    if not table:
         return Note("No benchmark has one numeric size parameter with at least 3 sizes.")
-    return pd.DataFrame(
-        {
-            "benchmark": fits["benchmark"],
-            "target": fits["series"],
-            "k": fits["k"].round(3),
-            "95 % CI": [
-                f"{lo:.2f}–{hi:.2f}"
-                for lo, hi in zip(fits["k_ci_low"], fits["k_ci_high"], strict=True)
-            ],
-        }
-    )
+    return table.frame
 
 
 def scaling(rep: ReportData) -> SavedFigure | Note:
     if rep.scaling_fits.empty:
         return Note("Nothing to fit: no size parameter with at least 3 numeric values.")
-    rep.save_table(rep.scaling_fits, "scaling")
+    rep.files.save_table(rep.scaling_fits, "scaling")
     fig = plots.scaling_plot(rep.worker_medians, rep.scaling_fits)
-    return rep.save_figure(fig, "scaling", "Time against size (log-log) with the fitted exponent k")
+    return rep.files.save_figure(
+        fig, "scaling", "Time against size (log-log) with the fitted exponent k"
+    )
 
 
 @dataclass(frozen=True)
@@ -161,14 +132,7 @@ def top_functions(rep: ReportData, benchmark: str | None, n: int = 15) -> pd.Dat
     """Most own time per scenario call, in the current (or only) side's profile."""
     if benchmark is None:
         return Note("No profile.")
-    top = rep.top_functions(benchmark, n)
-    return top.assign(
-        **{
-            "own time per call": [format_seconds(v) for v in top["own time per call"]],
-            "cumulative per call": [format_seconds(v) for v in top["cumulative per call"]],
-            "calls per scenario call": top["calls per scenario call"].round(2),
-        }
-    )
+    return sections.top_functions_table(rep.top_functions(benchmark, n)).frame
 
 
 def profile_diff_table(rep: ReportData, benchmark: str | None, n: int = 15) -> pd.DataFrame | Note:
@@ -176,23 +140,8 @@ def profile_diff_table(rep: ReportData, benchmark: str | None, n: int = 15) -> p
     if benchmark is None or not rep.compared:
         return Note("A profile diff needs two profiled sides.")
     diff = rep.profile_diff(benchmark)
-    rep.save_table(diff, f"profile_diff_{safe_filename(benchmark)}")
-    top = diff.head(n)
-    return pd.DataFrame(
-        {
-            "function": top["function"],
-            "where": [f"{f}:{line}" for f, line in zip(top["file"], top["line"], strict=True)],
-            "status": top["status"],
-            "own baseline": [format_seconds(v) for v in top["baseline_tottime_seconds"]],
-            "own current": [format_seconds(v) for v in top["current_tottime_seconds"]],
-            "own change": [_signed_seconds(v) for v in top["delta_tottime_seconds"]],
-            "calls per call change": top["delta_ncalls"].round(2),
-        }
-    )
-
-
-def _signed_seconds(value: float) -> str:
-    return ("+" if value > 0 else "−" if value < 0 else "") + format_seconds(abs(value))
+    rep.files.save_table(diff, f"profile_diff_{safe_filename(benchmark)}")
+    return sections.profile_diff_table(diff, n).frame
 
 
 def profile_diff(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
@@ -201,7 +150,7 @@ def profile_diff(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
     fig = plots.profile_diff_plot(
         rep.profile_diff(benchmark), title=f"{benchmark}: own time per call"
     )
-    return rep.save_figure(
+    return rep.files.save_figure(
         fig,
         f"profile_diff_{benchmark}",
         f"{benchmark}: biggest changes of own time per call",
@@ -216,14 +165,14 @@ def call_graph(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
     if benchmark is None:
         return Note("No profile.")
     base = rep.profile(benchmark, 0) if rep.compared else None
-    path = rep.figure_path(f"callgraph_{benchmark}")
+    path = rep.files.figure_path(f"callgraph_{benchmark}")
     diff_graph(base, rep.profile(benchmark, -1), path)
     caption = (
         f"{benchmark}: call graph, red slower / blue faster than baseline"
         if rep.compared
         else f"{benchmark}: hot call graph"
     )
-    return rep.save_image(path, caption, benchmark)
+    return rep.files.save_image(path, caption, benchmark)
 
 
 def icicle(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
@@ -233,7 +182,7 @@ def icicle(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
         return Note("No profile.")
     label = rep.series[-1]
     fig = icicle_figure(rep.profile(benchmark, -1), title=f"{benchmark} ({label}): icicle")
-    return rep.save_figure(
+    return rep.files.save_figure(
         fig, f"icicle_{benchmark}", f"{benchmark} ({label}): icicle, width is time", benchmark
     )
 
@@ -243,34 +192,24 @@ def memory_table(rep: ReportData) -> pd.DataFrame | Note:
     m = rep.memory
     if m.empty:
         return Note("No memory pass in this run (`perfkit run --memory`).")
-    rep.save_table(m.drop(columns=["top_growth_sites", "growth_ci"], errors="ignore"), "memory")
-    return pd.DataFrame(
-        {
-            "benchmark": m["id"],
-            "target": m["series"],
-            "peak RSS": [format_bytes(v) for v in m["peak_rss_bytes"]],
-            "above start": [format_bytes(v) for v in m["peak_above_baseline_bytes"]]
-            if "peak_above_baseline_bytes" in m
-            else "",
-            "Python peak": [format_bytes(v) for v in m["py_peak_bytes"]],
-            "growth": m.get("growth_text", ""),
-            "leak": m["leak"].map({True: "leak", False: "no"}),
-        }
+    rep.files.save_table(
+        m.drop(columns=["top_growth_sites", "growth_ci"], errors="ignore"), "memory"
     )
+    return sections.memory_table(m, rep.ids).frame
 
 
 def memory_peaks(rep: ReportData) -> SavedFigure | Note:
     if rep.memory.empty:
         return Note("No memory pass in this run.")
     fig = plots.memory_peaks_plot(rep.memory)
-    return rep.save_figure(fig, "memory_peaks", "Peak RSS per benchmark and target")
+    return rep.files.save_figure(fig, "memory_peaks", "Peak RSS per benchmark and target")
 
 
 def memory_growth(rep: ReportData) -> SavedFigure | Note:
     if rep.memory_series.empty:
         return Note("No memory growth series in this run.")
     fig = plots.memory_growth_plot(rep.memory_series, rep.memory)
-    return rep.save_figure(fig, "memory_growth", "Python heap after each call: growth lines")
+    return rep.files.save_figure(fig, "memory_growth", "Python heap after each call: growth lines")
 
 
 def growth_sites(rep: ReportData, n: int = 5) -> pd.DataFrame | Note:
@@ -283,11 +222,11 @@ def growth_sites(rep: ReportData, n: int = 5) -> pd.DataFrame | Note:
         for site in list(r.top_growth_sites)[:n]:
             rows.append(
                 {
-                    "benchmark": r.id,
-                    "target": r.series,
-                    "site": site["site"],
-                    "grew by": format_bytes(site["size_bytes"]),
-                    "blocks": site["count"],
+                    "Benchmark": r.id,
+                    "Target": r.series,
+                    "Site": site["site"],
+                    "Grew by": format_bytes(site["size_bytes"]),
+                    "Blocks": format_count(site["count"]),
                 }
             )
     return pd.DataFrame(rows)
