@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from perfkit.config import DEFAULT_REPORTS_DIR
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
 
@@ -23,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("refs", nargs="+", metavar="RUN_OR_PAIR", help="RUN, RUN:LABEL, or BASE CURRENT")
     p.add_argument(
-        "--out", type=Path, default=Path("reports"), help="output directory (default: reports/)"
+        "--out", type=Path, default=DEFAULT_REPORTS_DIR, help="output directory (default: reports/)"
     )
     p.add_argument(
         "-p",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_REPORTS_DIR = Path("reports")  # where `perfkit report` and the notebooks' views write
 
 
 @dataclass(frozen=True)

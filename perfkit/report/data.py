@@ -24,7 +24,7 @@ from perfkit.analysis.comparison import (
     split_run_ref,
 )
 from perfkit.analysis.stats import timing_summary, with_ids, worker_medians
-from perfkit.config import DEFAULT_STATS
+from perfkit.config import DEFAULT_REPORTS_DIR, DEFAULT_STATS
 from perfkit.errors import ParameterError, PerfkitError, RunDirError
 from perfkit.report.artifacts import ReportFiles
 from perfkit.rundir import DEFAULT_RUNS_DIR
@@ -327,7 +327,7 @@ def open_report(
     baseline_label: str | None = None,
     current_label: str | None = None,
     runs_dir: str | Path = DEFAULT_RUNS_DIR,
-    out_dir: str | Path = "reports",
+    out_dir: str | Path = DEFAULT_REPORTS_DIR,
     threshold: float | None = None,
 ) -> ReportData:
     """Resolve the report's sides (see `resolve_sides`) and where its outputs go."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perfkit.config import DEFAULT_REPORTS_DIR
 from perfkit.errors import PerfkitError
 from perfkit.report.artifacts import (
     COMPARISON_JSON,
@@ -30,6 +31,7 @@ from perfkit.report.artifacts import (
 from perfkit.report.data import open_report
 from perfkit.report.document import HTML_NAME, MARKDOWN_NAME
 from perfkit.report.params import check_parameters, declared_parameters, for_notebook
+from perfkit.rundir import DEFAULT_RUNS_DIR
 
 PACKAGE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL_NAME = "python3"
@@ -96,9 +98,9 @@ def plan_report(
     run: str,
     current: str | None = None,
     *,
-    out_dir: str | Path = "reports",
+    out_dir: str | Path = DEFAULT_REPORTS_DIR,
     assignments: list[str] | None = None,
-    runs_dir: str | Path = "data/runs",
+    runs_dir: str | Path = DEFAULT_RUNS_DIR,
     notebooks: list[Path] | None = None,
 ) -> Plan:
     """Check parameters and references; raise `PerfkitError` (exit 2) before anything runs."""
