@@ -81,3 +81,8 @@ def parse_fraction(value: str | float) -> float:
         return float(text)
     except ValueError:
         raise PerfkitError(f"bad threshold {value!r}: expected e.g. '10%' or 0.1") from None
+
+
+# Formatting moved to perfkit.render.format; these names stay importable from here only
+# until every branch written before the move has landed (then this alias goes).
+from perfkit.render.format import format_bytes, format_seconds  # noqa: E402, F401
