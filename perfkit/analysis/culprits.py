@@ -1,0 +1,340 @@
+"""Culprits: which function of the target's own code made a scenario slower or faster, and how.
+
+Reads `Profile`s (several profiling workers per side) and returns a `CulpritReport`: own-code
+functions ranked by the change of scenario time they account for, each with the call-count
+changes under it as evidence (structure first: call counts are exact, timings are not) and a
+bootstrap CI over profiling workers. It never loads files and never formats tables or
+pictures; sentences live in `perfkit.analysis.culprit_words`.
+
+Attribution, per scenario call, for an own-code function F present on both sides:
+- its own work: F's own time plus the library calls it makes (library subtrees, minus own-code
+  callbacks under them), changed per F call, times F's current call count;
+- its calls into own code: every change of the number of calls F makes to another own
+  function G, times G's inclusive time per call in the baseline (G itself is unchanged: F
+  calls it more or less often, so F is what changed).
+A function new in current is charged its whole time; a gone one its whole baseline time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from perfkit.analysis.attribution import (
+    Index,
+    Model,
+    Side,
+    bootstrap_weights,
+    edge_delta,
+    means,
+    per,
+    side_matrices,
+    worker_rows,
+)
+from perfkit.analysis.profiles import STDLIB, Profile
+
+COUNT_TOLERANCE = 0.005  # relative change of a call count below this is worker jitter
+DEFAULT_RESAMPLES = 2000
+MAX_EDGES = 8  # call sites kept as evidence per culprit
+
+
+def is_library(file: str) -> bool:
+    """Site-packages, standard library, built-ins (``~``) and ``<frozen ...>``-like frames."""
+    return file == "~" or file.startswith(("<", STDLIB))
+
+
+def is_own_code(file: str, rooted: bool) -> bool:
+    """A frame of the target's own code: relative to the root when a root was given.
+
+    Without a root every non-library frame counts as own code (a foreign profile).
+    Absolute paths outside the root (the suite, perfkit's harness) are neither.
+    """
+    if is_library(file):
+        return False
+    if rooted:
+        return not (file.startswith("/") or (len(file) > 2 and file[1] == ":"))
+    return True
+
+
+@dataclass(frozen=True)
+class EdgeChange:
+    """One call site: `caller` calls `callee`, counted per scenario call on each side."""
+
+    callee: str  # pstats key of the callee (current side when present)
+    function: str
+    file: str
+    library: bool
+    baseline_calls: float  # per scenario call
+    current_calls: float
+    baseline_per_caller_call: float
+    current_per_caller_call: float
+    cost_seconds: float  # change of scenario time this call site accounts for
+
+    @property
+    def status(self) -> str:
+        """new | gone | more | fewer | same, judged per call of the caller."""
+        if self.baseline_calls == 0:
+            return "new"
+        if self.current_calls == 0:
+            return "gone"
+        b, c = self.baseline_per_caller_call, self.current_per_caller_call
+        if _same_count(b, c):
+            return "same"
+        return "more" if c > b else "fewer"
+
+
+@dataclass(frozen=True)
+class Culprit:
+    """An own-code function and the change of scenario time (per call) it accounts for."""
+
+    key: str
+    function: str
+    file: str
+    line: int
+    status: str  # changed | new | gone
+    delta_seconds: float  # per scenario call, point estimate
+    ci_low: float
+    ci_high: float
+    own_delta_seconds: float  # of which: its own lines (own time), per scenario call
+    baseline_seconds: float  # inclusive time per scenario call
+    current_seconds: float
+    baseline_calls: float  # calls of this function per scenario call
+    current_calls: float
+    edges: tuple[EdgeChange, ...] = ()  # changed call sites, biggest cost first
+
+    @property
+    def significant(self) -> bool:
+        """The CI excludes zero, or a call count really changed (counts are exact)."""
+        return self.ci_low > 0 or self.ci_high < 0
+
+    @property
+    def structural(self) -> bool:
+        return self.status != "changed" or any(e.status != "same" for e in self.edges)
+
+
+@dataclass(frozen=True)
+class LibraryChange:
+    """A library function whose time or calls per scenario call changed."""
+
+    key: str
+    function: str
+    file: str
+    baseline_seconds: float  # inclusive, per scenario call
+    current_seconds: float
+    baseline_calls: float
+    current_calls: float
+
+
+@dataclass(frozen=True)
+class CulpritReport:
+    """Culprits of one scenario's change, baseline -> current, per scenario call."""
+
+    culprits: tuple[Culprit, ...]  # biggest change first (see `find_culprits`)
+    baseline_seconds: float  # profiled time per scenario call, mean over workers
+    current_seconds: float
+    baseline_workers: int
+    current_workers: int
+    own_structure_changed: bool  # any own-code call count changed, or own functions came/went
+    library_changes: tuple[LibraryChange, ...] = ()  # when own structure did not change
+    direction: int = 0  # +1 slower, -1 faster, 0 both (as asked)
+    timing_ratio: float | None = None  # the timing verdict's ratio, when given
+    benchmark: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def delta_seconds(self) -> float:
+        return self.current_seconds - self.baseline_seconds
+
+    @property
+    def profiled_ratio(self) -> float:
+        return self.current_seconds / self.baseline_seconds if self.baseline_seconds else np.nan
+
+    def named(self, n: int = 3) -> list[Culprit]:
+        """The first `n` significant culprits in the asked direction."""
+        out = [c for c in self.culprits if c.significant and _along(c, self.direction)]
+        return out[:n]
+
+    @property
+    def dependency_suspected(self) -> bool:
+        """Own code calls the same things as often; the change sits in library code."""
+        return not self.own_structure_changed and bool(self.library_changes)
+
+    def explained_seconds(self, n: int = 3) -> float:
+        return float(sum(c.delta_seconds for c in self.named(n)))
+
+
+def _along(c: Culprit, direction: int) -> bool:
+    return direction == 0 or np.sign(c.delta_seconds) == direction
+
+
+def _same_count(a: float, b: float) -> bool:
+    return abs(a - b) <= COUNT_TOLERANCE * max(abs(a), abs(b)) + 1e-12
+
+
+def find_culprits(
+    baseline: Profile | Sequence[Profile],
+    current: Profile | Sequence[Profile],
+    *,
+    direction: int | None = None,
+    timing_ratio: float | None = None,
+    confidence: float = 0.95,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = 0,
+    benchmark: str | None = None,
+) -> CulpritReport:
+    """Own-code culprits of the change baseline -> current, per scenario call.
+
+    Each side is one profile or several (one per profiling worker; their spread gives
+    each culprit a bootstrap CI). Culprits come biggest first by the CI bound nearest
+    zero, so a large but noisy change does not outrank a smaller certain one; the
+    asked `direction` (+1 slower, -1 faster, 0 either) goes first. Without one, the
+    direction is the timing's (`timing_ratio`, current / baseline) or else the profiles'.
+    """
+    base = [baseline] if isinstance(baseline, Profile) else list(baseline)
+    cur = [current] if isinstance(current, Profile) else list(current)
+    if not base or not cur:
+        raise ValueError("find_culprits needs at least one profile per side")
+    rooted = all(p.root is not None for p in (*base, *cur))
+    index = Index()
+    base_rows = [worker_rows(p, index) for p in base]
+    cur_rows = [worker_rows(p, index) for p in cur]
+    matches = list(index.fkeys)
+    own = np.array([is_own_code(index.info[m][2], rooted) for m in matches], dtype=bool)
+    b_side, c_side = side_matrices(base_rows, index, own), side_matrices(cur_rows, index, own)
+    model = Model(index, own)
+    bm, cm = means(b_side), means(c_side)
+    point = model.scores(bm, cm)
+    rng = np.random.default_rng(seed)
+    wb = bootstrap_weights(rng, len(base), resamples)
+    wc = bootstrap_weights(rng, len(cur), resamples)
+    boot = model.scores(means(b_side, wb), means(c_side, wc))
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(boot, [alpha, 1 - alpha], axis=0)
+    edges_by_caller = _edge_changes(index, model, bm, cm)
+    culprits = []
+    for i in np.flatnonzero(own):
+        key, fn, file, line = index.info[matches[i]]
+        nb, nc = bm["calls"][i], cm["calls"][i]
+        status = "new" if nb == 0 else "gone" if nc == 0 else "changed"
+        own_delta = (
+            (nb + nc) / 2 * (per(cm["own"][i], nc) - per(bm["own"][i], nb))
+            if nb > 0 and nc > 0
+            else cm["own"][i] - bm["own"][i]
+        )
+        culprits.append(
+            Culprit(
+                key=key,
+                function=fn,
+                file=file,
+                line=line,
+                status=status,
+                delta_seconds=float(point[i]),
+                ci_low=float(min(low[i], point[i])),
+                ci_high=float(max(high[i], point[i])),
+                own_delta_seconds=float(own_delta),
+                baseline_seconds=float(bm["incl"][i]),
+                current_seconds=float(cm["incl"][i]),
+                baseline_calls=float(nb),
+                current_calls=float(nc),
+                edges=tuple(edges_by_caller.get(i, ())),
+            )
+        )
+    if direction is None:
+        change = (timing_ratio - 1) if timing_ratio else c_side.total.mean() - b_side.total.mean()
+        direction = int(np.sign(change))
+    culprits.sort(key=lambda c: _rank(c, direction))
+    structure = any(c.structural for c in culprits)
+    library = () if structure else _library_changes(index, own, bm, cm, b_side, c_side)
+    return CulpritReport(
+        culprits=tuple(culprits),
+        baseline_seconds=float(b_side.total.mean()),
+        current_seconds=float(c_side.total.mean()),
+        baseline_workers=len(base),
+        current_workers=len(cur),
+        own_structure_changed=structure,
+        library_changes=library,
+        direction=direction,
+        timing_ratio=timing_ratio,
+        benchmark=benchmark,
+    )
+
+
+def _rank(c: Culprit, direction: int) -> tuple[int, int, float, str]:
+    """Asked direction first, then significant, then by the CI bound nearest zero."""
+    sure = c.ci_low if c.delta_seconds > 0 else -c.ci_high
+    return (
+        0 if _along(c, direction) else 1,
+        0 if c.significant else 1,
+        -max(sure, 0.0) - abs(c.delta_seconds) * 1e-9,
+        c.key,
+    )
+
+
+def _edge_changes(
+    index: Index, model: Model, bm: dict[str, np.ndarray], cm: dict[str, np.ndarray]
+) -> dict[int, list[EdgeChange]]:
+    out: dict[int, list[EdgeChange]] = {}
+    matches = list(index.fkeys)
+    nb_f, nc_f = bm["calls"], cm["calls"]
+    for j, (a, g) in enumerate(zip(model.callers, model.callees, strict=True)):
+        if not model.own[a] or a == g:
+            continue
+        b, c = bm["edge_calls"][j], cm["edge_calls"][j]
+        key, fn, file, _ = index.info[matches[g]]
+        rated = nb_f[a] > 0 and nc_f[a] > 0
+        delta = float(edge_delta(b, c, nb_f[a], nc_f[a], rated))
+        if model.own[g] and nb_f[g] > 0 and nc_f[g] > 0:
+            mean_incl = (per(bm["incl"][g], nb_f[g]) + per(cm["incl"][g], nc_f[g])) / 2
+            cost = delta * float(mean_incl)
+        elif model.own[g]:
+            cost = 0.0  # a new or gone own function is a culprit of its own
+        else:
+            cost = float(edge_delta(bm["edge_cum"][j], cm["edge_cum"][j], nb_f[a], nc_f[a], rated))
+        out.setdefault(int(a), []).append(
+            EdgeChange(
+                callee=key,
+                function=fn,
+                file=file,
+                library=not model.own[g],
+                baseline_calls=float(b),
+                current_calls=float(c),
+                baseline_per_caller_call=float(b / nb_f[a]) if nb_f[a] > 0 else 0.0,
+                current_per_caller_call=float(c / nc_f[a]) if nc_f[a] > 0 else 0.0,
+                cost_seconds=float(cost),
+            )
+        )
+    for a, changes in out.items():
+        changes.sort(key=lambda e: (e.status == "same", -abs(e.cost_seconds), e.callee))
+        out[a] = [e for e in changes if e.status != "same" or e.library][:MAX_EDGES]
+    return out
+
+
+def _library_changes(
+    index: Index,
+    own: np.ndarray,
+    bm: dict[str, np.ndarray],
+    cm: dict[str, np.ndarray],
+    b_side: Side,
+    c_side: Side,
+) -> tuple[LibraryChange, ...]:
+    """Library functions whose calls changed, or whose own time changed beyond worker spread."""
+    matches = list(index.fkeys)
+    found: list[tuple[float, LibraryChange]] = []
+    for i in np.flatnonzero(~own):
+        key, fn, file, _ = index.info[matches[i]]
+        if not is_library(file):
+            continue
+        nb, nc = bm["calls"][i], cm["calls"][i]
+        delta = cm["own"][i] - bm["own"][i]
+        spread = b_side.own[:, i].std(ddof=1) if len(b_side.own) > 1 else 0.0
+        spread = max(spread, c_side.own[:, i].std(ddof=1) if len(c_side.own) > 1 else 0.0)
+        if _same_count(nb, nc) and abs(delta) <= 3 * spread:
+            continue
+        change = LibraryChange(
+            key, fn, file, float(bm["incl"][i]), float(cm["incl"][i]), float(nb), float(nc)
+        )
+        found.append((-abs(delta), change))
+    found.sort(key=lambda t: (t[0], t[1].key))
+    return tuple(c for _, c in found[:10])

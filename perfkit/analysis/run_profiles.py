@@ -1,0 +1,99 @@
+"""A run's profiles: every profiling worker's `.prof` of a benchmark, with root and calls.
+
+Knows where a run directory keeps profiles (through perfkit.rundir) and what run.json and
+profiles.csv say about them; reads files with perfkit.analysis.profiles. Analyses nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from perfkit.analysis.culprits import CulpritReport, find_culprits
+from perfkit.analysis.profiles import Profile, load_profile
+from perfkit.errors import ProfileError
+
+
+def recorded_in_run(path: Path) -> tuple[str | None, int]:
+    """(target root, scenario calls) of a `.prof` inside a run directory; (None, 1) elsewhere."""
+    from perfkit.rundir import PROFILES_DIR, RUN_JSON, RunDirError, load_run
+
+    resolved = path.resolve()
+    parents = resolved.parents
+    if len(parents) < 3 or parents[1].name != PROFILES_DIR:
+        return None, 1
+    run_dir = parents[2]
+    if not (run_dir / RUN_JSON).is_file():
+        return None, 1
+    try:
+        run = load_run(run_dir)
+    except RunDirError:
+        return None, 1
+    relative = str(resolved.relative_to(run_dir.resolve()))
+    for file, target, calls in zip(
+        run.profiles["file"], run.profiles["target"], run.profiles["calls"], strict=True
+    ):
+        if str(file) == relative:
+            root = run.meta.get("targets", {}).get(target, {}).get("path")
+            return root, max(1, int(calls))
+    return None, 1
+
+
+def _run_and_files(run: Any, target: str, full_id: str) -> tuple[Any, list[tuple[Path, int]]]:
+    from perfkit.rundir import Run, load_run
+
+    run = run if isinstance(run, Run) else load_run(run)
+    files = run.profile_files(target, full_id)
+    if not files:
+        have = sorted(
+            {
+                f"{b}[{p}]" if p else b
+                for b, p in zip(run.profiles["benchmark"], run.profiles["params"], strict=True)
+            }
+        )
+        hint = f" (profiled: {', '.join(have)})" if have else " (run `perfkit run --profile`)"
+        raise ProfileError(f"run {run.id} has no profile of {full_id} for target {target!r}{hint}")
+    return run, files
+
+
+def load_run_profiles(run: Any, target: str, full_id: str) -> list[Profile]:
+    """Every profiling worker's profile of one benchmark of one target, with calls and root.
+
+    `run` is a `Run` or anything `load_run` accepts (run id, directory, ``latest``).
+    """
+    run, files = _run_and_files(run, target, full_id)
+    root = run.meta.get("targets", {}).get(target, {}).get("path")
+    return [load_profile(file, root=root, calls=calls) for file, calls in files]
+
+
+def load_run_profile(run: Any, target: str, full_id: str) -> Profile:
+    """The first profiling worker's profile of one benchmark of one target in a run."""
+    run, files = _run_and_files(run, target, full_id)
+    root = run.meta.get("targets", {}).get(target, {}).get("path")
+    file, calls = files[0]
+    return load_profile(file, root=root, calls=calls)
+
+
+def run_culprits(
+    base: Any,
+    current: Any = None,
+    *,
+    benchmark: str,
+    baseline_label: str | None = None,
+    current_label: str | None = None,
+    timing_ratio: float | None = None,
+) -> CulpritReport:
+    """Culprits of one benchmark between two sides, from every profiling worker's profile.
+
+    Sides are picked as `perfkit.compare` picks them: ``run``, ``run:LABEL`` or two runs
+    (``perfkit.culprits("latest", benchmark="filter_results")``).
+    """
+    from perfkit.analysis.comparison import resolve_sides
+
+    b, c = resolve_sides(base, current, baseline_label=baseline_label, current_label=current_label)
+    return find_culprits(
+        load_run_profiles(b.run, b.label, benchmark),
+        load_run_profiles(c.run, c.label, benchmark),
+        timing_ratio=timing_ratio,
+        benchmark=benchmark,
+    )

@@ -1,0 +1,115 @@
+"""Culprits on stored profiles of known structure (tests/fixtures/profiles/culprits, made by
+make_profiles.py): three profiling workers a side, real cProfile files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perfkit.analysis.culprit_words import count_text, culprit_text, short_name, summary_lines
+from perfkit.analysis.culprits import find_culprits, is_own_code
+from perfkit.analysis.profiles import Profile, load_profile
+
+HERE = Path(__file__).resolve().parent / "fixtures" / "profiles" / "culprits"
+META = json.loads((HERE / "fixtures.json").read_text(encoding="utf-8"))
+
+
+def _side(case: str, side: str) -> list[Profile]:
+    return [
+        load_profile(HERE / case / name, root=info["root"], calls=info["calls"])
+        for name, info in sorted(META[case].items())
+        if name.startswith(side)
+    ]
+
+
+@pytest.fixture(scope="module")
+def code_change():
+    return find_culprits(_side("code", "baseline"), _side("code", "current"))
+
+
+def test_own_code_changes_are_named_callers_not_the_callees_they_call_more(code_change) -> None:
+    named = [c.function for c in code_change.named(3)]
+    assert set(named[:2]) == {"checkout", "clean"}  # the two edited functions
+    assert "audit" in named  # new in current
+    price = next(c for c in code_change.culprits if c.function == "price")
+    assert price.current_calls == 2 * price.baseline_calls  # called twice as often...
+    assert "price" not in named  # ...but unchanged itself: checkout is what changed
+    assert code_change.own_structure_changed and not code_change.dependency_suspected
+
+
+def test_call_count_changes_are_shown_as_they_are(code_change) -> None:
+    clean = next(c for c in code_change.culprits if c.function == "clean")
+    sub = next(e for e in clean.edges if e.function == "sub")
+    assert (sub.baseline_per_caller_call, sub.current_per_caller_call) == (1.0, 3.0)
+    assert sub.status == "more" and sub.cost_seconds > 0
+    text = culprit_text(clean)
+    assert "`clean` (shop.py:10): +" in text
+    assert "`re.sub` 1 → 3 per `clean` call (+200 %, +300 per scenario call" in text
+    checkout = next(c for c in code_change.culprits if c.function == "checkout")
+    assert "`price` 150 → 300 per `checkout` call (+100 %" in culprit_text(checkout)
+    assert count_text(4 / 3) == "1.33" and count_text(1.0) == "1" and count_text(1234.0) == "1,234"
+
+
+def test_culprits_carry_a_ci_over_profiling_workers(code_change) -> None:
+    assert code_change.baseline_workers == code_change.current_workers == 3
+    for c in code_change.named(3):
+        assert 0 < c.ci_low <= c.delta_seconds <= c.ci_high
+    within = [c for c in code_change.culprits if not c.significant]
+    assert within, "some functions changed only within the workers' spread"
+
+
+def test_accounting_says_how_much_the_culprits_explain(code_change) -> None:
+    lines = summary_lines(code_change)
+    assert lines[-1].startswith("Under the profiler the scenario went ")
+    assert "3 vs 3 profiling workers" in lines[-1]
+    assert "named culprit(s) account for +" in lines[-1]
+
+
+def test_a_changed_dependency_is_said_to_be_one() -> None:
+    report = find_culprits(_side("dependency", "baseline"), _side("dependency", "current"))
+    assert not report.own_structure_changed
+    assert report.dependency_suspected
+    assert report.named(1)[0].function == "receipt"  # where own code meets the library
+    text = "\n".join(summary_lines(report))
+    assert "A dependency changed, not your code" in text
+    assert "textlib" in text
+
+
+def test_improvements_rank_the_other_way() -> None:
+    report = find_culprits(_side("code", "current"), _side("code", "baseline"))
+    assert report.direction == -1
+    assert {c.function for c in report.named(2)} == {"checkout", "clean"}
+    gone = next(c for c in report.culprits if c.function == "audit")
+    assert gone.status == "gone" and gone.delta_seconds < 0
+    assert "no more calls to `re.sub`" not in culprit_text(report.named(2)[0])  # fewer, not gone
+
+
+def test_one_profile_a_side_still_works_without_a_ci() -> None:
+    report = find_culprits(_side("code", "baseline")[0], _side("code", "current")[0])
+    assert {c.function for c in report.named(2)} == {"checkout", "clean"}
+
+
+@pytest.mark.parametrize(
+    ("file", "rooted", "own"),
+    [
+        ("shop.py", True, True),
+        ("pkg/text.py", True, True),
+        ("/abs/suite.py", True, False),
+        ("<stdlib>/re/__init__.py", True, False),
+        ("<site-packages>/textlib.py", False, False),
+        ("~", False, False),
+        ("/abs/suite.py", False, True),
+    ],
+)
+def test_own_code_is_what_lies_under_the_root(file: str, rooted: bool, own: bool) -> None:
+    assert is_own_code(file, rooted) is own
+
+
+def test_library_names_read_like_code() -> None:
+    assert short_name("<method 'match' of 're.Pattern' objects>") == "re.Pattern.match"
+    assert short_name("<built-in method builtins.sorted>") == "builtins.sorted"
+    assert short_name("sub", "<stdlib>/re/__init__.py") == "re.sub"
+    assert short_name("render", "<site-packages>/markdown/core.py") == "markdown.core.render"
+    assert short_name("split_artists", "pkg/text.py") == "split_artists"
