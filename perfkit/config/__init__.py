@@ -27,7 +27,14 @@ class MeasurePlan:
     def quick(self) -> MeasurePlan:
         """Less precision, much less time: for a first look."""
         return replace(
-            self, workers=4, samples=3, min_sample_seconds=0.01, worker_seconds=0.3, memory_calls=8
+            self,
+            workers=4,
+            samples=3,
+            min_sample_seconds=0.01,
+            worker_seconds=0.3,
+            memory_calls=8,
+            profile_workers=2,
+            profile_min_seconds=0.1,
         )
 
 
