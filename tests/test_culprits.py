@@ -113,3 +113,49 @@ def test_library_names_read_like_code() -> None:
     assert short_name("sub", "<stdlib>/re/__init__.py") == "re.sub"
     assert short_name("render", "<site-packages>/markdown/core.py") == "markdown.core.render"
     assert short_name("split_artists", "pkg/text.py") == "split_artists"
+
+
+def test_compare_prints_the_culprit_of_a_real_regression(tmp_path: Path) -> None:
+    """A real interleaved run of the corpus library with a big edit to one function."""
+    import sys
+
+    from conftest import perfkit_cli
+
+    corpus = Path(__file__).resolve().parent / "culprit_corpus"
+    sys.path.insert(0, str(corpus))
+    try:
+        import edits
+    finally:
+        sys.path.remove(str(corpus))
+    edit = edits.Edit(
+        "many-passes",
+        "parse_catalogue",
+        "textmatch/parse.py",
+        "split_artists",
+        "    parts = _ARTIST_SPLIT.split(text)\n",
+        "    for _ in range(12):\n        text = re.sub(r'\\s*/\\s*', ', ', text)\n"
+        "    parts = _ARTIST_SPLIT.split(text)\n",
+        "twelve more regex passes",
+    )
+    edited = edits.apply(edit, tmp_path / "edited")
+    proc = perfkit_cli(
+        "run",
+        str(corpus / "suite.py"),
+        "--only",
+        "parse_catalogue",
+        "--quick",
+        "--profile",
+        "--target",
+        f"baseline={edits.BASE}",
+        "--target",
+        f"current={edited}",
+        "--out",
+        str(tmp_path / "runs"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    run_dir = proc.stdout.strip().splitlines()[-1]
+    shown = perfkit_cli("compare", run_dir, "--runs-dir", str(tmp_path / "runs"))
+    assert shown.returncode == 0, shown.stderr
+    line = next(x for x in shown.stdout.splitlines() if x.startswith("culprit "))
+    assert line.startswith("culprit parse_catalogue: split_artists (textmatch/parse.py:")
+    assert "re.sub 0 → 12 per split_artists call" in line or "new calls to re.sub" in line

@@ -103,6 +103,11 @@ def side_matrices(rows: list[dict], index: Index, own: np.ndarray) -> Side:
         net = ecum[:, lib_from_own] - np.minimum(share, 1.0) * callback[:, callees[lib_from_own]]
         np.add.at(attr.T, callers[lib_from_own], net.T)
     total = np.array([row["total"] for row in rows])
+    if w > 1:
+        # A worker on a busier moment runs everything slower alike: scale each worker to
+        # its side's mean total, so that the spread left is the functions' own.
+        speed = (total.mean() / total)[:, None]
+        tot, cum, attr, ecum = tot * speed, cum * speed, attr * speed, ecum * speed
     return Side(calls, tot, cum, attr, ecalls, ecum, total)
 
 

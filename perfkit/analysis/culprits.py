@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -152,8 +153,15 @@ class CulpritReport:
         return self.current_seconds / self.baseline_seconds if self.baseline_seconds else np.nan
 
     def named(self, n: int = 3) -> list[Culprit]:
-        """The first `n` significant culprits in the asked direction."""
+        """The first `n` significant culprits in the asked direction.
+
+        When none goes that way under the profiler (its per-call overhead can turn a
+        saving of calls-for-C-code into a cost), the changed call structure still names
+        the code: significant culprits with call-count changes, either direction.
+        """
         out = [c for c in self.culprits if c.significant and _along(c, self.direction)]
+        if not out:
+            out = [c for c in self.culprits if c.significant and c.structural]
         return out[:n]
 
     @property
@@ -210,19 +218,31 @@ def find_culprits(
     wb = bootstrap_weights(rng, len(base), resamples)
     wc = bootstrap_weights(rng, len(cur), resamples)
     boot = model.scores(means(b_side, wb), means(c_side, wc))
+    edges_by_caller = _edge_changes(index, model, bm, cm)
+    nb_all, nc_all = bm["calls"], cm["calls"]
+    own_delta = np.where(
+        (nb_all > 0) & (nc_all > 0),
+        (nb_all + nc_all) / 2 * (per(cm["own"], nc_all) - per(bm["own"], nb_all)),
+        cm["own"] - bm["own"],
+    )
+    owners = _anonymous_owners(index, model, bm, cm)
+    for anon, owner in owners.items():
+        # A lambda, comprehension or generator is its enclosing function's code.
+        point[owner] += point[anon]
+        boot[:, owner] += boot[:, anon]
+        own_delta[owner] += own_delta[anon]
+        merged = edges_by_caller.get(owner, []) + edges_by_caller.get(anon, [])
+        merged.sort(key=lambda e: (e.status == "same", -abs(e.cost_seconds), e.callee))
+        edges_by_caller[owner] = merged[:MAX_EDGES]
     alpha = (1 - confidence) / 2
     low, high = np.quantile(boot, [alpha, 1 - alpha], axis=0)
-    edges_by_caller = _edge_changes(index, model, bm, cm)
     culprits = []
     for i in np.flatnonzero(own):
+        if i in owners:
+            continue
         key, fn, file, line = index.info[matches[i]]
         nb, nc = bm["calls"][i], cm["calls"][i]
         status = "new" if nb == 0 else "gone" if nc == 0 else "changed"
-        own_delta = (
-            (nb + nc) / 2 * (per(cm["own"][i], nc) - per(bm["own"][i], nb))
-            if nb > 0 and nc > 0
-            else cm["own"][i] - bm["own"][i]
-        )
         culprits.append(
             Culprit(
                 key=key,
@@ -233,7 +253,7 @@ def find_culprits(
                 delta_seconds=float(point[i]),
                 ci_low=float(min(low[i], point[i])),
                 ci_high=float(max(high[i], point[i])),
-                own_delta_seconds=float(own_delta),
+                own_delta_seconds=float(own_delta[i]),
                 baseline_seconds=float(bm["incl"][i]),
                 current_seconds=float(cm["incl"][i]),
                 baseline_calls=float(nb),
@@ -259,6 +279,80 @@ def find_culprits(
         timing_ratio=timing_ratio,
         benchmark=benchmark,
     )
+
+
+ANONYMOUS = ("<lambda>", "<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>")
+
+
+def _anonymous_owners(
+    index: Index, model: Model, bm: dict[str, np.ndarray], cm: dict[str, np.ndarray]
+) -> dict[int, int]:
+    """Own-code lambdas and comprehensions -> the named own function they belong to.
+
+    The owner is the named own-code function calling them most (through one library
+    call, as for ``sorted(key=lambda ...)``), in the same file.
+    """
+    matches = list(index.fkeys)
+    info = [index.info[m] for m in matches]
+    calls = bm["edge_calls"] + cm["edge_calls"]
+    callers_of: dict[int, list[tuple[int, float]]] = {}
+    for j, (a, g) in enumerate(zip(model.callers, model.callees, strict=True)):
+        if a != g:
+            callers_of.setdefault(int(g), []).append((int(a), float(calls[j])))
+
+    def anonymous(i: int) -> bool:
+        return bool(model.own[i]) and info[i][1] in ANONYMOUS
+
+    def owner(i: int, depth: int = 0) -> int | None:
+        best: tuple[float, int] | None = None
+        for a, n in callers_of.get(i, []):
+            if model.own[a] and anonymous(a) and depth < 3:
+                found = owner(a, depth + 1)
+                candidates = [(n, found)] if found is not None else []
+            elif model.own[a]:
+                candidates = [(n, a)]
+            else:  # library calls in between: sorted(key=...), Counter(genexpr), re.sub(repl)
+                candidates = _own_above(a, callers_of, model.own, anonymous, n)
+            for n_calls, b in candidates:
+                if info[b][2] == info[i][2] and (best is None or n_calls > best[0]):
+                    best = (n_calls, b)
+        return best[1] if best else None
+
+    out: dict[int, int] = {}
+    for i in range(len(matches)):
+        if anonymous(i):
+            found = owner(i)
+            if found is not None:
+                out[i] = found
+    return out
+
+
+def _own_above(
+    start: int,
+    callers_of: dict[int, list[tuple[int, float]]],
+    own: np.ndarray,
+    anonymous: Any,
+    calls: float,
+    depth: int = 3,
+) -> list[tuple[float, int]]:
+    """Named own-code functions above a library frame, at most `depth` library frames up."""
+    found: list[tuple[float, int]] = []
+    frontier, seen = [start], {start}
+    for _ in range(depth):
+        nxt = []
+        for f in frontier:
+            for b, _m in callers_of.get(f, []):
+                if b in seen:
+                    continue
+                seen.add(b)
+                if own[b] and not anonymous(b):
+                    found.append((calls, b))
+                elif not own[b]:
+                    nxt.append(b)
+        if found:
+            return found
+        frontier = nxt
+    return found
 
 
 def _rank(c: Culprit, direction: int) -> tuple[int, int, float, str]:

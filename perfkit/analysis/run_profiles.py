@@ -97,3 +97,31 @@ def run_culprits(
         timing_ratio=timing_ratio,
         benchmark=benchmark,
     )
+
+
+CULPRIT_VERDICTS = ("regression", "improvement")
+
+
+def comparison_culprits(
+    comparison: Any, verdicts: tuple[str, ...] = CULPRIT_VERDICTS
+) -> dict[str, CulpritReport]:
+    """Culprits of every benchmark of a `Comparison` with one of `verdicts` and profiles on
+    both sides, biggest change first; benchmarks without profiles are left out."""
+    base, cur = comparison.baseline, comparison.current
+    table = comparison.table
+    rows = table[table["verdict"].isin(verdicts)]
+    order = (rows["ratio"].map(lambda r: abs(r - 1))).sort_values(ascending=False).index
+    out: dict[str, CulpritReport] = {}
+    for i in order:
+        full_id, ratio = str(table.at[i, "id"]), float(table.at[i, "ratio"])
+        if not base.run.profile_files(base.label, full_id) or not cur.run.profile_files(
+            cur.label, full_id
+        ):
+            continue
+        out[full_id] = find_culprits(
+            load_run_profiles(base.run, base.label, full_id),
+            load_run_profiles(cur.run, cur.label, full_id),
+            timing_ratio=ratio,
+            benchmark=full_id,
+        )
+    return out
