@@ -159,3 +159,17 @@ def test_compare_prints_the_culprit_of_a_real_regression(tmp_path: Path) -> None
     line = next(x for x in shown.stdout.splitlines() if x.startswith("culprit "))
     assert line.startswith("culprit parse_catalogue: split_artists (textmatch/parse.py:")
     assert "re.sub 0 → 12 per split_artists call" in line or "new calls to re.sub" in line
+    # README's Python examples on the same run: the same answer as the command line
+    import perfkit
+
+    report = perfkit.culprits(run_dir, benchmark="parse_catalogue")
+    assert report.named(1)[0].function == "split_artists"
+    assert report.baseline_workers == report.current_workers == 2  # --quick: two a side
+    first = Path(run_dir) / "profiles" / "current" / "parse_catalogue.prof"
+    alone = perfkit.load_profile(first)
+    assert alone.root == str(edited) and alone.calls > 1
+    assert "textmatch/parse.py" in set(alone.functions["file"])
+    base = perfkit.load_profile(Path(run_dir) / "profiles" / "baseline" / "parse_catalogue.prof")
+    diff = perfkit.diff_profiles(base, alone)
+    row = diff[diff["function"] == "split_artists"].iloc[0]
+    assert row["status"] == "changed" and row["delta_cumtime_seconds"] > 0
