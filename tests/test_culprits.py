@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from perfkit.analysis.culprit_words import count_text, culprit_text, short_name, summary_lines
+from perfkit.analysis.culprit_words import culprit_text, format_count, short_name, summary_lines
 from perfkit.analysis.culprits import find_culprits, is_own_code
 from perfkit.analysis.profiles import Profile, load_profile
 
@@ -32,7 +32,8 @@ def code_change():
 def test_own_code_changes_are_named_callers_not_the_callees_they_call_more(code_change) -> None:
     named = [c.function for c in code_change.named(3)]
     assert set(named[:2]) == {"checkout", "clean"}  # the two edited functions
-    assert "audit" in named  # new in current
+    audit = next(c for c in code_change.culprits if c.function == "audit")
+    assert audit.status == "new" and audit.delta_seconds > 0  # new code (small: maybe noise)
     price = next(c for c in code_change.culprits if c.function == "price")
     assert price.current_calls == 2 * price.baseline_calls  # called twice as often...
     assert "price" not in named  # ...but unchanged itself: checkout is what changed
@@ -49,7 +50,7 @@ def test_call_count_changes_are_shown_as_they_are(code_change) -> None:
     assert "`re.sub` 1 → 3 per `clean` call (+200 %, +300 per scenario call" in text
     checkout = next(c for c in code_change.culprits if c.function == "checkout")
     assert "`price` 150 → 300 per `checkout` call (+100 %" in culprit_text(checkout)
-    assert count_text(4 / 3) == "1.33" and count_text(1.0) == "1" and count_text(1234.0) == "1,234"
+    assert format_count(4 / 3) == "1.33" and format_count(1.0) == "1"
 
 
 def test_culprits_carry_a_ci_over_profiling_workers(code_change) -> None:
@@ -173,3 +174,63 @@ def test_compare_prints_the_culprit_of_a_real_regression(tmp_path: Path) -> None
     diff = perfkit.diff_profiles(base, alone)
     row = diff[diff["function"] == "split_artists"].iloc[0]
     assert row["status"] == "changed" and row["delta_cumtime_seconds"] > 0
+
+
+_CACHED = """
+_CACHE = {}
+
+
+def normalise(text):
+    return " ".join(text.lower().split())
+
+
+def lookup(query):
+    hit = _CACHE.get(query)
+    if hit is None:
+        hit = _CACHE[query] = normalise(query)
+    return hit
+
+
+def scenario(queries):
+    return [lookup(q) for q in queries]
+"""
+_UNCACHED = _CACHED.replace(
+    "    hit = _CACHE.get(query)\n    if hit is None:\n        hit = _CACHE[query] = normalise(query)\n"
+    "    return hit\n",
+    "    return normalise(query)\n",
+)
+
+
+def _profiles(tmp_path: Path, name: str, source: str, workers: int = 3) -> list[Profile]:
+    import importlib.util
+
+    from perfkit.collect.profiling import profile as profile_pass
+
+    root = tmp_path / name
+    root.mkdir()
+    (root / "cachemod.py").write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"cachemod_{name}", root / "cachemod.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    queries = [f"  Some  Query {i % 40} " for i in range(200)]
+    out = []
+    for k in range(workers):
+        path = root / f"w{k}.prof"
+        done = profile_pass(
+            lambda: module.scenario(queries), {"prof_path": str(path), "profile_min_seconds": 0.05}
+        )
+        out.append(load_profile(path, root=root, calls=done["calls"]))
+    return out
+
+
+def test_a_cache_that_stopped_hitting_is_its_callers_change(tmp_path: Path) -> None:
+    """normalise is in both sources but runs only in current: lookup's new call site is
+    the change, not 'new code'."""
+    report = find_culprits(
+        _profiles(tmp_path, "base", _CACHED), _profiles(tmp_path, "cur", _UNCACHED)
+    )
+    first = report.named(1)[0]
+    assert first.function == "lookup"
+    assert any(e.function == "normalise" and e.status == "new" for e in first.edges)
+    normalise = next(c for c in report.culprits if c.function == "normalise")
+    assert normalise.status == "called" and normalise.delta_seconds == 0

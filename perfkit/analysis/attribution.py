@@ -14,6 +14,8 @@ import numpy as np
 
 from perfkit.analysis.profiles import Profile, _match_keys
 
+CALLBACK_DEPTH = 6  # library frames between a library call and an own-code callback
+
 
 @dataclass
 class Side:
@@ -26,6 +28,7 @@ class Side:
     edge_calls: np.ndarray
     edge_cum: np.ndarray
     total: np.ndarray  # profiled seconds per scenario call, per worker
+    edge_net: np.ndarray  # call-site time without own-code callbacks under it
 
 
 @dataclass
@@ -85,14 +88,30 @@ def side_matrices(rows: list[dict], index: Index, own: np.ndarray) -> Side:
         for j, (n, c) in row["edges"].items():
             ecalls[r, j], ecum[r, j] = n, c
     attr = tot.copy()
+    edge_net = ecum.copy()  # call-site time, own-code callbacks under it removed
     if ne:
         pairs = np.array(list(index.ekeys), dtype=object)
         callers = np.array([index.fkeys[p] for p in pairs[:, 0]])
         callees = np.array([index.fkeys[p] for p in pairs[:, 1]])
         # Own-code callbacks under a library function are the callback's, not the caller's.
         into_own = own[callees] & ~own[callers]
-        callback = np.zeros((w, nf))
-        np.add.at(callback.T, callers[into_own], ecum[:, into_own].T)
+        direct = np.zeros((w, nf))
+        np.add.at(direct.T, callers[into_own], ecum[:, into_own].T)
+        # ...also deeper down (feed -> goahead -> handle_starttag): each library call passes
+        # on its share of its callee's callback time.
+        lib_lib = ~own[callers] & ~own[callees] & (callers != callees)
+        pass_on = np.divide(
+            ecum[:, lib_lib],
+            cum[:, callees[lib_lib]],
+            out=np.zeros((w, int(lib_lib.sum()))),
+            where=cum[:, callees[lib_lib]] > 0,
+        )
+        pass_on = np.minimum(pass_on, 1.0)
+        callback = direct
+        for _ in range(CALLBACK_DEPTH):
+            deeper = direct.copy()
+            np.add.at(deeper.T, callers[lib_lib], (pass_on * callback[:, callees[lib_lib]]).T)
+            callback = np.minimum(deeper, cum)
         lib_from_own = own[callers] & ~own[callees] & (callers != callees)
         share = np.divide(
             ecum[:, lib_from_own],
@@ -102,13 +121,15 @@ def side_matrices(rows: list[dict], index: Index, own: np.ndarray) -> Side:
         )
         net = ecum[:, lib_from_own] - np.minimum(share, 1.0) * callback[:, callees[lib_from_own]]
         np.add.at(attr.T, callers[lib_from_own], net.T)
+        edge_net[:, lib_from_own] = net
     total = np.array([row["total"] for row in rows])
     if w > 1:
         # A worker on a busier moment runs everything slower alike: scale each worker to
         # its side's mean total, so that the spread left is the functions' own.
         speed = (total.mean() / total)[:, None]
         tot, cum, attr, ecum = tot * speed, cum * speed, attr * speed, ecum * speed
-    return Side(calls, tot, cum, attr, ecalls, ecum, total)
+        edge_net = edge_net * speed
+    return Side(calls, tot, cum, attr, ecalls, ecum, total, edge_net)
 
 
 def per(total: Any, calls: Any) -> Any:
@@ -130,12 +151,13 @@ def edge_delta(eb: Any, ec: Any, nb: Any, nc: Any, rated: Any) -> Any:
 class Model:
     """The attribution as array arithmetic over side means (so a bootstrap is cheap)."""
 
-    def __init__(self, index: Index, own: np.ndarray) -> None:
+    def __init__(self, index: Index, own: np.ndarray, existing: np.ndarray | None = None) -> None:
         pairs = list(index.ekeys)
         self.callers = np.array([index.fkeys[a] for a, _ in pairs], dtype=int)
         self.callees = np.array([index.fkeys[b] for _, b in pairs], dtype=int)
         n = len(own)
         self.own = own
+        self.existing = own & existing if existing is not None else np.zeros_like(own)
         self.own_edge = (
             own[self.callees] & (self.callers != self.callees) if pairs else np.zeros(0, dtype=bool)
         )
@@ -151,14 +173,22 @@ class Model:
         """
         nb, nc, ab, ac = b["calls"], c["calls"], b["attr"], c["attr"]
         both = (nb > 0) & (nc > 0)
-        score = np.where(both, (nb + nc) / 2 * (per(ac, nc) - per(ab, nb)), ac - ab)
+        # A function in both sources but run on one side only (a cache that stopped
+        # hitting): its callers' new or gone call sites are the change, not the function.
+        charged = both | self.existing
+        score = np.where(
+            both,
+            (nb + nc) / 2 * (per(ac, nc) - per(ab, nb)),
+            np.where(self.existing, 0.0, ac - ab),
+        )
         if len(self.callers):
-            mean_incl = (per(b["incl"], nb) + per(c["incl"], nc)) / 2
+            pb, pc = per(b["incl"], nb), per(c["incl"], nc)
+            mean_incl = np.where(both, (pb + pc) / 2, pb + pc)
             a, g = self.callers[self.own_edge], self.callees[self.own_edge]
             eb, ec = b["edge_calls"][..., self.own_edge], c["edge_calls"][..., self.own_edge]
             outside = self.from_outside[self.own_edge]
             delta = edge_delta(eb, ec, nb[..., a], nc[..., a], both[..., a] & ~outside)
-            cost = delta * mean_incl[..., g] * both[..., g]
+            cost = delta * mean_incl[..., g] * charged[..., g]
             owner = np.where(outside, g, a)
             out = np.zeros_like(score)
             np.add.at(np.moveaxis(out, -1, 0), owner, np.moveaxis(cost, -1, 0))
@@ -167,7 +197,7 @@ class Model:
 
 
 def means(side: Side, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    names = ("calls", "own", "incl", "attr", "edge_calls", "edge_cum")
+    names = ("calls", "own", "incl", "attr", "edge_calls", "edge_cum", "edge_net")
     if weights is None:
         return {k: getattr(side, k).mean(axis=0) for k in names}
     return {k: weights @ getattr(side, k) for k in names}

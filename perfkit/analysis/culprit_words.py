@@ -14,6 +14,17 @@ from perfkit.analysis.culprits import Culprit, CulpritReport, EdgeChange
 from perfkit.units import format_seconds
 
 
+def format_count(value: float) -> str:
+    """A call count as it is: 3 significant digits, never rounded to a misleading 1."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+def format_signed_seconds(seconds: float) -> str:
+    """A change of duration with its sign: ``+1.2 ms``, ``−300 µs``."""
+    sign = "+" if seconds > 0 else "−" if seconds < 0 else ""
+    return sign + format_seconds(abs(seconds))
+
+
 def _backticks(text: str) -> str:
     return f"`{text}`"
 
@@ -21,26 +32,12 @@ def _backticks(text: str) -> str:
 Code = Callable[[str], str]
 
 
-def count_text(value: float) -> str:
-    """A call count as it is: 3 significant digits, never rounded to a misleading 1."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    text = f"{value:.3g}"
-    return text
-
-
-def signed_seconds(seconds: float) -> str:
-    text = format_seconds(abs(seconds))
-    return f"+{text}" if seconds >= 0 else f"−{text}"
-
-
 def _pct(before: float, after: float) -> str:
     if before <= 0:
         return "new"
     change = (after / before - 1) * 100
-    return f"{change:+.0f} %" if abs(change) >= 1 else f"{change:+.1f} %"
+    text = f"{change:+.0f} %" if abs(change) >= 1 else f"{change:+.1f} %"
+    return text.replace("-", "−")
 
 
 def short_name(function: str, file: str = "") -> str:
@@ -69,50 +66,71 @@ def edge_text(edge: EdgeChange, caller: str, code: Code = _backticks) -> str:
     name = code(short_name(edge.function, edge.file))
     per = f"per {code(caller)} call"
     delta = edge.current_calls - edge.baseline_calls
-    scenario = f"{'+' if delta >= 0 else '−'}{count_text(abs(delta))} per scenario call"
-    cost = f"; {signed_seconds(edge.cost_seconds)}" if edge.cost_seconds else ""
+    scenario = f"{'+' if delta >= 0 else '−'}{format_count(abs(delta))} per scenario call"
+    cost = f"; {format_signed_seconds(edge.cost_seconds)}" if edge.cost_seconds else ""
     if edge.status == "new":
-        return f"new calls to {name}, {count_text(edge.current_per_caller_call)} {per} ({scenario}{cost})"
+        return f"new calls to {name}, {format_count(edge.current_per_caller_call)} {per} ({scenario}{cost})"
     if edge.status == "gone":
         return (
-            f"no more calls to {name} (were {count_text(edge.baseline_per_caller_call)} {per}"
+            f"no more calls to {name} (were {format_count(edge.baseline_per_caller_call)} {per}"
             f"{cost})"
         )
     if edge.status == "same":
         return (
-            f"{name} called as often ({count_text(edge.current_per_caller_call)} {per}) "
-            f"but takes {signed_seconds(edge.cost_seconds)}"
+            f"{name} called as often ({format_count(edge.current_per_caller_call)} {per}) "
+            f"but takes {format_signed_seconds(edge.cost_seconds)}"
         )
     b, c = edge.baseline_per_caller_call, edge.current_per_caller_call
-    return f"{name} {count_text(b)} → {count_text(c)} {per} ({_pct(b, c)}, {scenario}{cost})"
+    return f"{name} {format_count(b)} → {format_count(c)} {per} ({_pct(b, c)}, {scenario}{cost})"
+
+
+def reasons_text(c: Culprit, code: Code = _backticks, edges: int = 2) -> str:
+    """Why a culprit changed: its changed call sites (biggest first) and its own lines."""
+    if c.status == "new":
+        return (
+            f"a function the baseline did not have (called {format_count(c.current_calls)}× "
+            "per scenario call)"
+        )
+    if c.status == "gone":
+        return f"no longer runs (was called {format_count(c.baseline_calls)}× per call)"
+    reasons = [e for e in c.edges if e.status != "same" and _matters(e.cost_seconds, c)]
+    reasons += [e for e in c.edges if e.status == "same" and _matters(e.cost_seconds, c, 0.25)]
+    parts = [edge_text(e, c.name, code) for e in reasons[:edges]]
+    if _matters(c.own_delta_seconds, c, 0.25):
+        parts.append(f"its own lines {format_signed_seconds(c.own_delta_seconds)}")
+    if not parts and c.edges:
+        parts.append(edge_text(c.edges[0], c.name, code))
+    return "; ".join(parts)
+
+
+def change_label(edge: EdgeChange) -> str:
+    """A call site's change in a few characters, for a picture: ``1 → 3×``, ``new``."""
+    if edge.status in ("new", "gone"):
+        return edge.status
+    b, c = edge.baseline_per_caller_call, edge.current_per_caller_call
+    return f"{format_count(b)} → {format_count(c)}×"
+
+
+def call_graph_marks(report: CulpritReport, n: int = 3) -> dict[str, dict[str, str]]:
+    """Named culprits' keys -> their changed call sites (callee key -> `change_label`)."""
+    return {
+        c.key: {e.callee: change_label(e) for e in c.edges if e.status not in ("same", "gone")}
+        for c in report.named(n)
+    }
 
 
 def culprit_text(c: Culprit, code: Code = _backticks, edges: int = 2) -> str:
     """One line: where, how much per scenario call (CI), and the call sites that explain it."""
-    where = f"{code(c.function)} ({c.file}:{c.line})"
-    size = f"{signed_seconds(c.delta_seconds)} per call"
+    where = f"{code(c.name)} ({c.file}:{c.line})"
+    size = f"{format_signed_seconds(c.delta_seconds)} per call"
     if c.ci_low != c.ci_high:
-        size += f" (CI {signed_seconds(c.ci_low)} … {signed_seconds(c.ci_high)})"
+        size += f" (CI {format_signed_seconds(c.ci_low)} … {format_signed_seconds(c.ci_high)})"
     if not c.significant:
         size += ", within noise"
-    if c.status == "new":
-        return (
-            f"{where}: {size}, a function the baseline did not have "
-            f"(called {count_text(c.current_calls)}× per scenario call)"
-        )
-    if c.status == "gone":
-        return (
-            f"{where}: {size}, no longer runs (was called {count_text(c.baseline_calls)}× per call)"
-        )
-    reasons = [e for e in c.edges if e.status != "same" and _matters(e.cost_seconds, c)]
-    reasons += [e for e in c.edges if e.status == "same" and _matters(e.cost_seconds, c, 0.25)]
-    parts = [edge_text(e, c.function, code) for e in reasons[:edges]]
-    if _matters(c.own_delta_seconds, c, 0.25):
-        parts.append(f"its own lines {signed_seconds(c.own_delta_seconds)}")
-    if not parts and c.edges:
-        parts.append(edge_text(c.edges[0], c.function, code))
-    why = f", from {'; '.join(parts)}" if parts else ""
-    return f"{where}: {size}{why}"
+    why = reasons_text(c, code, edges)
+    if c.status != "changed":
+        return f"{where}: {size}, {why}"
+    return f"{where}: {size}, from {why}" if why else f"{where}: {size}"
 
 
 def _matters(seconds: float, c: Culprit, share: float = 0.1) -> bool:
@@ -134,15 +152,15 @@ def accounting_text(report: CulpritReport, n: int = 3, code: Code = _backticks) 
     if named and delta != 0 and explained * delta > 0:
         share = explained / delta
         words.append(
-            f"; the {len(named)} named culprit(s) account for {signed_seconds(explained)} "
+            f"; the {len(named)} named culprit(s) account for {format_signed_seconds(explained)} "
             f"({share:.0%} of it)."
         )
         against = [c for c in report.culprits if c.significant and c.delta_seconds * delta < 0]
         if share > 1.2 and against:
             offset = sum(c.delta_seconds for c in against)
             words.append(
-                f" Other functions moved the other way by {signed_seconds(offset)} (first: "
-                f"{code(against[0].function)} {signed_seconds(against[0].delta_seconds)}): "
+                f" Other functions moved the other way by {format_signed_seconds(offset)} (first: "
+                f"{code(against[0].name)} {format_signed_seconds(against[0].delta_seconds)}): "
                 "a function called more often can cost less per call under the profiler."
             )
         elif share < 0.5:
@@ -179,7 +197,7 @@ def dependency_text(report: CulpritReport, code: Code = _backticks) -> str | Non
     top = report.library_changes[0]
     where = f"{code(short_name(top.function, top.file))} in {top.file}"
     calls = (
-        f", called {count_text(top.baseline_calls)} → {count_text(top.current_calls)}×"
+        f", called {format_count(top.baseline_calls)} → {format_count(top.current_calls)}×"
         if abs(top.current_calls - top.baseline_calls) > 0
         else ""
     )

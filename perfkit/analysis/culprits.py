@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from perfkit.analysis.attribution import (
     Index,
@@ -35,6 +36,7 @@ from perfkit.analysis.attribution import (
     worker_rows,
 )
 from perfkit.analysis.profiles import STDLIB, Profile
+from perfkit.analysis.qualnames import defines, qualified_name
 
 COUNT_TOLERANCE = 0.005  # relative change of a call count below this is worker jitter
 DEFAULT_RESAMPLES = 2000
@@ -94,7 +96,7 @@ class Culprit:
     function: str
     file: str
     line: int
-    status: str  # changed | new | gone
+    status: str  # changed | new | gone (code) | called | uncalled (run on one side only)
     delta_seconds: float  # per scenario call, point estimate
     ci_low: float
     ci_high: float
@@ -104,6 +106,11 @@ class Culprit:
     baseline_calls: float  # calls of this function per scenario call
     current_calls: float
     edges: tuple[EdgeChange, ...] = ()  # changed call sites, biggest cost first
+    qualname: str = ""  # Class.method when the target's source says so, else the name
+
+    @property
+    def name(self) -> str:
+        return self.qualname or self.function
 
     @property
     def significant(self) -> bool:
@@ -153,15 +160,23 @@ class CulpritReport:
         return self.current_seconds / self.baseline_seconds if self.baseline_seconds else np.nan
 
     def named(self, n: int = 3) -> list[Culprit]:
-        """The first `n` significant culprits in the asked direction.
+        """The first `n` culprits, structure before timing.
 
-        When none goes that way under the profiler (its per-call overhead can turn a
-        saving of calls-for-C-code into a cost), the changed call structure still names
-        the code: significant culprits with call-count changes, either direction.
+        Significant culprits with changed call counts in the asked direction come first;
+        when there are none, those going the other way under the profiler (its per-call
+        overhead can turn a saving into a cost); then significant timing-only changes in
+        the asked direction. With nothing significant at all, changed call structure
+        still names candidates (marked within noise by `culprit_text`).
         """
-        out = [c for c in self.culprits if c.significant and _along(c, self.direction)]
+        significant = [c for c in self.culprits if c.significant]
+        along = [c for c in significant if c.structural and _along(c, self.direction)]
+        if not along:
+            along = [c for c in significant if c.structural]
+        timing = [c for c in significant if not c.structural and _along(c, self.direction)]
+        out = along + timing
         if not out:
-            out = [c for c in self.culprits if c.significant and c.structural]
+            changed = [c for c in self.culprits if c.structural and c.delta_seconds != 0]
+            out = sorted(changed, key=lambda c: -abs(c.delta_seconds))
         return out[:n]
 
     @property
@@ -205,13 +220,16 @@ def find_culprits(
     if not base or not cur:
         raise ValueError("find_culprits needs at least one profile per side")
     rooted = all(p.root is not None for p in (*base, *cur))
+    # the current side's source names methods (a function only in baseline: the baseline's)
+    roots = {str(f): p.root for p in (*base, *cur) for f in p.functions["file"].unique() if p.root}
     index = Index()
     base_rows = [worker_rows(p, index) for p in base]
     cur_rows = [worker_rows(p, index) for p in cur]
     matches = list(index.fkeys)
     own = np.array([is_own_code(index.info[m][2], rooted) for m in matches], dtype=bool)
     b_side, c_side = side_matrices(base_rows, index, own), side_matrices(cur_rows, index, own)
-    model = Model(index, own)
+    existing = _defined_on_both_sides(index, base, cur) if rooted else None
+    model = Model(index, own, existing)
     bm, cm = means(b_side), means(c_side)
     point = model.scores(bm, cm)
     rng = np.random.default_rng(seed)
@@ -232,10 +250,21 @@ def find_culprits(
         boot[:, owner] += boot[:, anon]
         own_delta[owner] += own_delta[anon]
         merged = edges_by_caller.get(owner, []) + edges_by_caller.get(anon, [])
+        if not any(e.callee == index.info[matches[anon]][0] for e in merged):
+            merged.append(_anonymous_calls(index, matches, anon, owner, bm, cm))
         merged.sort(key=lambda e: (e.status == "same", -abs(e.cost_seconds), e.callee))
         edges_by_caller[owner] = merged[:MAX_EDGES]
     alpha = (1 - confidence) / 2
-    low, high = np.quantile(boot, [alpha, 1 - alpha], axis=0)
+    # A percentile bootstrap over 3-5 workers is too narrow (it never sees more spread than
+    # the few workers showed): use its standard error, corrected for the small sample, with
+    # a t quantile on the workers' degrees of freedom.
+    n_b, n_c = len(base), len(cur)
+    if n_b + n_c > 2:
+        correction = np.sqrt(max(n_b / max(n_b - 1, 1), n_c / max(n_c - 1, 1)))
+        half = stats.t.ppf(1 - alpha, n_b + n_c - 2) * boot.std(axis=0) * correction
+    else:
+        half = np.zeros_like(point)
+    low, high = point - half, point + half
     culprits = []
     for i in np.flatnonzero(own):
         if i in owners:
@@ -243,6 +272,8 @@ def find_culprits(
         key, fn, file, line = index.info[matches[i]]
         nb, nc = bm["calls"][i], cm["calls"][i]
         status = "new" if nb == 0 else "gone" if nc == 0 else "changed"
+        if status != "changed" and model.existing[i]:
+            status = "called" if nb == 0 else "uncalled"  # in both sources, run on one side
         culprits.append(
             Culprit(
                 key=key,
@@ -259,13 +290,17 @@ def find_culprits(
                 baseline_calls=float(nb),
                 current_calls=float(nc),
                 edges=tuple(edges_by_caller.get(i, ())),
+                qualname=qualified_name(roots.get(file), file, line, fn),
             )
         )
     if direction is None:
         change = (timing_ratio - 1) if timing_ratio else c_side.total.mean() - b_side.total.mean()
         direction = int(np.sign(change))
     culprits.sort(key=lambda c: _rank(c, direction))
-    structure = any(c.structural for c in culprits)
+    counts_changed = any(
+        not _same_count(bm["calls"][i], cm["calls"][i]) for i in np.flatnonzero(own)
+    )
+    structure = counts_changed or any(c.structural for c in culprits)
     library = () if structure else _library_changes(index, own, bm, cm, b_side, c_side)
     return CulpritReport(
         culprits=tuple(culprits),
@@ -327,6 +362,51 @@ def _anonymous_owners(
     return out
 
 
+def _defined_on_both_sides(index: Index, base: list[Profile], cur: list[Profile]) -> np.ndarray:
+    """Own functions whose definition exists in both sides' sources (same file and name)."""
+    roots_b = {p.root for p in base if p.root}
+    roots_c = {p.root for p in cur if p.root}
+    out = np.zeros(len(index.fkeys), dtype=bool)
+    if not roots_b or not roots_c:
+        return out
+    root_b, root_c = sorted(roots_b)[0], sorted(roots_c)[0]
+    for i, match in enumerate(index.fkeys):
+        _, fn, file, _ = index.info[match]
+        if fn.startswith("<") or file.startswith(("<", "/", "~")):
+            continue
+        out[i] = defines(root_b, file, fn) and defines(root_c, file, fn)
+    return out
+
+
+def _anonymous_calls(
+    index: Index,
+    matches: list[str],
+    anon: int,
+    owner: int,
+    bm: dict[str, np.ndarray],
+    cm: dict[str, np.ndarray],
+) -> EdgeChange:
+    """A generator or lambda resumed through a library call (``sum(x for x in ...)``,
+    ``sorted(key=lambda ...)``) as a call site of the function that contains it."""
+    key, fn, file, _ = index.info[matches[anon]]
+    nb, nc = bm["calls"], cm["calls"]
+    b_rate, c_rate = per(nb[anon], nb[owner]), per(nc[anon], nc[owner])
+    both = nb[anon] > 0 and nc[anon] > 0
+    mean_incl = (per(bm["incl"][anon], nb[anon]) + per(cm["incl"][anon], nc[anon])) / 2
+    cost = (c_rate - b_rate) * (nb[owner] + nc[owner]) / 2 * mean_incl if both else 0.0
+    return EdgeChange(
+        callee=key,
+        function=fn,
+        file=file,
+        library=False,
+        baseline_calls=float(nb[anon]),
+        current_calls=float(nc[anon]),
+        baseline_per_caller_call=float(b_rate),
+        current_per_caller_call=float(c_rate),
+        cost_seconds=float(cost),
+    )
+
+
 def _own_above(
     start: int,
     callers_of: dict[int, list[tuple[int, float]]],
@@ -382,10 +462,12 @@ def _edge_changes(
         if model.own[g] and nb_f[g] > 0 and nc_f[g] > 0:
             mean_incl = (per(bm["incl"][g], nb_f[g]) + per(cm["incl"][g], nc_f[g])) / 2
             cost = delta * float(mean_incl)
+        elif model.own[g] and model.existing[g]:  # run on one side only: the call site's
+            cost = delta * float(per(bm["incl"][g], nb_f[g]) + per(cm["incl"][g], nc_f[g]))
         elif model.own[g]:
             cost = 0.0  # a new or gone own function is a culprit of its own
         else:
-            cost = float(edge_delta(bm["edge_cum"][j], cm["edge_cum"][j], nb_f[a], nc_f[a], rated))
+            cost = float(edge_delta(bm["edge_net"][j], cm["edge_net"][j], nb_f[a], nc_f[a], rated))
         out.setdefault(int(a), []).append(
             EdgeChange(
                 callee=key,

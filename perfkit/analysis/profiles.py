@@ -332,7 +332,7 @@ def load_profile(
     """
     path = Path(path)
     if root is None or calls is None:
-        from perfkit.analysis.run_profiles import recorded_in_run
+        from perfkit.analysis.profile_origin import recorded_in_run
 
         recorded_root, recorded_calls = recorded_in_run(path)
         root = recorded_root if root is None else root

@@ -14,31 +14,6 @@ from perfkit.analysis.profiles import Profile, load_profile
 from perfkit.errors import ProfileError
 
 
-def recorded_in_run(path: Path) -> tuple[str | None, int]:
-    """(target root, scenario calls) of a `.prof` inside a run directory; (None, 1) elsewhere."""
-    from perfkit.rundir import PROFILES_DIR, RUN_JSON, RunDirError, load_run
-
-    resolved = path.resolve()
-    parents = resolved.parents
-    if len(parents) < 3 or parents[1].name != PROFILES_DIR:
-        return None, 1
-    run_dir = parents[2]
-    if not (run_dir / RUN_JSON).is_file():
-        return None, 1
-    try:
-        run = load_run(run_dir)
-    except RunDirError:
-        return None, 1
-    relative = str(resolved.relative_to(run_dir.resolve()))
-    for file, target, calls in zip(
-        run.profiles["file"], run.profiles["target"], run.profiles["calls"], strict=True
-    ):
-        if str(file) == relative:
-            root = run.meta.get("targets", {}).get(target, {}).get("path")
-            return root, max(1, int(calls))
-    return None, 1
-
-
 def _run_and_files(run: Any, target: str, full_id: str) -> tuple[Any, list[tuple[Path, int]]]:
     from perfkit.rundir import Run, load_run
 

@@ -79,15 +79,16 @@ EDITS = [
         more=(("seen.add(", "seen.append("),),
     ),
     Edit(
-        "posting-check",
+        "sorted-postings",
         "build_index",
         "textmatch/index.py",
         "__init__",
-        "            for tok in set(toks):\n                self.postings[tok].append(i)\n",
-        "            for tok in toks:\n                postings = self.postings[tok]\n"
-        "                if not postings or postings[-1] != i:\n"
-        "                    postings.append(i)\n",
-        "duplicate tokens skipped by checking the posting list's tail instead of a set",
+        "                self.postings[tok].append(i)\n",
+        "                self.postings[tok].append(i)\n"
+        "        self.postings = defaultdict(\n"
+        "            list, {tok: sorted(set(ids)) for tok, ids in self.postings.items()}\n"
+        "        )\n",
+        "postings made unique and sorted after the build (a set and a sort per token)",
     ),
     Edit(
         "faster-collapse",
