@@ -236,7 +236,7 @@ def find_culprits(
     wb = bootstrap_weights(rng, len(base), resamples)
     wc = bootstrap_weights(rng, len(cur), resamples)
     boot = model.scores(means(b_side, wb), means(c_side, wc))
-    edges_by_caller = _edge_changes(index, model, bm, cm)
+    edges_by_caller = _edge_changes(index, model, bm, cm, roots)
     nb_all, nc_all = bm["calls"], cm["calls"]
     own_delta = np.where(
         (nb_all > 0) & (nc_all > 0),
@@ -371,10 +371,12 @@ def _defined_on_both_sides(index: Index, base: list[Profile], cur: list[Profile]
         return out
     root_b, root_c = sorted(roots_b)[0], sorted(roots_c)[0]
     for i, match in enumerate(index.fkeys):
-        _, fn, file, _ = index.info[match]
+        _, fn, file, line = index.info[match]  # current's line when current has it
         if fn.startswith("<") or file.startswith(("<", "/", "~")):
             continue
-        out[i] = defines(root_b, file, fn) and defines(root_c, file, fn)
+        seen_in = root_c if qualified_name(root_c, file, line, fn) != fn else root_b
+        name = qualified_name(seen_in, file, line, fn)  # Class.method: `run` alone is ambiguous
+        out[i] = defines(root_b, file, name) and defines(root_c, file, name)
     return out
 
 
@@ -447,7 +449,11 @@ def _rank(c: Culprit, direction: int) -> tuple[int, int, float, str]:
 
 
 def _edge_changes(
-    index: Index, model: Model, bm: dict[str, np.ndarray], cm: dict[str, np.ndarray]
+    index: Index,
+    model: Model,
+    bm: dict[str, np.ndarray],
+    cm: dict[str, np.ndarray],
+    roots: dict[str, str | None],
 ) -> dict[int, list[EdgeChange]]:
     out: dict[int, list[EdgeChange]] = {}
     matches = list(index.fkeys)
@@ -456,7 +462,9 @@ def _edge_changes(
         if not model.own[a] or a == g:
             continue
         b, c = bm["edge_calls"][j], cm["edge_calls"][j]
-        key, fn, file, _ = index.info[matches[g]]
+        key, fn, file, line = index.info[matches[g]]
+        if model.own[g]:
+            fn = qualified_name(roots.get(file), file, line, fn)
         rated = nb_f[a] > 0 and nc_f[a] > 0
         delta = float(edge_delta(b, c, nb_f[a], nc_f[a], rated))
         if model.own[g] and nb_f[g] > 0 and nc_f[g] > 0:

@@ -48,8 +48,7 @@ def qualified_name(root: str | None, file: str, line: int, function: str) -> str
     return name.replace(".<locals>", "")
 
 
-def defines(root: str, file: str, function: str) -> bool:
-    """Whether `file` under `root` defines a function or method named `function`."""
-    return any(
-        name.rsplit(".", 1)[-1] == function for name in _names(str(Path(root) / file)).values()
-    )
+def defines(root: str, file: str, name: str) -> bool:
+    """Whether `file` under `root` defines `name` (``Class.method`` or a bare function)."""
+    names = {n.replace(".<locals>", "") for n in _names(str(Path(root) / file)).values()}
+    return name in names
