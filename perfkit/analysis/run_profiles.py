@@ -74,7 +74,7 @@ def run_culprits(
     )
 
 
-CULPRIT_VERDICTS = ("regression", "improvement")
+CULPRIT_VERDICTS = ("regression", "improvement", "slower", "faster")  # significant changes
 
 
 def comparison_culprits(

@@ -191,7 +191,8 @@ def render(
 
 
 def _culprit_lines(comparison: Comparison, console: Console) -> None:
-    """One culprit line per regression and improvement whose run has profiles."""
+    """One culprit line per significant change (regression, improvement, slower, faster)
+    whose run has profiles."""
     from rich.markup import escape as esc
 
     from perfkit.analysis.culprit_words import culprit_text
