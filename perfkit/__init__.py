@@ -19,6 +19,9 @@ _LAZY = {
     "compare": "perfkit.analysis.comparison",
     "load_profile": "perfkit.analysis.profiles",
     "diff_profiles": "perfkit.analysis.profiles",
+    "load_run_profiles": "perfkit.analysis.run_profiles",
+    "find_culprits": "perfkit.analysis.culprits",
+    "culprits": "perfkit.analysis.run_profiles:run_culprits",
     "measure_time": "perfkit.monitor",
 }
 
@@ -27,7 +30,8 @@ __all__ = ["PerfkitError", "__version__", "benchmark", *_LAZY]
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, _, attr = _LAZY[name].partition(":")
+        return getattr(importlib.import_module(module), attr or name)
     raise AttributeError(f"module 'perfkit' has no attribute {name!r}")
 
 

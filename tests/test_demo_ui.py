@@ -150,6 +150,8 @@ def test_ui_scenarios_run_in_perfkit_workers_with_profiles(tmp_path: Path) -> No
         "--workers",
         "1",
         "--profile",
+        "--profile-workers",
+        "1",  # one profile per UI scenario and target: Qt workers are the slow part
         "--only",
         "*[iwr][[]n=*",  # load_ui[n=…], update_results_view[n=…], apply_filter[n=…]
         "--out",

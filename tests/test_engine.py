@@ -261,7 +261,12 @@ def test_rounds_interleave_targets_and_share_a_hash_seed() -> None:
     assert len({jobs[0].hash_seed for jobs in by_round.values()}) == len(by_round)
     orders = {tuple(j.target.label for j in r[:2]) for r in by_round.values()}
     assert orders == {("a", "b"), ("b", "a")}  # both orders occur: no target is always first
-    assert [j.mode for j in jobs[len(timing) :]] == ["profile"] * 4
+    profiles = jobs[len(timing) :]
+    assert [j.mode for j in profiles] == ["profile"] * 4 * DEFAULT_PLAN.profile_workers
+    # profiling workers run in rounds too: every (case, target) once per round
+    for worker in range(DEFAULT_PLAN.profile_workers):
+        round_jobs = [j for j in profiles if j.worker == worker]
+        assert len({(j.case.id, j.target.label) for j in round_jobs}) == 4
 
 
 def test_worker_env_respects_a_users_hash_seed(monkeypatch: pytest.MonkeyPatch) -> None:

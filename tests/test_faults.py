@@ -107,8 +107,8 @@ def chdir_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A profiled run of a body that changes directory, written to a relative --out."""
     cwd = tmp_path_factory.mktemp("project")
     done, _ = _run(
-        LEFTOVERS, "--only", "changes_directory", "--profile", "--quick", "--workers", "1",
-        "--out", "runs", cwd=cwd,
+        LEFTOVERS, "--only", "changes_directory", "--profile", "--profile-workers", "1",
+        "--quick", "--workers", "1", "--out", "runs", cwd=cwd,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return cwd, _run_dir(done)

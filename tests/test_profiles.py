@@ -25,8 +25,8 @@ from perfkit.analysis.profiles import (
     diff_profiles,
     function_key,
     load_profile,
-    load_run_profile,
 )
+from perfkit.analysis.run_profiles import load_run_profile, load_run_profiles
 from perfkit.cli import main as cli_main
 from perfkit.collect.profiling import profile as profile_pass
 from perfkit.errors import PerfkitError, ProfileError
@@ -362,6 +362,8 @@ def profiled_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--workers",
         "1",
         "--profile",
+        "--profile-workers",
+        "2",
         "--only",
         "sum_range*",
         "--target",
@@ -375,17 +377,31 @@ def profiled_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_profile_pass_end_to_end(profiled_run: Path) -> None:
     files = sorted((profiled_run / "profiles" / "current").glob("*.prof"))
-    assert [f.name for f in files] == ["sum_range[n=100].prof", "sum_range[n=200].prof"]
+    assert [f.name for f in files] == [
+        "sum_range[n=100].prof",
+        "sum_range[n=100].w1.prof",
+        "sum_range[n=200].prof",
+        "sum_range[n=200].w1.prof",
+    ]
     for file in files:
         assert pstats.Stats(str(file)).total_calls > 0
     run = load_run(profiled_run)
-    assert list(run.profiles["target"]) == ["current", "current"]
+    assert list(run.profiles["target"]) == ["current"] * 4
     assert (run.profiles["calls"] > 0).all()
     profile = load_run_profile(run, "current", "sum_range[n=200]")
-    assert profile.calls == int(run.profiles["calls"].iloc[1])
+    rows = run.profiles[run.profiles["params"] == "n=200"]
+    assert profile.calls == int(rows["calls"].iloc[0])
     lam = profile.functions[profile.functions["function"] == "<lambda>"].iloc[0]
     assert lam["file"] == "tests/suites/basic_suite.py"  # root: the target's path (the repo)
     assert lam["ncalls"] == profile.calls
+    workers = load_run_profiles(run, "current", "sum_range[n=200]")
+    assert sorted(p.calls for p in workers) == sorted(int(c) for c in rows["calls"])
+    # load_profile on a run's own file finds the target root and the calls by itself
+    for file, calls in zip(rows["file"], rows["calls"], strict=True):
+        alone = load_profile(profiled_run / file)
+        assert alone.calls == int(calls)
+        assert alone.root == str(ROOT)
+        assert "tests/suites/basic_suite.py" in set(alone.functions["file"])
     with pytest.raises(ProfileError, match="no profile of"):
         load_run_profile(run, "baseline", "sum_range[n=200]")
 

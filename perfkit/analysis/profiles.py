@@ -318,15 +318,25 @@ def _frame(columns: dict[str, list[Any]], names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(data, columns=names, copy=False)
 
 
-def load_profile(path: str | Path, root: str | Path | None = None, *, calls: int = 1) -> Profile:
+def load_profile(
+    path: str | Path, root: str | Path | None = None, *, calls: int | None = None
+) -> Profile:
     """Read any pstats file (cProfile, profile, other tools) into a `Profile`.
 
     `root` is the target's checkout: paths under it become relative, so that the
     same function matches across checkouts. `calls` is the number of scenario calls
-    the profile covers (the diff compares per call). Raises `ProfileError` (one line
-    naming the file) for a file that is not a readable pstats profile.
+    the profile covers (the diff compares per call). For a file inside a perfkit run
+    directory both default to what the run recorded (run.json's target path,
+    profiles.csv's calls); elsewhere to no root and 1 call. Raises `ProfileError` (one
+    line naming the file) for a file that is not a readable pstats profile.
     """
     path = Path(path)
+    if root is None or calls is None:
+        from perfkit.analysis.profile_origin import recorded_in_run
+
+        recorded_root, recorded_calls = recorded_in_run(path)
+        root = recorded_root if root is None else root
+        calls = recorded_calls if calls is None else calls
     if calls < 1:
         raise ProfileError(f"{path}: calls must be at least 1, got {calls}")
     stats = _read_stats(path)
@@ -343,36 +353,6 @@ def load_profile(path: str | Path, root: str | Path | None = None, *, calls: int
     except (TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise ProfileError(f"{path}: not a pstats profile (unexpected entry: {exc})") from None
     return profile
-
-
-def load_run_profile(run: Any, target: str, full_id: str) -> Profile:
-    """The profile of one benchmark of one target in a run, with its calls and root.
-
-    `run` is a `Run` or anything `load_run` accepts (run id, directory, ``latest``).
-    """
-    from perfkit.collect.suite import split_case_id
-    from perfkit.rundir import Run, load_run
-
-    run = run if isinstance(run, Run) else load_run(run)
-    file = run.profile_file(target, full_id)
-    if file is None:
-        have = sorted(
-            {
-                f"{b}[{p}]" if p else b
-                for b, p in zip(run.profiles["benchmark"], run.profiles["params"], strict=True)
-            }
-        )
-        hint = f" (profiled: {', '.join(have)})" if have else " (run `perfkit run --profile`)"
-        raise ProfileError(f"run {run.id} has no profile of {full_id} for target {target!r}{hint}")
-    name, params = split_case_id(full_id)
-    rows = run.profiles[
-        (run.profiles["benchmark"] == name)
-        & (run.profiles["params"] == params)
-        & (run.profiles["target"] == target)
-    ]
-    calls = int(rows["calls"].iloc[0]) if len(rows) else 1
-    root = run.meta.get("targets", {}).get(target, {}).get("path")
-    return load_profile(file, root=root, calls=max(1, calls))
 
 
 def _match_keys(functions: pd.DataFrame) -> list[str]:

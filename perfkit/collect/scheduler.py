@@ -178,16 +178,24 @@ def plan_jobs(
             order = list(targets)
             rng.shuffle(order)
             jobs.extend(Job("time", case, target, round_no, hash_seed) for target in order)
-    for mode, wanted in (("profile", profile), ("memory", memory)):
-        if wanted:
-            jobs.extend(Job(mode, case, target, 0) for case in cases for target in targets)
+    if profile:
+        # Several profiling workers per side, in rounds like timing: one profile cannot tell
+        # a 3 % change of a function from noise; the spread over workers gives culprits a CI.
+        for worker in range(plan.profile_workers):
+            hash_seed = rng.randrange(1, 2**32)
+            for case in cases:
+                order = list(targets)
+                rng.shuffle(order)
+                jobs.extend(Job("profile", case, target, worker, hash_seed) for target in order)
+    if memory:
+        jobs.extend(Job("memory", case, target, 0) for case in cases for target in targets)
     return jobs
 
 
 def _request(job: Job, suite: str, plan: MeasurePlan, writer: RunWriter) -> dict[str, Any]:
     options: dict[str, Any] = asdict(plan)
     if job.mode == "profile":
-        options["prof_path"] = str(writer.profile_path(job.target.label, job.case.id))
+        options["prof_path"] = str(writer.profile_path(job.target.label, job.case.id, job.worker))
     return {
         "mode": job.mode,
         "suite": suite,

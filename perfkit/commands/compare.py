@@ -176,6 +176,7 @@ def render(
                     f"measured {measured_text(b.kind, b.measured)} ({b.status})"
                 )
             )
+    _culprit_lines(comparison, console)
     s = comparison.summary
     for key, text in (
         ("only_in_baseline", f"only in {base.ref}"),
@@ -186,3 +187,23 @@ def render(
         if s.get(key):
             console.print(f"[yellow]{esc(text)}:[/] {esc(', '.join(s[key]))}")
     console.print(esc(summary_line(comparison)))
+
+
+def _culprit_lines(comparison: Comparison, console: Console) -> None:
+    """One culprit line per significant change (regression, improvement, slower, faster)
+    whose run has profiles."""
+    from rich.markup import escape as esc
+
+    from perfkit.analysis.culprit_words import culprit_text
+    from perfkit.analysis.run_profiles import comparison_culprits
+    from perfkit.errors import PerfkitError
+
+    try:
+        reports = comparison_culprits(comparison)
+    except PerfkitError as exc:  # a broken .prof must not hide the verdicts above
+        console.print(f"[yellow]culprits unavailable: {esc(str(exc))}[/]")
+        return
+    for full_id, report in reports.items():
+        named = report.named(1)
+        what = culprit_text(named[0], code=str) if named else "no own-code function stands out"
+        console.print(f"[bold]culprit[/] {esc(full_id)}: {esc(what)}")

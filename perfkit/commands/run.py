@@ -36,6 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--profile", action="store_true", help="also a cProfile pass per benchmark and target"
     )
     p.add_argument(
+        "--profile-workers",
+        type=int,
+        metavar="N",
+        help="profiling workers per benchmark and target (default 4; culprits get a CI)",
+    )
+    p.add_argument(
         "--memory", action="store_true", help="also a memory pass per benchmark and target"
     )
     p.add_argument(
@@ -61,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise PerfkitError("--workers must be at least 1")
         plan = replace(plan, workers=args.workers)
+    if args.profile_workers is not None:
+        if args.profile_workers < 1:
+            raise PerfkitError("--profile-workers must be at least 1")
+        plan = replace(plan, profile_workers=args.profile_workers)
     if args.budget_seconds is not None:
         if args.budget_seconds <= 0:
             raise PerfkitError("--budget-seconds must be positive")

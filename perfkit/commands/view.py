@@ -160,7 +160,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from perfkit.analysis.profiles import load_run_profile
+    from perfkit.analysis.run_profiles import load_run_profile
 
     run_data = load_run(args.run_ref, args.runs_dir)
     full_id, target = choose(run_data, args.benchmark, args.target)

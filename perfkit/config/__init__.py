@@ -25,11 +25,19 @@ class MeasurePlan:
     memory_interval_seconds: float = 0.01  # RSS sampling interval while the body runs
     memory_worker_seconds: float = 60.0  # a slow body gets fewer growth calls (at least 5)
     profile_min_seconds: float = 0.2  # a profile covers at least this much body time
+    profile_workers: int = 4  # profiling workers per benchmark x target (culprits get a CI)
 
     def quick(self) -> MeasurePlan:
         """Less precision, much less time: for a first look."""
         return replace(
-            self, workers=4, samples=3, min_sample_seconds=0.01, worker_seconds=0.3, memory_calls=8
+            self,
+            workers=4,
+            samples=3,
+            min_sample_seconds=0.01,
+            worker_seconds=0.3,
+            memory_calls=8,
+            profile_workers=2,
+            profile_min_seconds=0.1,
         )
 
 

@@ -247,7 +247,7 @@ class ReportData:
 
     def profile(self, benchmark: str, side: int = -1):
         """The `perfkit.analysis.profiles.Profile` of one benchmark on one side (default: current)."""
-        from perfkit.analysis.profiles import load_run_profile
+        from perfkit.analysis.run_profiles import load_run_profile
 
         index = side % len(self.sides)
         key = (index, benchmark)

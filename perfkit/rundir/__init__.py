@@ -188,9 +188,16 @@ class RunWriter:
             ],
         )
 
-    def profile_path(self, target: str, full_id: str) -> Path:
-        """Where the profile of one benchmark of one target goes (always inside the run)."""
-        path = self.path / PROFILES_DIR / safe_filename(target) / f"{safe_filename(full_id)}.prof"
+    def profile_path(self, target: str, full_id: str, worker: int = 0) -> Path:
+        """Where one profiling worker's profile of one benchmark of one target goes.
+
+        Worker 0 writes ``<id>.prof`` (as runs with a single profile did); worker k > 0
+        writes ``<id>.w<k>.prof`` beside it. profiles.csv lists every file.
+        """
+        suffix = f".w{worker}.prof" if worker else ".prof"
+        path = (
+            self.path / PROFILES_DIR / safe_filename(target) / f"{safe_filename(full_id)}{suffix}"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
@@ -224,6 +231,22 @@ class Run:
     def cases(self) -> dict[str, dict[str, Any]]:
         """Declared cases by full id (budgets, timeouts), as recorded in run.json."""
         return dict(self.meta.get("cases", {}))
+
+    def profile_files(self, target: str, full_id: str) -> list[tuple[Path, int]]:
+        """Every profiling worker's file of one benchmark and target, with its scenario calls."""
+        rows = self.profiles
+        if rows.empty:
+            return []
+        ids = [
+            f"{b}[{p}]" if p else b for b, p in zip(rows["benchmark"], rows["params"], strict=True)
+        ]
+        return [
+            (self.path / file, max(1, int(calls)))
+            for file, label, rid, calls in zip(
+                rows["file"], rows["target"], ids, rows["calls"], strict=True
+            )
+            if label == target and rid == full_id
+        ]
 
     def profile_file(self, target: str, full_id: str) -> Path | None:
         rows = self.profiles
