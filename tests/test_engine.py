@@ -96,19 +96,35 @@ def test_two_targets_interleave_rounds(tmp_path: Path) -> None:
     assert "imported v2" in run.failures["message"][0]
 
 
-def test_only_selects_by_glob(tmp_path: Path) -> None:
+def test_only_selects_by_glob_repeated_and_comma_separated(tmp_path: Path) -> None:
     proc = perfkit_cli(
         "run",
         str(SUITES / "basic_suite.py"),
         "--quick",
+        "--workers",
+        "2",
         "--only",
         "sum_range[n=2*",
+        "--only",
+        "nothing*,with_teardown",
         "--out",
         str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr
     run = load_run(run_dir_of(proc))
-    assert set(run.samples["params"]) == {"n=200"}
+    assert set(zip(run.samples["benchmark"], run.samples["params"], strict=True)) == {
+        ("sum_range", "n=200"),
+        ("with_teardown", ""),
+    }
+    assert run.meta["options"]["only"] == ["sum_range[n=2*", "nothing*", "with_teardown"]
+
+
+def test_only_patterns_split_on_commas_outside_brackets() -> None:
+    from perfkit.collect.scheduler import only_patterns
+
+    assert only_patterns(None) == []
+    assert only_patterns("a*") == ["a*"]
+    assert only_patterns(["a*, b", "f[x=1,y=2],c"]) == ["a*", "b", "f[x=1,y=2]", "c"]
 
 
 @pytest.mark.parametrize(

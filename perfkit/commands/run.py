@@ -23,7 +23,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="LABEL=SPEC",
         help="LABEL=PATH or LABEL=git:REF[:SUBDIR] (repeatable)",
     )
-    p.add_argument("--only", metavar="PATTERN", help="glob on benchmark ids, e.g. 'process_*'")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="glob on benchmark ids or names, e.g. 'process_*' (repeatable, or comma-separated)",
+    )
     p.add_argument(
         "--out", type=Path, default=DEFAULT_RUNS_DIR, help="parent directory of run directories"
     )
