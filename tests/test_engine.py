@@ -42,6 +42,12 @@ def test_basic_run_writes_contract_files(tmp_path: Path) -> None:
     assert run.cases["sum_range[n=100]"]["name"] == "sum_range"
     # Teardown ran once per worker (yield-style benchmark).
     assert marker.read_text().count("teardown") == 4
+    # stdout is the run directory alone; the summary (medians, failures, next) is on stderr.
+    assert proc.stdout.strip().splitlines() == [str(run.path)]
+    err = " ".join(proc.stderr.split())
+    assert "median time per call" in err and "sum_range[n=200]" in err
+    assert "1 failed: raises_in_body @current: error:" in err
+    assert f"next: perfkit report {run.id}" in err
 
 
 def test_faults_are_recorded_and_the_rest_goes_on(tmp_path: Path) -> None:
@@ -94,6 +100,12 @@ def test_two_targets_interleave_rounds(tmp_path: Path) -> None:
         ("version", "new")
     ]
     assert "imported v2" in run.failures["message"][0]
+    # Two targets end with the verdict table, first target as baseline, and what to type next.
+    assert proc.stdout.strip().splitlines() == [str(run.path)]
+    err = " ".join(proc.stderr.split())
+    assert f"{run.id}: old → new (baseline → current" in err
+    assert "1 benchmark(s):" in err and "1 failed: version @new: error:" in err
+    assert f"next: perfkit report {run.id} perfkit compare {run.id}" in err
 
 
 def test_only_selects_by_glob_repeated_and_comma_separated(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from perfkit.analysis.comparison import Comparison
+    from perfkit.analysis.comparison import Comparison, Side
 
 LIST_ALL_UP_TO = 50  # benchmarks; a larger comparison lists only what did not stay unchanged
 VERDICT_STYLES = {
@@ -126,6 +126,15 @@ def failed_rows(comparison: Comparison) -> list[tuple[str, bool, bool]]:
     return [(i, i in fb, i in fc) for i in ids]
 
 
+def side_median(side: Side, cid: str) -> float:
+    """The median time of one benchmark on one side (NaN when it has no samples)."""
+    from perfkit.analysis.stats import worker_medians
+
+    medians = worker_medians(side.run.samples)
+    chosen = medians[(medians["id"] == cid) & (medians["target"] == side.label)]
+    return float(chosen["median_seconds"].median()) if not chosen.empty else float("nan")
+
+
 def shown_rows(table: pd.DataFrame, show_all: bool = False) -> pd.DataFrame:
     """Every row of a small comparison; of a large one the benchmarks that are not
     unchanged, in `perfkit.analysis.triage` reading order (significant, biggest first)."""
@@ -197,8 +206,8 @@ def render(
     for cid, failed_base, failed_cur in failed_rows(comparison):
         cells = [
             esc(cid),
-            "[red]failed[/]" if failed_base else "",
-            "[red]failed[/]" if failed_cur else "",
+            "[red]failed[/]" if failed_base else format_seconds(side_median(base, cid)),
+            "[red]failed[/]" if failed_cur else format_seconds(side_median(cur, cid)),
             "",
             "",
             "[red]failed[/]",

@@ -1,4 +1,8 @@
-"""`perfkit run`: measure a suite on one or more targets into a new run directory."""
+"""`perfkit run`: measure a suite on one or more targets into a new run directory.
+
+Ends with a summary on stderr (`perfkit.commands.run_summary`); stdout is the run
+directory alone, one line, so scripts can take it with ``| tail -n 1``.
+"""
 
 from __future__ import annotations
 
@@ -58,6 +62,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from perfkit.collect.scheduler import run_suite
+    from perfkit.commands.run_summary import print_run_summary
+    from perfkit.render.terminal import table_console
 
     if args.processes < 1:
         raise PerfkitError("--processes must be at least 1")
@@ -88,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted: partial results kept in {result.path}", file=sys.stderr)
         print(result.path)
         return 130
+    # The summary goes to stderr: stdout's last (and only) line stays the run directory.
+    print_run_summary(result.path, table_console(stderr=True))
     if result.n_failed:
         print(
             f"{result.n_failed} benchmark worker(s) failed, see {result.path / 'failures.csv'}",
