@@ -258,3 +258,17 @@ def test_a_side_that_failed_everything_is_a_table_not_a_usage_error(
     for flag in ("--fail-on-regression", "--fail-on-budget"):
         code, out, err = run_cli(capsys, "compare", run_dir, flag)
         assert code == 1 and "failed:" in out, out + err
+
+
+def test_compare_says_a_change_of_complexity_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(8)
+    rows = []
+    for n in (10, 100, 1000):
+        rows += sample_rows(rng, "match", f"n={n}", "baseline", 1e-6 * n**1.28, 6)
+        rows += sample_rows(rng, "match", f"n={n}", "current", 1e-6 * n**0.97, 6)
+    code, out, _ = run_cli(capsys, "compare", str(write_run(tmp_path, rows, SIDES)))
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("scaling match (n)"))
+    assert "scales better: super-linear → linear (k 1.2" in line, out

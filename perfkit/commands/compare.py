@@ -221,10 +221,13 @@ def render(
         console.print(f"[dim]{hidden} unchanged benchmark(s) not listed (--all lists them)[/]")
     scaling = comparison.scaling()
     for r in scaling.itertuples(index=False):
-        if hidden and not r.grew:
+        if hidden and not (r.grew or r.shape_change):
             continue
-        style = "bold red" if r.grew else "dim"
-        console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: k = {r.text}[/]")
+        style = {"worse": "bold red", "better": "bold green"}.get(
+            r.shape_change, "bold red" if r.grew else "dim"
+        )
+        what = r.text if r.shape_change else f"k = {r.text}"
+        console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: {esc(what)}[/]")
     for b in budgets.itertuples(index=False):
         if b.status != "met":
             console.print(
