@@ -33,3 +33,14 @@ def test_linear_to_super_linear_is_a_recommendation_in_words(tmp_path: Path) -> 
     (advice,) = [r for r in recommendations(rep) if r.kind == "scaling"]
     assert advice.text.startswith("`match` scales worse: linear → super-linear (k 1.0")
     assert "repeats per item" in advice.text
+
+
+def test_the_report_summary_leads_with_the_change_of_complexity(tmp_path: Path) -> None:
+    from perfkit.report.document import render_markdown, report_context
+
+    rep = open_report(_run(tmp_path, 1.28, 0.97), out_dir=tmp_path / "out")
+    markdown = render_markdown(report_context(rep))
+    summary = markdown.split("## Summary", 1)[1].split("## Recommendations", 1)[0]
+    assert "- **Complexity changed:** `match` scales better: super-linear → linear (k 1.2" in (
+        summary
+    )
