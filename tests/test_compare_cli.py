@@ -272,3 +272,30 @@ def test_compare_says_a_change_of_complexity_in_words(
     assert code == 0
     line = next(x for x in out.splitlines() if x.startswith("scaling match (n)"))
     assert "scales better: super-linear → linear (k 1.2" in line, out
+
+
+def test_memory_column_leads_with_what_the_benchmark_added(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """30 MB of interpreter in both workers: the table leads with +2 MB → +6 MB added,
+    the absolute peaks (32 MB → 36 MB) follow as context."""
+    rng = np.random.default_rng(9)
+    rows, memory = [], []
+    for side, added in (("baseline", 2_000_000), ("current", 6_000_000)):
+        rows += sample_rows(rng, "f", "", side, 1e-3, 6)
+        key = {"benchmark": "f", "params": "", "target": side, "worker": 0, "calls": 10}
+        peak = {"peak_rss_bytes": 30_000_000 + added, "py_peak_bytes": added // 2}
+        memory.append({**key, "baseline_rss_bytes": 30_000_000, **peak})
+    run_dir = write_run(tmp_path, rows, SIDES, memory_rows=memory)
+    code, out, _ = run_cli(capsys, "compare", str(run_dir))
+    assert code == 0
+    header = next(line for line in out.splitlines() if "memory added" in line)
+    assert header.index("memory added") < header.index("peak RSS")
+    row = next(line for line in out.splitlines() if line.startswith("│ f "))
+    assert row.index("+2 MB → +6 MB") < row.index("32 MB → 36 MB"), row
+    code, out, _ = run_cli(capsys, "show", str(run_dir))
+    assert code == 0
+    header = next(line for line in out.splitlines() if "memory added" in line)
+    assert header.index("memory added") < header.index("Python peak") < header.index("peak RSS")
+    row = next(line for line in out.splitlines() if "current" in line and "+6 MB" in line)
+    assert row.index("+6 MB") < row.index("3 MB") < row.index("36 MB"), row

@@ -135,6 +135,23 @@ def side_median(side: Side, cid: str) -> float:
     return float(chosen["median_seconds"].median()) if not chosen.empty else float("nan")
 
 
+def memory_added(side: Side) -> dict[str, float]:
+    """Per benchmark id: the peak RSS above the worker's start (what the benchmark added)."""
+    from perfkit.analysis.memory import memory_summary
+
+    summary = memory_summary(side.run)
+    if summary is None or summary.empty:
+        return {}
+    mine = summary[summary["target"] == side.label]
+    return dict(zip(mine["id"], mine["peak_above_baseline_bytes"].astype(float), strict=True))
+
+
+def _added_text(value: float | None) -> str:
+    from perfkit.units import format_bytes
+
+    return "–" if value is None or value != value else f"+{format_bytes(value)}"
+
+
 def shown_rows(table: pd.DataFrame, show_all: bool = False) -> pd.DataFrame:
     """Every row of a small comparison; of a large one the benchmarks that are not
     unchanged, in `perfkit.analysis.triage` reading order (significant, biggest first)."""
@@ -177,7 +194,10 @@ def render(
     table.add_column("verdict")
     table.add_column("workers", justify="right")
     if comparison.has_memory:
-        table.add_column("peak RSS", justify="right")
+        # What the benchmark added leads; the absolute peak (mostly Python itself) is context.
+        added = {side.label: memory_added(side) for side in (base, cur)}
+        table.add_column("memory added", justify="right")
+        table.add_column("peak RSS", justify="right", style="dim")
     if not budgets.empty:
         table.add_column("budget")
     marks = {}
@@ -196,6 +216,10 @@ def render(
             f"{row['n_baseline']}/{row['n_current']}",
         ]
         if comparison.has_memory:
+            cells.append(
+                f"{_added_text(added[base.label].get(row['id']))} → "
+                f"{_added_text(added[cur.label].get(row['id']))}"
+            )
             cells.append(
                 f"{format_bytes(row['baseline_peak_rss_bytes'])} → "
                 f"{format_bytes(row['current_peak_rss_bytes'])}"
