@@ -95,7 +95,10 @@ def run(args: argparse.Namespace) -> int:
         print(result.path)
         return 130
     # The summary goes to stderr: stdout's last (and only) line stays the run directory.
-    print_run_summary(result.path, table_console(stderr=True))
+    try:
+        print_run_summary(result.path, table_console(stderr=True))
+    except PerfkitError as exc:  # the run is complete: a summary that can't be made is no error
+        print(f"perfkit run: no summary: {exc}", file=sys.stderr)
     if result.n_failed:
         print(
             f"{result.n_failed} benchmark worker(s) failed, see {result.path / 'failures.csv'}",
