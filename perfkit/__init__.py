@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from perfkit.collect.suite import benchmark
+from perfkit.collect.suite import benchmark, body
 from perfkit.errors import PerfkitError
 
 __version__ = "0.1.0"
@@ -25,7 +25,7 @@ _LAZY = {
     "measure_time": "perfkit.monitor",
 }
 
-__all__ = ["PerfkitError", "__version__", "benchmark", *_LAZY]
+__all__ = ["PerfkitError", "__version__", "benchmark", "body", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

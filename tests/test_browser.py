@@ -152,3 +152,48 @@ def test_report_text_and_budget_marks_render_in_chromium(chromium, tmp_path_fact
     )
     if shutil.which("fc-list") and no_emoji_font:
         assert result["emoji_box"], "the probe must see ✅ as a box where no font has it"
+
+
+WIDE_PROBE = """<script>
+window.addEventListener("load", () => {
+  const img = document.images[0];
+  const box = img.getBoundingClientRect();
+  const holder = img.closest(".wide-figure");
+  const probe = document.createElement("pre");
+  probe.id = "perfkit-probe";
+  probe.textContent = JSON.stringify({
+    natural_width: img.naturalWidth, width: box.width,
+    in_scroller: holder !== null,
+    scrolls: holder !== null && holder.scrollWidth > holder.clientWidth,
+    page_width: document.documentElement.scrollWidth, window_width: window.innerWidth});
+  document.body.appendChild(probe);
+});
+</script>"""
+LABEL_POINTS = 6.5  # perfkit.render.graph_layout's node label size
+FIGURE_DPI = 130  # perfkit.render.callgraph's savefig dpi
+
+
+def test_a_wide_call_graph_keeps_readable_labels(chromium, tmp_path):
+    """A call graph wider than the page is shown at its own size in a scrolling box: a
+    label of 6.5 pt at 130 dpi stays ≥ 11 px on screen instead of shrinking to ~5 px."""
+    from matplotlib.figure import Figure
+
+    from perfkit.report.document import render_html
+
+    figures = tmp_path / "report" / "figures"
+    figures.mkdir(parents=True)
+    fig = Figure(figsize=(20, 3))
+    for i in range(12):
+        fig.text(i / 12 + 0.01, 0.5, f"module.function_{i}", fontsize=LABEL_POINTS)
+    fig.savefig(figures / "callgraph_wide.png", dpi=FIGURE_DPI)
+    markdown = "# Report\n\n![call graph](figures/callgraph_wide.png)\n"
+    page = tmp_path / "report" / "performance_report.html"
+    source = render_html(markdown, page.parent, "wide")
+    page.write_text(source.replace("</body>", WIDE_PROBE + "\n</body>"), encoding="utf-8")
+    result = _load(chromium, page, tmp_path / "profile")
+    assert result["natural_width"] == 20 * FIGURE_DPI
+    assert result["in_scroller"] and result["scrolls"], result
+    scale = result["width"] / result["natural_width"]
+    label_px = LABEL_POINTS * FIGURE_DPI / 72 * scale
+    assert label_px >= 11, result
+    assert result["page_width"] <= result["window_width"], "the box scrolls, not the page"

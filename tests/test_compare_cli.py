@@ -15,6 +15,7 @@ from conftest import SUITES, perfkit_cli
 from test_stats import sample_rows, shifted_run, write_run
 
 from perfkit.cli import main
+from perfkit.rundir import SAMPLES_CSV, RunWriter
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -29,7 +30,9 @@ def test_compare_one_interleaved_run(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, out, _ = run_cli(capsys, "compare", str(run_dir), "--json", str(out_json))
     assert code == 0
     assert "regression" in out and "improvement" in out
-    assert "% slower" in out and "paired by round" in out
+    flat = " ".join(out.split())
+    assert "% slower" in out and "baseline → current, paired by round" in flat
+    assert f"{run_dir.name}: baseline → current " in flat
     assert "1 regression, 1 improvement" in out
     data = json.loads(out_json.read_text())
     assert data["comparison"]["grow"]["verdict"] == "regression"
@@ -50,7 +53,7 @@ def test_labels_by_flag_and_by_ref(tmp_path: Path, capsys: pytest.CaptureFixture
     run_dir = str(shifted_run(tmp_path, 2))
     swapped = ["compare", run_dir, "--baseline", "current", "--current", "baseline"]
     code, out, _ = run_cli(capsys, *swapped)
-    assert code == 0 and "baseline vs" in out.replace("\n", " ")
+    assert code == 0 and ": current → baseline " in " ".join(out.split())
     code, out, _ = run_cli(capsys, "compare", f"{run_dir}:current", f"{run_dir}:baseline")
     assert code == 0 and "improvement" in out  # +15 % seen backwards
 
@@ -188,3 +191,111 @@ def test_real_interleaved_run_finds_the_known_shifts(tmp_path: Path) -> None:
         } and (verdicts["same"] in ("unchanged", "inconclusive")):
             return
     pytest.fail(f"no decisive run in 3 attempts (a very noisy machine?): {verdicts}")
+
+
+def test_orientation_is_baseline_then_current(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs with one label each (as `pytest --perf-save` writes them): the title reads
+    baseline → current and the two columns are headed by their run ids, baseline first."""
+    rng = np.random.default_rng(7)
+    old = write_run(
+        tmp_path / "a",
+        sample_rows(rng, "f", "", "current", 1e-3, 6),
+        ("current",),
+        run_id="old-run",
+    )
+    new = write_run(
+        tmp_path / "b",
+        sample_rows(rng, "f", "", "current", 2e-3, 6),
+        ("current",),
+        run_id="new-run",
+    )
+    code, out, _ = run_cli(capsys, "compare", str(old), str(new))
+    assert code == 0
+    flat = " ".join(out.split())
+    assert "old-run:current → new-run:current (baseline → current," in flat
+    header = next(line for line in out.splitlines() if "old-run" in line and "new-run" in line)
+    assert header.index("old-run") < header.index("new-run")
+    assert "2.0× slower" in out or "% slower" in out
+
+
+def _run_with_failures(out: Path, failing: str) -> Path:
+    """Both sides measured `f` and `g`, except `failing`, where every benchmark failed."""
+    rng = np.random.default_rng(5)
+    writer = RunWriter.create(
+        out,
+        {
+            "targets": {t: {"spec": t, "path": f"/x/{t}", "git_sha": None} for t in SIDES},
+            "interleaved": True,
+            "cases": {},
+        },
+    )
+    for side in SIDES:
+        for name in ("f", "g"):
+            if side == failing:
+                writer.add_failure(name, "", side, 0, "error", f"ValueError: {name} broke")
+            else:
+                writer.add_rows(SAMPLES_CSV, sample_rows(rng, name, "", side, 1e-3, 6))
+    writer.finish("complete")
+    return writer.path
+
+
+SIDES = ("baseline", "current")
+
+
+@pytest.mark.parametrize("failing", SIDES)
+def test_a_side_that_failed_everything_is_a_table_not_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], failing: str
+) -> None:
+    run_dir = str(_run_with_failures(tmp_path, failing))
+    code, out, err = run_cli(capsys, "compare", run_dir)
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if line.lstrip("│ ").startswith(("f ", "g "))]
+    assert len(rows) == 2 and all("failed" in r for r in rows), out
+    assert f"failed in {Path(run_dir).name}:{failing}: f, g" in " ".join(out.split())
+    # A gate never passes on nothing: every benchmark failed on one side -> exit 1.
+    for flag in ("--fail-on-regression", "--fail-on-budget"):
+        code, out, err = run_cli(capsys, "compare", run_dir, flag)
+        assert code == 1 and "failed:" in out, out + err
+
+
+def test_compare_says_a_change_of_complexity_in_words(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(8)
+    rows = []
+    for n in (10, 100, 1000):
+        rows += sample_rows(rng, "match", f"n={n}", "baseline", 1e-6 * n**1.28, 6)
+        rows += sample_rows(rng, "match", f"n={n}", "current", 1e-6 * n**0.97, 6)
+    code, out, _ = run_cli(capsys, "compare", str(write_run(tmp_path, rows, SIDES)))
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("scaling match (n)"))
+    assert "scales better: super-linear → linear (k 1.2" in line, out
+
+
+def test_memory_column_leads_with_what_the_benchmark_added(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """30 MB of interpreter in both workers: the table leads with +2 MB → +6 MB added,
+    the absolute peaks (32 MB → 36 MB) follow as context."""
+    rng = np.random.default_rng(9)
+    rows, memory = [], []
+    for side, added in (("baseline", 2_000_000), ("current", 6_000_000)):
+        rows += sample_rows(rng, "f", "", side, 1e-3, 6)
+        key = {"benchmark": "f", "params": "", "target": side, "worker": 0, "calls": 10}
+        peak = {"peak_rss_bytes": 30_000_000 + added, "py_peak_bytes": added // 2}
+        memory.append({**key, "baseline_rss_bytes": 30_000_000, **peak})
+    run_dir = write_run(tmp_path, rows, SIDES, memory_rows=memory)
+    code, out, _ = run_cli(capsys, "compare", str(run_dir))
+    assert code == 0
+    header = next(line for line in out.splitlines() if "memory added" in line)
+    assert header.index("memory added") < header.index("peak RSS")
+    row = next(line for line in out.splitlines() if line.startswith("│ f "))
+    assert row.index("+2 MB → +6 MB") < row.index("32 MB → 36 MB"), row
+    code, out, _ = run_cli(capsys, "show", str(run_dir))
+    assert code == 0
+    header = next(line for line in out.splitlines() if "memory added" in line)
+    assert header.index("memory added") < header.index("Python peak") < header.index("peak RSS")
+    row = next(line for line in out.splitlines() if "current" in line and "+6 MB" in line)
+    assert row.index("+6 MB") < row.index("3 MB") < row.index("36 MB"), row

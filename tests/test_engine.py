@@ -42,6 +42,12 @@ def test_basic_run_writes_contract_files(tmp_path: Path) -> None:
     assert run.cases["sum_range[n=100]"]["name"] == "sum_range"
     # Teardown ran once per worker (yield-style benchmark).
     assert marker.read_text().count("teardown") == 4
+    # stdout is the run directory alone; the summary (medians, failures, next) is on stderr.
+    assert proc.stdout.strip().splitlines() == [str(run.path)]
+    err = " ".join(proc.stderr.split())
+    assert "median time per call" in err and "sum_range[n=200]" in err
+    assert "1 failed: raises_in_body @current: error:" in err
+    assert f"next: perfkit report {run.id}" in err
 
 
 def test_faults_are_recorded_and_the_rest_goes_on(tmp_path: Path) -> None:
@@ -94,21 +100,43 @@ def test_two_targets_interleave_rounds(tmp_path: Path) -> None:
         ("version", "new")
     ]
     assert "imported v2" in run.failures["message"][0]
+    # Two targets end with the verdict table, first target as baseline, and what to type next.
+    assert proc.stdout.strip().splitlines() == [str(run.path)]
+    err = " ".join(proc.stderr.split())
+    assert f"{run.id}: old → new (baseline → current" in err
+    assert "1 benchmark(s):" in err and "1 failed: version @new: error:" in err
+    assert f"next: perfkit report {run.id} perfkit compare {run.id}" in err
 
 
-def test_only_selects_by_glob(tmp_path: Path) -> None:
+def test_only_selects_by_glob_repeated_and_comma_separated(tmp_path: Path) -> None:
     proc = perfkit_cli(
         "run",
         str(SUITES / "basic_suite.py"),
         "--quick",
+        "--workers",
+        "2",
         "--only",
         "sum_range[n=2*",
+        "--only",
+        "nothing*,with_teardown",
         "--out",
         str(tmp_path),
     )
     assert proc.returncode == 0, proc.stderr
     run = load_run(run_dir_of(proc))
-    assert set(run.samples["params"]) == {"n=200"}
+    assert set(zip(run.samples["benchmark"], run.samples["params"], strict=True)) == {
+        ("sum_range", "n=200"),
+        ("with_teardown", ""),
+    }
+    assert run.meta["options"]["only"] == ["sum_range[n=2*", "nothing*", "with_teardown"]
+
+
+def test_only_patterns_split_on_commas_outside_brackets() -> None:
+    from perfkit.collect.scheduler import only_patterns
+
+    assert only_patterns(None) == []
+    assert only_patterns("a*") == ["a*"]
+    assert only_patterns(["a*, b", "f[x=1,y=2],c"]) == ["a*", "b", "f[x=1,y=2]", "c"]
 
 
 @pytest.mark.parametrize(

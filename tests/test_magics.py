@@ -59,6 +59,8 @@ def test_notebook_shows_the_three_magics(tmp_path: Path) -> None:
     text = _outputs(memory, "text/plain")
     assert text.startswith("peak +") and "leaks ~200 KB per call" in text
     assert "allocation sites that grew" in text
+    first_site = text.split("allocation sites that grew:", 1)[1].strip().splitlines()[1]
+    assert "<perfkit_memory>:1" in first_site, text  # the user's line, not IPython's
 
 
 def test_compiled_statement_sees_the_namespace_and_keeps_its_line_numbers() -> None:

@@ -318,8 +318,29 @@ def test_scaling_flags_a_growing_exponent(tmp_path: Path) -> None:
     )
     flags = compare(path).scaling().set_index("benchmark")
     assert flags.loc["playlist", "grew"]
-    assert flags.loc["playlist", "flag"].endswith("→ 1.30, super-linear")
-    assert flags.loc["flat", "flag"] == ""
+    assert flags.loc["playlist", "shape_change"] == "worse"
+    assert flags.loc["playlist", "flag"].startswith("scales worse: linear → super-linear (k 1.0")
+    assert flags.loc["playlist", "flag"].endswith("→ 1.30)")
+    assert flags.loc["flat", "flag"] == "" and flags.loc["flat", "shape_change"] == ""
+    assert flags.loc["flat", "text"].endswith(", linear")
+
+
+def test_scaling_tells_super_linear_to_linear_in_words(tmp_path: Path) -> None:
+    """The newcomer's case: k 1.28 → 0.97 is a change of complexity, told as such."""
+    rng = np.random.default_rng(12)
+    rows = []
+    for n in (10, 100, 1000):
+        rows += sample_rows(rng, "match", f"n={n}", "baseline", 1e-6 * n**1.28, 6)
+        rows += sample_rows(rng, "match", f"n={n}", "current", 1e-6 * n**0.97, 6)
+        rows += sample_rows(rng, "edge", f"n={n}", "baseline", 1e-6 * n**1.08, 6)
+        rows += sample_rows(rng, "edge", f"n={n}", "current", 1e-6 * n**1.12, 6)
+    change = compare_scaling(compare(write_run(tmp_path, rows, ("baseline", "current"))))
+    change = change.set_index("benchmark")
+    assert change.loc["match", "shape_change"] == "better"
+    assert not change.loc["match", "grew"]
+    assert change.loc["match", "text"].startswith("scales better: super-linear → linear (k 1.2")
+    # Crossing the linear band by a hair is not a change of complexity.
+    assert change.loc["edge", "shape_change"] == ""
 
 
 def test_perfkit_compare_is_the_function_after_the_module_import(tmp_path: Path) -> None:

@@ -367,7 +367,9 @@ def compare(
     ids_b = list(dict.fromkeys(med_b["id"]))
     ids_c = set(med_c["id"])
     common = [i for i in ids_b if i in ids_c]
-    if not common:
+    if not common and not (_failed_ids(base_side) or _failed_ids(current_side)):
+        # Nothing measured and nothing failed: a wrong pair, not a result. When a side
+        # failed, the (empty) table goes on so the failures are shown, not a usage error.
         raise PerfkitError(
             f"no common benchmark with samples: {base_side.ref} has "
             f"{', '.join(ids_b) or 'none'}; {current_side.ref} has "

@@ -45,9 +45,11 @@ COMPARE_COLUMNS = [
     "k_current_ci_low",
     "k_current_ci_high",
     "grew",
+    "shape_change",
     "text",
     "flag",
 ]
+SHAPE_ORDER = {"sub-linear": 0, "linear": 1, "super-linear": 2}
 
 
 def _numeric_param(params: pd.Series) -> tuple[str, pd.Series] | None:
@@ -99,6 +101,15 @@ def _line_fit(x: np.ndarray, y: np.ndarray) -> LineFit:
     dof = len(x) - 2
     stderr = math.sqrt(float(residual @ residual) / dof / sxx) if dof > 0 else math.nan
     return LineFit(slope, intercept, stderr)
+
+
+def shape_change(k_baseline: float, k_current: float, significant: bool) -> str:
+    """``worse`` / ``better`` when the shape word changed (e.g. super-linear → linear)
+    and the change of k is significant; else ``""``."""
+    old, new = shape_word(k_baseline), shape_word(k_current)
+    if not significant or old == new or old not in SHAPE_ORDER or new not in SHAPE_ORDER:
+        return ""
+    return "worse" if SHAPE_ORDER[new] > SHAPE_ORDER[old] else "better"
 
 
 def fit_scaling(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFrame:
@@ -157,7 +168,15 @@ def compare_scaling(
         diff = r.k_c - r.k_b
         se = math.hypot(r.k_stderr_b, r.k_stderr_c)
         grew = bool(diff >= GROWTH_MIN and diff - z * se > 0)
-        text = f"{r.k_b:.2f} → {r.k_c:.2f}, {shape_word(r.k_c)}"
+        significant = bool(abs(diff) >= GROWTH_MIN and abs(diff) - z * se > 0)
+        shape = shape_change(r.k_b, r.k_c, significant)
+        # A change of complexity is the headline, in words; otherwise the exponents speak.
+        text = (
+            f"scales {shape}: {shape_word(r.k_b)} → {shape_word(r.k_c)} "
+            f"(k {r.k_b:.2f} → {r.k_c:.2f})"
+            if shape
+            else f"{r.k_b:.2f} → {r.k_c:.2f}, {shape_word(r.k_c)}"
+        )
         rows.append(
             {
                 "benchmark": r.benchmark,
@@ -169,6 +188,7 @@ def compare_scaling(
                 "k_current_ci_low": r.k_ci_low_c,
                 "k_current_ci_high": r.k_ci_high_c,
                 "grew": grew,
+                "shape_change": shape,
                 "text": text,
                 "flag": text if grew else "",
             }

@@ -33,6 +33,24 @@ from perfkit.config import DEFAULT_PLAN
 # Fewer points than this cannot give a slope with a confidence interval worth reading.
 MIN_GROWTH_CALLS = 5
 TOP_SITES = 10
+# Packages of the interactive machinery (IPython, the kernel, its event loop): their sites
+# come after the user's code in `top_growth_sites`, whatever their size.
+FRAMEWORK_PACKAGES = frozenset(
+    {
+        "IPython",
+        "ipykernel",
+        "jupyter_client",
+        "jupyter_core",
+        "traitlets",
+        "zmq",
+        "tornado",
+        "debugpy",
+        "comm",
+        "ipywidgets",
+        "prompt_toolkit",
+        "asyncio",
+    }
+)
 
 
 def _call_n(body: Callable[[], Any], n: int) -> float:
@@ -77,10 +95,22 @@ def site_name(filename: str, lineno: int) -> str:
     return f"{filename[len(best) :] if best else filename}:{lineno}"
 
 
+def is_framework_site(site: str) -> bool:
+    """True for a ``file:line`` inside IPython, ipykernel and the like (not the user's code)."""
+    directories = site.replace("\\", "/").split("/")[:-1]
+    return any(part in FRAMEWORK_PACKAGES for part in directories)
+
+
+def user_first(sites: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The user's sites first, then the framework's; each group keeps its order."""
+    return sorted(sites, key=lambda s: is_framework_site(str(s["site"])))
+
+
 def top_growth_sites(
     first: tracemalloc.Snapshot, last: tracemalloc.Snapshot, limit: int = TOP_SITES
 ) -> list[dict[str, Any]]:
-    """Allocation sites whose retained size grew from `first` to `last`, largest first."""
+    """Allocation sites whose retained size grew from `first` to `last`: the user's code
+    first (`user_first`), largest first within each group."""
     # "<string>" is namedtuple's generated __new__: with one frame per trace it names no
     # real site, and psutil's results (the harness reading RSS) land there.
     patterns = [*_harness_files(), "<unknown>", "<string>"]
@@ -88,17 +118,15 @@ def top_growth_sites(
     diffs = last.filter_traces(exclude).compare_to(first.filter_traces(exclude), "lineno")
     grown = [d for d in diffs if d.size_diff > 0]
     grown.sort(key=lambda d: d.size_diff, reverse=True)
-    sites = []
-    for diff in grown[:limit]:
-        frame = diff.traceback[0]
-        sites.append(
-            {
-                "site": site_name(frame.filename, frame.lineno),
-                "size_bytes": diff.size_diff,
-                "count": diff.count_diff,
-            }
-        )
-    return sites
+    sites = [
+        {
+            "site": site_name(d.traceback[0].filename, d.traceback[0].lineno),
+            "size_bytes": d.size_diff,
+            "count": d.count_diff,
+        }
+        for d in grown
+    ]
+    return user_first(sites)[:limit]
 
 
 def growth_series(

@@ -13,7 +13,7 @@ import os
 import random
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -145,17 +145,43 @@ def discover(workers: Workers, suite: str, targets: list[Target]) -> list[CaseIn
     return list(seen.values())
 
 
-def select(cases: list[CaseInfo], pattern: str | None) -> list[CaseInfo]:
-    if not pattern:
+def only_patterns(values: str | Sequence[str] | None) -> list[str]:
+    """``--only`` as users write it: repeated and/or comma-separated globs, in order."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    return [p.strip() for v in values for p in _split_commas(v) if p.strip()]
+
+
+def _split_commas(text: str) -> list[str]:
+    """Split on commas outside brackets: ``a*,f[x=1,y=2]`` -> ``a*``, ``f[x=1,y=2]``."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
+
+
+def select(cases: list[CaseInfo], patterns: str | Sequence[str] | None) -> list[CaseInfo]:
+    """The cases whose id or name matches any of the globs (all cases when none given)."""
+    globs = only_patterns(patterns)
+    if not globs:
         return cases
     chosen = [
         c
         for c in cases
-        if fnmatch.fnmatchcase(c.id, pattern) or fnmatch.fnmatchcase(c.name, pattern)
+        if any(fnmatch.fnmatchcase(c.id, g) or fnmatch.fnmatchcase(c.name, g) for g in globs)
     ]
     if not chosen:
         raise SuiteError(
-            f"no benchmark matches --only {pattern!r} (have: {', '.join(c.id for c in cases)})"
+            f"no benchmark matches --only {','.join(globs)!r} "
+            f"(have: {', '.join(c.id for c in cases)})"
         )
     return chosen
 
@@ -322,7 +348,7 @@ def run_suite(
     out_dir: Path,
     plan: MeasurePlan = DEFAULT_PLAN,
     processes: int = 1,
-    only: str | None = None,
+    only: str | Sequence[str] | None = None,
     profile: bool = False,
     memory: bool = False,
     seed: int | None = None,
@@ -357,7 +383,7 @@ def run_suite(
             "options": {
                 **asdict(plan),
                 "processes": processes,
-                "only": only,
+                "only": only_patterns(only) or None,
                 "profile": profile,
                 "memory": memory,
             },

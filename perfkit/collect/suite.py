@@ -14,6 +14,7 @@ import itertools
 import sys
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,6 +229,27 @@ def instantiate(bench: Benchmark, params: dict[str, Any]) -> Instance:
             f"benchmark {bench.name} must return or yield a callable, got {type(instance.body).__name__}"
         )
     return instance
+
+
+@contextmanager
+def body(bench: Benchmark, **params: Any) -> Iterator[Callable[[], Any]]:
+    """Run a benchmark body outside perfkit (e.g. to cross-check with `timeit`).
+
+    ``with perfkit.body(process_playlist, n=100) as call: timeit.timeit(call, number=10)``
+    runs the benchmark's setup with these parameters (any values, declared or not),
+    gives the callable perfkit would time, and runs the teardown when the block ends,
+    also when it raises.
+    """
+    if not isinstance(bench, Benchmark):
+        raise SuiteError(
+            f"perfkit.body needs a function decorated with @perfkit.benchmark, "
+            f"got {type(bench).__name__}"
+        )
+    instance = instantiate(bench, params)
+    try:
+        yield instance.body
+    finally:
+        instance.teardown()
 
 
 def parse_params_text(text: str, declared: dict[str, list[Any]]) -> dict[str, Any]:

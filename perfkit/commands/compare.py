@@ -1,7 +1,10 @@
 """`perfkit compare`: baseline vs current as a table, a JSON file and an exit code.
 
-Exit 0, or 1 with --fail-on-regression / --fail-on-budget when one is found;
-bad input raises PerfkitError (the CLI prints one line and exits 2).
+Orientation is one rule everywhere: baseline first, then current ("baseline → current"
+in the title, the baseline column left of the current one, ratios current / baseline).
+Benchmarks that failed on a side are rows of the table too. Exit 0, or 1 with
+--fail-on-regression / --fail-on-budget when one is found, a benchmark failed on the
+current side, or nothing could be compared; bad input raises PerfkitError (the CLI prints one line and exits 2).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
-    from perfkit.analysis.comparison import Comparison
+    from perfkit.analysis.comparison import Comparison, Side
 
 LIST_ALL_UP_TO = 50  # benchmarks; a larger comparison lists only what did not stay unchanged
 VERDICT_STYLES = {
@@ -87,6 +90,11 @@ def run(args: argparse.Namespace) -> int:
         comparison.write_json(args.json)
         console.print(f"wrote {esc(str(args.json))}")
     code = 0
+    failed = comparison.summary.get("failed_in_current") or []
+    if (args.fail_on_regression or args.fail_on_budget) and (failed or comparison.table.empty):
+        what = ", ".join(failed) or "nothing could be compared"
+        console.print(f"[bold red]failed:[/] {esc(what)}")
+        code = 1
     if args.fail_on_regression and comparison.regressions():
         console.print(f"[bold red]regression:[/] {esc(', '.join(comparison.regressions()))}")
         code = 1
@@ -95,6 +103,53 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[bold red]budget missed:[/] {esc(', '.join(missed['id'].unique()))}")
         code = 1
     return code
+
+
+def column_headings(comparison: Comparison) -> tuple[str, str]:
+    """Two distinct headings, role first: ``baseline`` / ``current`` plus the label, or
+    the run id when both sides carry the same label (two `pytest --perf-save` runs)."""
+    base, cur = comparison.baseline, comparison.current
+    distinct = base.label != cur.label
+    b, c = (base.label, cur.label) if distinct else (base.run.id, cur.run.id)
+    return (
+        "baseline" if b == "baseline" else f"baseline\n{b}",
+        "current" if c == "current" else f"current\n{c}",
+    )
+
+
+def failed_rows(comparison: Comparison) -> list[tuple[str, bool, bool]]:
+    """(id, failed on baseline, failed on current) for failed benchmarks not in the table."""
+    s = comparison.summary
+    shown = set(comparison.table["id"])
+    fb, fc = s.get("failed_in_baseline") or [], s.get("failed_in_current") or []
+    ids = [i for i in dict.fromkeys([*fb, *fc]) if i not in shown]
+    return [(i, i in fb, i in fc) for i in ids]
+
+
+def side_median(side: Side, cid: str) -> float:
+    """The median time of one benchmark on one side (NaN when it has no samples)."""
+    from perfkit.analysis.stats import worker_medians
+
+    medians = worker_medians(side.run.samples)
+    chosen = medians[(medians["id"] == cid) & (medians["target"] == side.label)]
+    return float(chosen["median_seconds"].median()) if not chosen.empty else float("nan")
+
+
+def memory_added(side: Side) -> dict[str, float]:
+    """Per benchmark id: the peak RSS above the worker's start (what the benchmark added)."""
+    from perfkit.analysis.memory import memory_summary
+
+    summary = memory_summary(side.run)
+    if summary is None or summary.empty:
+        return {}
+    mine = summary[summary["target"] == side.label]
+    return dict(zip(mine["id"], mine["peak_above_baseline_bytes"].astype(float), strict=True))
+
+
+def _added_text(value: float | None) -> str:
+    from perfkit.units import format_bytes
+
+    return "–" if value is None or value != value else f"+{format_bytes(value)}"
 
 
 def shown_rows(table: pd.DataFrame, show_all: bool = False) -> pd.DataFrame:
@@ -120,20 +175,29 @@ def render(
 
     base, cur = comparison.baseline, comparison.current
     how = "paired by round" if comparison.paired else "independent workers"
+    sides = (
+        f"{base.run.id}: {base.label} → {cur.label}"
+        if comparison.paired
+        else f"{base.ref} → {cur.ref}"
+    )
     title = (
-        f"{cur.ref} vs {base.ref}  ({how}, {comparison.config.confidence:.0%} CI, "
-        f"threshold {comparison.threshold:.0%})"
+        f"{sides}  (baseline → current, {how}, "
+        f"{comparison.config.confidence:.0%} CI, threshold {comparison.threshold:.0%})"
     )
     table = Table(title=esc(title), title_justify="left")
     table.add_column("benchmark")
-    table.add_column(base.label, justify="right")
-    table.add_column(cur.label, justify="right")
+    base_head, cur_head = column_headings(comparison)
+    table.add_column(esc(base_head), justify="right")
+    table.add_column(esc(cur_head), justify="right")
     table.add_column("change", justify="right")
     table.add_column("ratio CI", justify="right")
     table.add_column("verdict")
     table.add_column("workers", justify="right")
     if comparison.has_memory:
-        table.add_column("peak RSS", justify="right")
+        # What the benchmark added leads; the absolute peak (mostly Python itself) is context.
+        added = {side.label: memory_added(side) for side in (base, cur)}
+        table.add_column("memory added", justify="right")
+        table.add_column("peak RSS", justify="right", style="dim")
     if not budgets.empty:
         table.add_column("budget")
     marks = {}
@@ -152,11 +216,27 @@ def render(
         ]
         if comparison.has_memory:
             cells.append(
+                f"{_added_text(added[base.label].get(row['id']))} → "
+                f"{_added_text(added[cur.label].get(row['id']))}"
+            )
+            cells.append(
                 f"{format_bytes(row['baseline_peak_rss_bytes'])} → "
                 f"{format_bytes(row['current_peak_rss_bytes'])}"
             )
         if not budgets.empty:
             cells.append(esc("  ".join(marks.get(row["id"], []))))
+        table.add_row(*cells)
+    for cid, failed_base, failed_cur in failed_rows(comparison):
+        cells = [
+            esc(cid),
+            "[red]failed[/]" if failed_base else format_seconds(side_median(base, cid)),
+            "[red]failed[/]" if failed_cur else format_seconds(side_median(cur, cid)),
+            "",
+            "",
+            "[red]failed[/]",
+            "",
+        ]
+        cells += [""] * (len(table.columns) - len(cells))
         table.add_row(*cells)
     console.print(table)
     hidden = len(comparison.table) - len(shown)
@@ -164,10 +244,13 @@ def render(
         console.print(f"[dim]{hidden} unchanged benchmark(s) not listed (--all lists them)[/]")
     scaling = comparison.scaling()
     for r in scaling.itertuples(index=False):
-        if hidden and not r.grew:
+        if hidden and not (r.grew or r.shape_change):
             continue
-        style = "bold red" if r.grew else "dim"
-        console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: k = {r.text}[/]")
+        style = {"worse": "bold red", "better": "bold green"}.get(
+            r.shape_change, "bold red" if r.grew else "dim"
+        )
+        what = r.text if r.shape_change else f"k = {r.text}"
+        console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: {esc(what)}[/]")
     for b in budgets.itertuples(index=False):
         if b.status != "met":
             console.print(

@@ -1,4 +1,8 @@
-"""`perfkit run`: measure a suite on one or more targets into a new run directory."""
+"""`perfkit run`: measure a suite on one or more targets into a new run directory.
+
+Ends with a summary on stderr (`perfkit.commands.run_summary`); stdout is the run
+directory alone, one line, so scripts can take it with ``| tail -n 1``.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="LABEL=SPEC",
         help="LABEL=PATH or LABEL=git:REF[:SUBDIR] (repeatable)",
     )
-    p.add_argument("--only", metavar="PATTERN", help="glob on benchmark ids, e.g. 'process_*'")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="glob on benchmark ids or names, e.g. 'process_*' (repeatable, or comma-separated)",
+    )
     p.add_argument(
         "--out", type=Path, default=DEFAULT_RUNS_DIR, help="parent directory of run directories"
     )
@@ -59,6 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from perfkit.collect.scheduler import run_suite
+    from perfkit.commands.run_summary import print_run_summary
+    from perfkit.render.terminal import table_console
 
     if args.processes < 1:
         raise PerfkitError("--processes must be at least 1")
@@ -93,6 +104,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"interrupted: partial results kept in {result.path}", file=sys.stderr)
         print(result.path)
         return 130
+    # The summary goes to stderr: stdout's last (and only) line stays the run directory.
+    try:
+        print_run_summary(result.path, table_console(stderr=True))
+    except PerfkitError as exc:  # the run is complete: a summary that can't be made is no error
+        print(f"perfkit run: no summary: {exc}", file=sys.stderr)
     if result.n_failed:
         print(
             f"{result.n_failed} benchmark worker(s) failed, see {result.path / 'failures.csv'}",

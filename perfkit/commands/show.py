@@ -148,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
                     "CV": format_share(t.get("cv"), 1),
                     "workers": str(t.get("n_workers", 0)),
                     "samples": str(t.get("n_samples", 0)),
+                    # What the benchmark added leads; the absolute peak is context.
+                    "memory added": f"+{format_bytes(memory.get('peak_above_baseline_bytes'))}"
+                    if memory
+                    else "",
+                    "Python peak": format_bytes(memory.get("py_peak_bytes")) if memory else "",
                     "peak RSS": format_bytes(memory.get("peak_rss_bytes")) if memory else "",
                     "budget": "  ".join(
                         f"{b['mark']} {kind} < {b['budget_text']}" for kind, b in budget.items()
@@ -157,7 +162,13 @@ def run(args: argparse.Namespace) -> int:
                     ),
                 }
             )
-    optional = {"peak RSS", "budget", "failures"}  # shown only when some row has one
+    optional = {
+        "memory added",
+        "Python peak",
+        "peak RSS",
+        "budget",
+        "failures",
+    }  # shown only when some row has one
     columns = [c for c in rows[0] if c not in optional or any(r[c] for r in rows)] if rows else []
     for column in columns:
         table.add_column(

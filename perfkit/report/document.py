@@ -138,6 +138,15 @@ def _summary(rep: ReportData) -> dict[str, Any]:
         )
         summary["only_baseline"] = [md_code(i) for i in s.get("only_in_baseline", [])]
         summary["only_current"] = [md_code(i) for i in s.get("only_in_current", [])]
+        change = rep.scaling_change
+        summary["complexity"] = (
+            []
+            if change is None or change.empty or "shape_change" not in change
+            else [
+                f"{md_code(r.benchmark)} {md_text(r.text)} with {md_code(r.param)}"
+                for r in change[change["shape_change"] != ""].itertuples(index=False)
+            ]
+        )
     return summary
 
 

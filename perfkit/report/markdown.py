@@ -14,6 +14,16 @@ from urllib.parse import unquote
 import mistune
 
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
+# A PNG wider than the page's text column is shown at its own size in a horizontally
+# scrolling box (class "wide-figure"), never shrunk until its labels can't be read.
+PAGE_WIDTH_PX = 1000
+
+
+def png_width(data: bytes) -> int | None:
+    """Pixel width of a PNG from its IHDR chunk (None when `data` is not a PNG)."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big")
 
 
 def md_code(text: object) -> str:
@@ -46,9 +56,17 @@ class _EmbeddingRenderer(mistune.HTMLRenderer):
     def image(self, text: str, url: str, title: str | None = None) -> str:
         path = (self.base_dir / unquote(url)).resolve()
         media = _IMAGE_TYPES.get(path.suffix.lower())
+        width = None
         if media and path.is_file() and self.base_dir.resolve() in path.parents:
-            url = f"data:{media};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-        return super().image(text, url, title)
+            data = path.read_bytes()
+            width = png_width(data)
+            url = f"data:{media};base64,{base64.b64encode(data).decode('ascii')}"
+        tag = super().image(text, url, title)
+        if width is None or width <= PAGE_WIDTH_PX:
+            return tag
+        # A span (display: block in the page's CSS): the image sits inside a <p>.
+        tag = tag.replace("<img ", f'<img width="{width}" ', 1)
+        return f'<span class="wide-figure">{tag}</span>'
 
 
 def markdown_to_html(text: str, base_dir: Path) -> str:

@@ -160,14 +160,28 @@ def recommendations(rep: ReportData) -> list[Recommendation]:
             )
     change = rep.scaling_change
     if change is not None and not change.empty:
-        for s in change[change["grew"]].itertuples(index=False):
-            out.append(
-                Recommendation(
-                    "scaling",
-                    f"{md_code(s.benchmark)} scales worse with {md_code(s.param)}: k = {s.text}. "
-                    "Look for work that now repeats per item (nested loops, per-item lookups).",
+        for s in change.itertuples(index=False):
+            shape = getattr(s, "shape_change", "")
+            if shape == "better":
+                out.append(
+                    Recommendation(
+                        "scaling",
+                        f"{md_code(s.benchmark)} {md_text(s.text)} with {md_code(s.param)}: "
+                        "a change of complexity, worth more than any constant factor at large "
+                        f"{md_code(s.param)}. Keep a benchmark at a large {md_code(s.param)} "
+                        "so it cannot come back unnoticed.",
+                    )
                 )
-            )
+            elif shape == "worse" or s.grew:
+                what = md_text(s.text) if shape else f"scales worse: k = {md_text(s.text)}"
+                out.append(
+                    Recommendation(
+                        "scaling",
+                        f"{md_code(s.benchmark)} {what} with {md_code(s.param)}. "
+                        "Look for work that now repeats per item (nested loops, per-item "
+                        "lookups).",
+                    )
+                )
     if table is not None:
         out.extend(_memory_growth(rep))
         out.extend(_inconclusive(rep))
