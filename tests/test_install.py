@@ -4,6 +4,7 @@ packages reported as one line naming what to install (never a silently missing c
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_one_version_everywhere() -> None:
 def test_extras_come_from_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {
-        extra: [req.split(">")[0].split("=")[0].split("<")[0].strip() for req in reqs]
+        extra: list(dict.fromkeys(re.split(r"[<>=!~;\[ ]", req)[0] for req in reqs))
         for extra, reqs in project["optional-dependencies"].items()
     }
     assert extras.extra_requirements() == declared
