@@ -31,8 +31,10 @@ def extra_requirements() -> dict[str, list[str]]:
     extras: dict[str, list[str]] = {}
     for line in requires:
         extra, name = _EXTRA.search(line), _NAME.match(line)
-        if extra and name:
-            extras.setdefault(extra.group(1), []).append(name.group(1))
+        if extra and name:  # one name per package, even when markers list it twice
+            names = extras.setdefault(extra.group(1), [])
+            if name.group(1) not in names:
+                names.append(name.group(1))
     return extras
 
 

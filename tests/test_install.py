@@ -4,6 +4,8 @@ packages reported as one line naming what to install (never a silently missing c
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 import tomllib
@@ -59,7 +61,7 @@ def test_one_version_everywhere() -> None:
 def test_extras_come_from_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {
-        extra: [req.split(">")[0].split("=")[0].split("<")[0].strip() for req in reqs]
+        extra: list(dict.fromkeys(re.split(r"[<>=!~;\[ ]", req)[0] for req in reqs))
         for extra, reqs in project["optional-dependencies"].items()
     }
     assert extras.extra_requirements() == declared
@@ -144,3 +146,18 @@ def test_selfbench_detect_without_pyperf_is_one_line(tmp_path: Path) -> None:
         "(in a checkout: pip install -e '.[selfbench]')"
     ]
     assert not (tmp_path / "detect").exists()
+
+
+def test_pre_commit_config_loads_and_its_notebook_hook_passes() -> None:
+    yaml = pytest.importorskip("yaml")  # papermill's dependency; pre-commit parses the same way
+    config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
+    assert set(hooks) == {"ruff-check", "ruff-format", "notebooks-in-sync"}
+    done = subprocess.run(
+        shlex.split(hooks["notebooks-in-sync"]["entry"]),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
