@@ -334,7 +334,7 @@ def test_scaling_tells_super_linear_to_linear_in_words(tmp_path: Path) -> None:
         rows += sample_rows(rng, "match", f"n={n}", "current", 1e-6 * n**0.97, 6)
         rows += sample_rows(rng, "edge", f"n={n}", "baseline", 1e-6 * n**1.08, 6)
         rows += sample_rows(rng, "edge", f"n={n}", "current", 1e-6 * n**1.12, 6)
-    change = compare_scaling(compare(write_run(tmp_path, rows, ("baseline", "current"))))
+    change = compare(write_run(tmp_path, rows, ("baseline", "current"))).scaling()
     change = change.set_index("benchmark")
     assert change.loc["match", "shape_change"] == "better"
     assert not change.loc["match", "grew"]
