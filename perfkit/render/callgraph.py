@@ -28,6 +28,7 @@ def diff_graph(
     engine: str = "auto",
     node_share: float = NODE_SHARE,
     max_nodes: int = MAX_NODES,
+    culprits: dict[str, dict[str, str]] | None = None,
 ) -> Path:
     """Draw the current profile's hot call graph, coloured by the change from the baseline.
 
@@ -35,6 +36,8 @@ def diff_graph(
     scenario time). `out_path`'s suffix picks the format: .png, .svg, .pdf, or .dot (the
     DOT text). `engine` is ``auto`` (Graphviz when `dot` is on PATH, else matplotlib),
     ``graphviz`` or ``matplotlib``. Without a baseline, colour shows own time.
+    `culprits` (culprit key -> {callee key: change text}) marks culprits and their changed
+    call sites.
     """
     out = Path(out_path)
     fmt = out.suffix.lstrip(".").lower()
@@ -42,7 +45,13 @@ def diff_graph(
         raise PerfkitError(f"{out}: unsupported picture format {fmt!r} (use png, svg, pdf or dot)")
     if engine not in ("auto", "graphviz", "matplotlib"):
         raise PerfkitError(f"unknown call-graph engine {engine!r} (auto, graphviz, matplotlib)")
-    graph = hot_graph(current_profile, base_profile, node_share=node_share, max_nodes=max_nodes)
+    graph = hot_graph(
+        current_profile,
+        base_profile,
+        node_share=node_share,
+        max_nodes=max_nodes,
+        culprits=culprits,
+    )
     title = _title(graph, current_profile)
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "dot":

@@ -8,7 +8,14 @@ from __future__ import annotations
 import io
 import shutil
 
-from perfkit.render.hot_graph import HotGraph, colour_scale, luminance, node_colour, node_label
+from perfkit.render.hot_graph import (
+    CULPRIT_COLOUR,
+    HotGraph,
+    colour_scale,
+    luminance,
+    node_colour,
+    node_label,
+)
 
 
 def _node_ids(graph: HotGraph) -> dict[str, str]:
@@ -30,19 +37,25 @@ def to_dot(graph: HotGraph, title: str = "") -> str:
     for node in graph.nodes:
         rgb = node_colour(node, scale)
         fg = (0.0, 0.0, 0.0) if luminance(rgb) > 0.5 else (1.0, 1.0, 1.0)
+        marks = {"penwidth": "3", "color": CULPRIT_COLOUR} if node.culprit else {}
         writer.node(
             ids[node.key],
-            label=node_label(node),
+            label=("culprit: " if node.culprit else "") + node_label(node),
             fillcolor=writer.color(rgb),
             fontcolor=writer.color(fg),
             tooltip=node.key,
+            **marks,
         )
     for edge in graph.edges:
+        label = f"{edge.cumtime_share:.1%}\n{edge.ncalls_per_call:.3g}×"
+        width = 0.5 + 4.0 * min(1.0, edge.cumtime_share)
+        marks = {}
+        if edge.change:
+            label = f"{edge.change}\n{edge.cumtime_share:.1%}"
+            marks = {"color": CULPRIT_COLOUR, "fontcolor": CULPRIT_COLOUR, "style": "bold"}
+            width = max(width, 2.5)
         writer.edge(
-            ids[edge.caller],
-            ids[edge.callee],
-            label=f"{edge.cumtime_share:.1%}\n{edge.ncalls_per_call:.3g}×",
-            penwidth=f"{0.5 + 4.0 * min(1.0, edge.cumtime_share):.2f}",
+            ids[edge.caller], ids[edge.callee], label=label, penwidth=f"{width:.2f}", **marks
         )
     writer.end_graph()
     return buffer.getvalue()

@@ -9,7 +9,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from perfkit.render.hot_graph import HotGraph, colour_scale, luminance, node_colour, node_label
+from perfkit.render.hot_graph import (
+    CULPRIT_COLOUR,
+    HotGraph,
+    colour_scale,
+    luminance,
+    node_colour,
+    node_label,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -99,7 +106,12 @@ def graph_figure(graph: HotGraph, title: str = "") -> Figure:
                 va="center",
                 fontsize=6.5,
                 color="black" if luminance(rgb) > 0.5 else "white",
-                bbox={"boxstyle": "round,pad=0.35", "fc": rgb, "ec": "0.35", "lw": 0.6},
+                bbox={
+                    "boxstyle": "round,pad=0.35",
+                    "fc": rgb,
+                    "ec": CULPRIT_COLOUR if node.culprit else "0.35",
+                    "lw": 2.0 if node.culprit else 0.6,
+                },
                 zorder=3,
             )
     for edge in graph.edges:
@@ -112,8 +124,8 @@ def graph_figure(graph: HotGraph, title: str = "") -> Figure:
             arrowprops={
                 "arrowstyle": "-|>",
                 "mutation_scale": 12,
-                "color": "0.3",
-                "lw": 0.5 + 3.0 * min(1.0, edge.cumtime_share),
+                "color": CULPRIT_COLOUR if edge.change else "0.3",
+                "lw": max(2.0 if edge.change else 0.0, 0.5 + 3.0 * min(1.0, edge.cumtime_share)),
                 "patchA": a.get_bbox_patch(),
                 "patchB": b.get_bbox_patch(),
                 "shrinkA": 1,
@@ -122,6 +134,19 @@ def graph_figure(graph: HotGraph, title: str = "") -> Figure:
             },
             zorder=2,
         )
+        if edge.change:
+            (x0, y0), (x1, y1) = a.get_position(), b.get_position()
+            ax.text(
+                (x0 + x1) / 2,
+                (y0 + y1) / 2,
+                edge.change,
+                fontsize=6,
+                color=CULPRIT_COLOUR,
+                ha="center",
+                va="center",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+                zorder=4,
+            )
     if title:
         fig.suptitle(title, fontsize=9)
     return fig

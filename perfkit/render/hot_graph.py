@@ -9,7 +9,7 @@ here loads run data or writes files.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from perfkit.analysis.profiles import Profile, diff_profiles
 from perfkit.errors import PerfkitError
@@ -19,6 +19,7 @@ NODE_SHARE = 0.01  # a node's cumulative time is at least this share of the tota
 MAX_NODES = 25
 EDGE_SHARE = 0.002
 ALWAYS_SHOW_CHANGED = 3  # the biggest own-time changes are drawn even below NODE_SHARE
+CULPRIT_COLOUR = "#7b2cbf"  # culprits and their changed call sites: neither red nor blue
 MIN_COLOUR_SCALE = 0.05  # changes of a few % of the scenario (noise) stay pale
 
 
@@ -35,6 +36,7 @@ class GraphNode:
     delta_tottime_seconds: float | None  # per scenario call; None without a baseline
     change_share: float | None  # delta / baseline scenario seconds
     status: str  # changed | new | "" (no baseline)
+    culprit: bool = False  # a named culprit (perfkit.analysis.culprits)
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class GraphEdge:
     callee: str
     ncalls_per_call: float
     cumtime_share: float
+    change: str = ""  # a culprit's changed call site: "1 → 3×", "new"
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,14 @@ def hot_graph(
     node_share: float = NODE_SHARE,
     max_nodes: int = MAX_NODES,
     edge_share: float = EDGE_SHARE,
+    culprits: dict[str, dict[str, str]] | None = None,
 ) -> HotGraph:
-    """Prune the current profile to its hot part and attach the diff against `base`."""
+    """Prune the current profile to its hot part and attach the diff against `base`.
+
+    `culprits` maps a culprit's key to its changed call sites (callee key -> change text):
+    those nodes and edges are always drawn, and marked.
+    """
+    culprits = culprits or {}
     f = current.functions
     total = current.total_seconds
     if total <= 0:
@@ -83,6 +92,10 @@ def hot_graph(
         diff = diff[diff["status"] != "gone"].set_index("key")  # the picture is of current
         changed = diff.head(ALWAYS_SHOW_CHANGED).index
         chosen += [k for k in changed if k not in chosen]
+    present = set(f["key"])
+    marked = [k for k in culprits if k in present]
+    marked += [c for k in marked for c in culprits[k] if c in present]
+    chosen += [k for k in dict.fromkeys(marked) if k not in chosen]
     keep = set(chosen)
     rows = f.set_index("key").loc[chosen]
     base_total = base.seconds_per_call if base is not None else None
@@ -107,6 +120,7 @@ def hot_graph(
                 delta_tottime_seconds=delta,
                 change_share=share,
                 status=status,
+                culprit=key in culprits,
             )
         )
     e = current.edges
@@ -121,7 +135,15 @@ def hot_graph(
         for caller, callee, ncalls, cumtime in zip(
             e["caller"], e["callee"], e["ncalls"], e["cumtime"], strict=True
         )
-        if math.isnan(cumtime) or cumtime / total >= edge_share
+        if math.isnan(cumtime)
+        or cumtime / total >= edge_share
+        or callee in culprits.get(caller, {})
+    ]
+    edges = [
+        replace(edge, change=culprits[edge.caller][edge.callee])
+        if edge.callee in culprits.get(edge.caller, {})
+        else edge
+        for edge in edges
     ]
     return HotGraph(
         nodes=nodes,

@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from perfkit.analysis.comparison import (
@@ -28,6 +29,9 @@ from perfkit.config import DEFAULT_REPORTS_DIR, DEFAULT_STATS
 from perfkit.errors import ParameterError, PerfkitError, RunDirError
 from perfkit.report.artifacts import ReportFiles
 from perfkit.rundir import DEFAULT_RUNS_DIR
+
+# The default focus: significant changes beyond the threshold first, either way.
+FOCUS_ORDER = {"regression": 0, "improvement": 0, "slower": 1, "faster": 1}
 
 
 def resolve_sides(
@@ -88,6 +92,7 @@ class ReportData:
     out_dir: Path
     threshold: float = DEFAULT_STATS.threshold
     _profiles: dict[tuple[int, str], Any] = field(default_factory=dict, repr=False)
+    _culprits: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def compared(self) -> bool:
@@ -224,8 +229,9 @@ class ReportData:
         return [i for i in self.ids if i in common]
 
     def focus_benchmark(self, benchmark: str | None = None) -> str | None:
-        """The benchmark the call-graph views look at: `benchmark`, else the worst regression
-        (largest ratio among regressions, then among all), else the slowest profiled one."""
+        """The benchmark the call-graph views look at: `benchmark`, else the largest
+        significant change either way (regressions and improvements first, then slower and
+        faster, then the rest; by size within each), else the slowest profiled one."""
         profiled = self.profiled_ids()
         if benchmark is not None:
             if benchmark not in profiled:
@@ -238,10 +244,12 @@ class ReportData:
             return None
         if self.comparison is not None:
             t = self.comparison.table[self.comparison.table["id"].isin(profiled)]
-            worst = t[t["verdict"] == "regression"]
-            pick = worst if not worst.empty else t
-            if not pick.empty and pick["ratio"].notna().any():
-                return str(pick.loc[pick["ratio"].idxmax(), "id"])
+            t = t[t["ratio"].notna() & (t["ratio"] > 0)]
+            if not t.empty:
+                rank = t["verdict"].map(FOCUS_ORDER).fillna(len(FOCUS_ORDER))
+                size = -np.abs(np.log(t["ratio"].astype(float)))
+                order = t.assign(_rank=rank, _size=size).sort_values(["_rank", "_size", "id"])
+                return str(order["id"].iloc[0])
         t = self.timing[self.timing["id"].isin(profiled)]
         return str(t.loc[t["median_seconds"].idxmax(), "id"]) if not t.empty else profiled[0]
 
@@ -279,10 +287,47 @@ class ReportData:
             raise PerfkitError("a profile diff needs two sides (baseline and current)")
         return diff_profiles(self.profile(benchmark, 0), self.profile(benchmark, 1))
 
+    def culprit_report(self, benchmark: str):
+        """`perfkit.analysis.culprits.CulpritReport` of one benchmark, from every profiling
+        worker of both sides, directed by the timing verdict (cached)."""
+        from perfkit.analysis.culprits import find_culprits
+        from perfkit.analysis.run_profiles import load_run_profiles
+
+        if not self.compared:
+            raise PerfkitError("culprits need two sides (baseline and current)")
+        if benchmark not in self._culprits:
+            rows = self.comparison.table[self.comparison.table["id"] == benchmark]
+            ratio = float(rows["ratio"].iloc[0]) if len(rows) else None
+            base, cur = self.sides[0], self.sides[-1]
+            self._culprits[benchmark] = find_culprits(
+                load_run_profiles(base.run, base.label, benchmark),
+                load_run_profiles(cur.run, cur.label, benchmark),
+                timing_ratio=ratio if ratio is not None and np.isfinite(ratio) else None,
+                benchmark=benchmark,
+            )
+        return self._culprits[benchmark]
+
     def culprits(self, benchmark: str, n: int = 5) -> pd.DataFrame:
-        """The functions whose own time per call grew most (the diff's slower rows)."""
-        diff = self.profile_diff(benchmark)
-        return diff[diff["delta_tottime_seconds"] > 0].head(n).reset_index(drop=True)
+        """The named culprits of one benchmark, one row each, biggest change first:
+        name, file, line, status, delta_seconds (per scenario call), ci_low, ci_high, why."""
+        from perfkit.analysis.culprit_words import reasons_text
+
+        columns = ["name", "file", "line", "status", "delta_seconds", "ci_low", "ci_high", "why"]
+        named = self.culprit_report(benchmark).named(n)
+        rows = [
+            {
+                "name": c.name,
+                "file": c.file,
+                "line": c.line,
+                "status": c.status,
+                "delta_seconds": c.delta_seconds,
+                "ci_low": c.ci_low,
+                "ci_high": c.ci_high,
+                "why": reasons_text(c, code=str),
+            }
+            for c in named
+        ]
+        return pd.DataFrame(rows, columns=columns)
 
     def environment(self) -> list[dict[str, Any]]:
         """Per side: run, target, code version, host, Python and measurement options."""

@@ -28,7 +28,8 @@ from perfkit.rundir import atomic_write_text
 MARKDOWN_NAME = "performance_report.md"
 HTML_NAME = "performance_report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-CULPRITS = 5
+CULPRITS = 5  # rows of a culprit table
+CULPRIT_LINES = 3  # culprits named in words per regression or improvement
 
 
 def environment(rep: ReportData) -> list[dict[str, str]]:
@@ -53,14 +54,21 @@ def environment(rep: ReportData) -> list[dict[str, str]]:
     return [{"field": name, "values": [md_text(get(s)) for s in sides]} for name, get in fields]
 
 
-def _regressions(rep: ReportData) -> list[dict[str, Any]]:
+def _changes(rep: ReportData, verdict: str) -> list[dict[str, Any]]:
+    """Every benchmark with `verdict` (regression or improvement), biggest change first,
+    with its culprits when both sides were profiled."""
+    from perfkit.analysis.culprit_words import summary_lines
+
     if rep.table is None:
         return []
     figures = rep.files.figures()
     profiled = set(rep.profiled_ids())
-    rows = rep.table[rep.table["verdict"] == "regression"].sort_values("ratio", ascending=False)
+    rows = rep.table[rep.table["verdict"] == verdict].sort_values(
+        "ratio", ascending=verdict != "regression"
+    )
     out = []
     for r in rows.itertuples(index=False):
+        report = rep.culprit_report(r.id) if r.id in profiled else None
         out.append(
             {
                 "id": md_code(r.id),
@@ -69,9 +77,10 @@ def _regressions(rep: ReportData) -> list[dict[str, Any]]:
                 "ci": format_ratio_ci(r.ci_low, r.ci_high),
                 "baseline": format_seconds(r.baseline_median_seconds),
                 "current": format_seconds(r.current_median_seconds),
-                "profiled": r.id in profiled,
+                "profiled": report is not None,
+                "lines": summary_lines(report, CULPRIT_LINES, code=md_code) if report else [],
                 "culprits": sections.culprits_table(rep.culprits(r.id, CULPRITS))
-                if r.id in profiled
+                if report is not None
                 else None,
                 "figures": [
                     f
@@ -83,13 +92,13 @@ def _regressions(rep: ReportData) -> list[dict[str, Any]]:
     return out
 
 
-def _breakdown(rep: ReportData, regressions: list[dict[str, Any]], n: int = 10) -> dict | None:
-    """The call-graph notebook's benchmark when no regression section shows it: its
+def _breakdown(rep: ReportData, shown: list[dict[str, Any]], n: int = 10) -> dict | None:
+    """The call-graph notebook's benchmark when no regression or improvement shows it: its
     top functions (one target) or its profile diff (a comparison)."""
     default = rep.focus_benchmark()
     drawn = [f.get("benchmark") for f in rep.files.figures().values() if f["section"] == "profiles"]
     focus = next((b for b in drawn if b), default)  # what the call-graph notebook looked at
-    if focus is None or any(r["raw_id"] == focus for r in regressions):
+    if focus is None or any(r["raw_id"] == focus for r in shown):
         return None
     if not rep.compared:
         return {
@@ -101,7 +110,7 @@ def _breakdown(rep: ReportData, regressions: list[dict[str, Any]], n: int = 10) 
     return {
         "id": md_code(focus),
         "why": f"{row['change_text']}, {row['verdict']}; "
-        + ("the largest slow-down" if focus == default else "chosen"),
+        + ("the largest change" if focus == default else "chosen"),
         "table": sections.profile_diff_table(rep.profile_diff(focus), n),
     }
 
@@ -170,8 +179,9 @@ def _notebooks(rep: ReportData) -> list[NotebookLink]:
 def report_context(rep: ReportData) -> dict[str, Any]:
     """Everything the template shows, formatted (markdown-safe) but not laid out."""
     figures = rep.files.figures()
-    regressions = _regressions(rep)
-    shown = {f["file"] for r in regressions for f in r["figures"]}
+    regressions = _changes(rep, "regression")
+    improvements = _changes(rep, "improvement")
+    shown = {f["file"] for r in (*regressions, *improvements) for f in r["figures"]}
     by_section: dict[str, list[dict[str, str]]] = {}
     for f in figures.values():
         if f["file"] not in shown:
@@ -189,7 +199,8 @@ def report_context(rep: ReportData) -> dict[str, Any]:
         "benchmarks": _benchmarks(rep),
         "budgets": sections.budgets_table(rep.budgets),
         "regressions": regressions,
-        "breakdown": _breakdown(rep, regressions),
+        "improvements": improvements,
+        "breakdown": _breakdown(rep, [*regressions, *improvements]),
         "memory": sections.memory_table(rep.memory, rep.ids),
         "scaling": sections.scaling_table(rep.scaling_change, rep.scaling_fits),
         "monitor": sections.monitor_table(rep.monitor),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from perfkit.analysis.budgets import measured_text
 from perfkit.config import DEFAULT_PLAN
-from perfkit.render.format import format_bytes, format_ratio_ci, format_signed_seconds
+from perfkit.render.format import format_bytes, format_ratio_ci
 from perfkit.report.data import ReportData
 from perfkit.report.markdown import md_code, md_text
 
@@ -28,23 +28,19 @@ class Recommendation:
 def _culprit_text(rep: ReportData, benchmark: str) -> str:
     if not rep.compared or benchmark not in rep.profiled_ids():
         return " Profile it (`perfkit run --profile`) to see where the time goes."
-    culprits = rep.culprits(benchmark, 1)
-    if culprits.empty:
-        return " Its profile shows no function with more own time: look at the call graph."
-    c = culprits.iloc[0]
-    where = f"{c['file']}:{c['line']}"
-    calls = ""
-    if c["baseline_ncalls"] > 0 and c["current_ncalls"] >= 1.5 * c["baseline_ncalls"]:
-        calls = (
-            f", called {c['current_ncalls'] / c['baseline_ncalls']:.1f}× as often per call "
-            "(repeated work? a lost cache?)"
+    from perfkit.analysis.culprit_words import culprit_text, dependency_text
+
+    report = rep.culprit_report(benchmark)
+    dependency = dependency_text(report)
+    if dependency:
+        return f" {dependency}"
+    named = report.named(1)
+    if not named:
+        return (
+            " No function of your code changed beyond the profiling workers' spread: look at"
+            " the call graph, or profile with more workers (`--profile-workers`)."
         )
-    elif c["status"] == "new":
-        calls = ", a function the baseline did not call"
-    return (
-        f" Start with {md_code(c['function'])} in {md_code(where)}: own time "
-        f"{format_signed_seconds(c['delta_tottime_seconds'])} per call{calls}."
-    )
+    return f" Start with {culprit_text(named[0])}."
 
 
 def _memory_growth(rep: ReportData) -> list[Recommendation]:

@@ -99,23 +99,22 @@ def budgets_table(budgets: pd.DataFrame) -> DisplayTable:
 
 
 def culprits_table(culprits: pd.DataFrame) -> DisplayTable:
-    """The functions whose own time per call grew most (rows of a profile diff)."""
+    """Own-code culprits (`ReportData.culprits`): change per scenario call, its CI over
+    profiling workers, and the changed call sites that explain it."""
     rows = [
         {
-            "Function": c.function,
+            "Function": c.name,
             "Where": f"{c.file}:{c.line}",
-            "Own time, baseline": format_seconds(c.baseline_tottime_seconds),
-            "Own time, current": format_seconds(c.current_tottime_seconds),
-            "Change": format_signed_seconds(c.delta_tottime_seconds),
-            "Calls per call": f"{c.current_ncalls / c.baseline_ncalls:.2g}×"
-            if c.baseline_ncalls > 0
-            else "new",
+            "Change per call": format_signed_seconds(c.delta_seconds),
+            "95 % CI": f"{format_signed_seconds(c.ci_low)} … {format_signed_seconds(c.ci_high)}"
+            if c.ci_low != c.ci_high
+            else MISSING,
+            "Why": c.why or MISSING,
         }
         for c in culprits.itertuples(index=False)
     ]
-    columns = ["Function", "Where", "Own time, baseline", "Own time, current", "Change",
-               "Calls per call"]  # fmt: skip
-    return _table(rows, columns, "llrrrr", code=["Function", "Where"])
+    columns = ["Function", "Where", "Change per call", "95 % CI", "Why"]
+    return _table(rows, columns, "llrrl", code=["Function", "Where"], text=["Why"])
 
 
 def profile_diff_table(diff: pd.DataFrame, n: int) -> DisplayTable:

@@ -103,7 +103,8 @@ class Focus:
 
 
 def focus(rep: ReportData, benchmark: str | None = None) -> Focus:
-    """The chosen benchmark, else the worst regression, else the slowest profiled one."""
+    """The chosen benchmark, else the largest significant change either way, else the
+    slowest profiled one."""
     chosen = rep.focus_benchmark(benchmark)
     if chosen is None:
         return Focus(
@@ -112,7 +113,7 @@ def focus(rep: ReportData, benchmark: str | None = None) -> Focus:
     why = (
         "chosen with `benchmark=`"
         if benchmark
-        else "the largest slow-down; pick another with `benchmark=`"
+        else "the largest significant change; pick another with `benchmark=`"
     )
     if rep.table is not None:
         row = rep.table[rep.table["id"] == chosen]
@@ -133,6 +134,32 @@ def top_functions(rep: ReportData, benchmark: str | None, n: int = 15) -> pd.Dat
     if benchmark is None:
         return Note("No profile.")
     return sections.top_functions_table(rep.top_functions(benchmark, n)).frame
+
+
+class Lines:
+    """Sentences shown as a markdown list in a notebook."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(f"- {line}" for line in self.lines)
+
+
+def culprits(rep: ReportData, benchmark: str | None) -> Lines | Note:
+    """The own-code functions that changed the benchmark, in words, with the accounting."""
+    from perfkit.analysis.culprit_words import summary_lines
+
+    if benchmark is None or not rep.compared:
+        return Note("Culprits need two profiled sides.")
+    return Lines(summary_lines(rep.culprit_report(benchmark), code=md_code))
+
+
+def culprits_table(rep: ReportData, benchmark: str | None) -> pd.DataFrame | Note:
+    """The culprits as a table: change per call, its CI over profiling workers, and why."""
+    if benchmark is None or not rep.compared:
+        return Note("Culprits need two profiled sides.")
+    return sections.culprits_table(rep.culprits(benchmark)).frame
 
 
 def profile_diff_table(rep: ReportData, benchmark: str | None, n: int = 15) -> pd.DataFrame | Note:
@@ -164,11 +191,15 @@ def call_graph(rep: ReportData, benchmark: str | None) -> SavedFigure | Note:
 
     if benchmark is None:
         return Note("No profile.")
+    from perfkit.analysis.culprit_words import call_graph_marks
+
     base = rep.profile(benchmark, 0) if rep.compared else None
     path = rep.files.figure_path(f"callgraph_{benchmark}")
-    diff_graph(base, rep.profile(benchmark, -1), path)
+    marks = call_graph_marks(rep.culprit_report(benchmark)) if rep.compared else None
+    diff_graph(base, rep.profile(benchmark, -1), path, culprits=marks)
     caption = (
-        f"{benchmark}: call graph, red slower / blue faster than baseline"
+        f"{benchmark}: call graph, red slower / blue faster than baseline, culprits and "
+        "their changed calls in purple"
         if rep.compared
         else f"{benchmark}: hot call graph"
     )
