@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from perfkit.collect.suite import case_id
 from perfkit.config import DEFAULT_PLAN, DEFAULT_STATS, StatsConfig
 from perfkit.rundir import Run
+from perfkit.rundir.ids import case_id
 from perfkit.units import format_bytes
 
 SUMMARY_COLUMNS = [

@@ -169,6 +169,8 @@ def render(
             continue
         style = "bold red" if r.grew else "dim"
         console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: k = {r.text}[/]")
+    if budgets.attrs.get("note"):
+        console.print(f"[yellow]{esc(budgets.attrs['note'])}[/]")
     for b in budgets.itertuples(index=False):
         if b.status != "met":
             console.print(

@@ -55,8 +55,8 @@ def resolve_sides(
 ) -> tuple[list[Side], Comparison | None]:
     """The report's sides: one (a one-target run, or ``RUN:LABEL`` alone) or a comparison.
 
-    A run with two or more targets compares ``baseline``/``current`` when it has
-    those labels, else its first two targets; two references compare run to run.
+    A run with two or more targets compares its sides by the rule of
+    `perfkit.rundir.refs` (as ``perfkit compare`` does); two references compare run to run.
     """
     runs_dir = Path(runs_dir)
     threshold = DEFAULT_STATS.threshold if threshold is None else threshold
@@ -81,8 +81,6 @@ def resolve_sides(
             raise RunDirError(f"run {base_run.id} has no targets")
         return [Side(base_run, label or labels[0])], None
     baseline_label = label or baseline_label
-    if baseline_label is None and current_label is None and "baseline" not in labels:
-        baseline_label, current_label = labels[0], labels[1]
     comparison = compare(
         base_run,
         baseline_label=baseline_label,
