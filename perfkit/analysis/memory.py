@@ -166,8 +166,7 @@ def _finite(value: float) -> float | None:
 
 
 def _warmup_calls(run: Run) -> int:
-    options = run.meta.get("options") or {}
-    return int(options.get("memory_warmup_calls", DEFAULT_PLAN.memory_warmup_calls))
+    return int(run.info.options.get("memory_warmup_calls", DEFAULT_PLAN.memory_warmup_calls))
 
 
 def _fits(series: pd.DataFrame, column: str, skip: int, confidence: float) -> Growth:

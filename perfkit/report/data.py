@@ -355,12 +355,10 @@ class ReportData:
         """Per side: run, target, code version, host, Python and measurement options."""
         rows = []
         for side, name in zip(self.sides, self.series, strict=True):
-            meta = side.run.meta
+            run_info = side.run.info
             info = run_metadata(side)
-            target = (meta.get("targets") or {}).get(side.label) or {}
-            host = meta.get("host") or {}
-            python = meta.get("python") or {}
-            options = meta.get("options") or {}
+            target = run_info.targets.get(side.label)
+            host, python, options = run_info.host, run_info.python, run_info.options
             rows.append(
                 {
                     "series": name,
@@ -368,9 +366,9 @@ class ReportData:
                     "label": side.label,
                     "created": info.get("created"),
                     "status": info.get("status"),
-                    "suite": meta.get("suite"),
-                    "target": target.get("spec"),
-                    "git_sha": target.get("git_sha"),
+                    "suite": run_info.suite,
+                    "target": target.spec if target else None,
+                    "git_sha": target.git_sha if target else None,
                     "host": host.get("hostname"),
                     "cpu": host.get("cpu_model"),
                     "cores": host.get("cores"),
@@ -379,10 +377,10 @@ class ReportData:
                     "python": " ".join(
                         str(x) for x in (python.get("implementation"), python.get("version")) if x
                     ),
-                    "perfkit": meta.get("perfkit_version"),
+                    "perfkit": run_info.perfkit_version,
                     "workers": options.get("workers"),
                     "samples": options.get("samples"),
-                    "interleaved": meta.get("interleaved"),
+                    "interleaved": run_info.interleaved,
                 }
             )
         return rows
