@@ -76,7 +76,7 @@ def _inconclusive(rep: ReportData) -> list[Recommendation]:
     unsure = table[table["verdict"] == "inconclusive"] if table is not None else table
     if unsure is None or unsure.empty:
         return []
-    workers = int(rep.sides[-1].run.info.options.get("workers") or 0)
+    workers = int(rep.sides[-1].run.meta.get("options", {}).get("workers") or 0)
     more = max(DEFAULT_WORKERS, 2 * workers) if workers else DEFAULT_WORKERS
     few = unsure[unsure[["n_baseline", "n_current"]].min(axis=1) < MIN_WORKERS]
     slower = unsure[unsure["ratio"] > 1]
