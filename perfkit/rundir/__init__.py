@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from perfkit.errors import RunDirError
 from perfkit.rundir.ids import case_id, format_params, safe_filename, split_case_id, valid_label
 from perfkit.rundir.refs import DEFAULT_RUNS_DIR, resolve_run_path, run_dirs, split_run_ref
 from perfkit.rundir.schema import (
@@ -65,6 +66,7 @@ __all__ = [
     "BudgetRecord",
     "CaseRecord",
     "Run",
+    "RunDirError",
     "RunInfo",
     "RunWriter",
     "TargetInfo",
