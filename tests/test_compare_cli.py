@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SUITES, perfkit_cli
-from test_stats import sample_rows, shifted_run, write_run
+from helpers.runs import sample_rows, shifted_run, write_run
 
 from perfkit.cli import main
 from perfkit.rundir import SAMPLES_CSV, RunWriter

@@ -39,7 +39,7 @@ def test_basic_run_writes_contract_files(tmp_path: Path) -> None:
     assert (run.samples["seconds"] > 0).all()
     assert list(run.failures["kind"]) == ["error"]
     assert "boom from the body" in run.failures["message"][0]
-    assert run.cases["sum_range[n=100]"]["name"] == "sum_range"
+    assert run.cases["sum_range[n=100]"].name == "sum_range"
     # Teardown ran once per worker (yield-style benchmark).
     assert marker.read_text().count("teardown") == 4
     # stdout is the run directory alone; the summary (medians, failures, next) is on stderr.
@@ -269,11 +269,12 @@ def test_ctrl_c_keeps_a_valid_partial_run(tmp_path: Path) -> None:
 def test_rounds_interleave_targets_and_share_a_hash_seed() -> None:
     import random
 
-    from perfkit.collect.scheduler import CaseInfo, plan_jobs
+    from perfkit.collect.scheduler import plan_jobs
     from perfkit.collect.targets import Target
     from perfkit.config import DEFAULT_PLAN
+    from perfkit.rundir.schema import CaseRecord
 
-    cases = [CaseInfo(f"c{i}", f"c{i}", "", None, None, None) for i in range(2)]
+    cases = [CaseRecord(f"c{i}", f"c{i}") for i in range(2)]
     targets = [Target("a", "a", "/a"), Target("b", "b", "/b")]
     jobs = plan_jobs(cases, targets, DEFAULT_PLAN, profile=True, memory=False, rng=random.Random(3))
     timing = [job for job in jobs if job.mode == "time"]

@@ -16,6 +16,7 @@ import numpy as np
 import psutil
 import pytest
 from conftest import SUITES, perfkit_cli
+from helpers.runs import build_run
 
 from perfkit.analysis.memory import (
     SUMMARY_COLUMNS,
@@ -28,13 +29,7 @@ from perfkit.analysis.memory import (
 from perfkit.collect import memory as collect_memory
 from perfkit.collect import rss as memory_sampler
 from perfkit.config import DEFAULT_STATS
-from perfkit.rundir import (
-    MEMORY_CSV,
-    MEMORY_SITES_CSV,
-    MEMORY_SUMMARY_CSV,
-    RunWriter,
-    load_run,
-)
+from perfkit.rundir import MEMORY_SITES_CSV, load_run
 
 FLOOR = DEFAULT_STATS.leak_floor_bytes_per_call
 KB = 1000
@@ -87,13 +82,10 @@ def test_too_few_points_give_no_verdict() -> None:
 
 def _write_run(tmp_path: Path) -> Path:
     """A run with memory results only: `grow` leaks 50 KB/call on `current`, not on `baseline`."""
-    writer = RunWriter.create(
-        tmp_path,
-        {"targets": {"baseline": {}, "current": {}}, "options": {"memory_warmup_calls": 1}},
-    )
+    memory, summary, sites = [], [], []
     for target, per_call in (("baseline", 0), ("current", 50 * KB)):
         key = {"benchmark": "grow", "params": "n=10", "target": target, "worker": 0}
-        rows = [
+        memory += [
             {
                 **key,
                 "iteration": i,
@@ -104,29 +96,28 @@ def _write_run(tmp_path: Path) -> Path:
             }
             for i in range(9)
         ]
-        writer.add_rows(MEMORY_CSV, rows)
-        writer.add_rows(
-            MEMORY_SUMMARY_CSV,
-            [
-                {
-                    **key,
-                    "baseline_rss_bytes": 30 * 10**6,
-                    "peak_rss_bytes": 45 * 10**6,
-                    "py_peak_bytes": 10**7 + 9 * per_call,
-                    "calls": 11,
-                }
-            ],
+        summary.append(
+            {
+                **key,
+                "baseline_rss_bytes": 30 * 10**6,
+                "peak_rss_bytes": 45 * 10**6,
+                "py_peak_bytes": 10**7 + 9 * per_call,
+                "calls": 11,
+            }
         )
         if per_call:
-            writer.add_rows(
-                MEMORY_SITES_CSV,
-                [
-                    {**key, "site": "app/cache.py:12", "size_bytes": 350 * KB, "count": 7},
-                    {**key, "site": "app/log.py:3", "size_bytes": 900, "count": 9},
-                ],
-            )
-    writer.finish("complete")
-    return writer.path
+            sites += [
+                {**key, "site": "app/cache.py:12", "size_bytes": 350 * KB, "count": 7},
+                {**key, "site": "app/log.py:3", "size_bytes": 900, "count": 9},
+            ]
+    return build_run(
+        tmp_path,
+        ("baseline", "current"),
+        memory=memory,
+        memory_summary=summary,
+        memory_sites=sites,
+        options={"memory_warmup_calls": 1},
+    )
 
 
 def test_memory_summary_of_a_run(tmp_path: Path) -> None:
@@ -151,9 +142,7 @@ def test_memory_summary_of_a_run(tmp_path: Path) -> None:
 
 
 def test_memory_summary_of_a_run_without_memory(tmp_path: Path) -> None:
-    writer = RunWriter.create(tmp_path, {"targets": {"current": {}}})
-    writer.finish("complete")
-    summary = memory_summary(load_run(writer.path))
+    summary = memory_summary(load_run(build_run(tmp_path)))
     assert summary.empty and list(summary.columns) == SUMMARY_COLUMNS
 
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers.runs import build_run
 
-from perfkit.collect.suite import benchmark, case_id, instantiate, split_case_id
+from perfkit.collect.suite import benchmark, instantiate
 from perfkit.errors import PerfkitError, RunDirError
 from perfkit.render.format import format_bytes, format_seconds
-from perfkit.rundir import SAMPLES_CSV, RunWriter, load_run, resolve_run_path, safe_filename
+from perfkit.rundir import (
+    SAMPLES_CSV,
+    case_id,
+    load_run,
+    resolve_run_path,
+    safe_filename,
+    split_case_id,
+)
 from perfkit.units import parse_bytes, parse_fraction, parse_seconds
 
 
@@ -68,23 +76,8 @@ def test_safe_filename_stays_inside(text: str, tmp_path: Path) -> None:
 
 
 def _write_run(tmp_path: Path) -> Path:
-    writer = RunWriter.create(tmp_path, {"targets": {"current": {}}})
-    writer.add_rows(
-        SAMPLES_CSV,
-        [
-            {
-                "benchmark": "f",
-                "params": "",
-                "target": "current",
-                "worker": 0,
-                "sample": 0,
-                "loops": 1,
-                "seconds": 0.5,
-            }
-        ],
-    )
-    writer.finish("complete")
-    return writer.path
+    row = {"benchmark": "f", "params": "", "target": "current", "worker": 0, "sample": 0}
+    return build_run(tmp_path, samples=[{**row, "loops": 1, "seconds": 0.5}])
 
 
 def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
@@ -99,9 +92,12 @@ def test_missing_column_names_file_and_column(tmp_path: Path) -> None:
 def test_truncated_csv_is_reported(tmp_path: Path) -> None:
     path = _write_run(tmp_path)
     text = (path / SAMPLES_CSV).read_text()
-    (path / SAMPLES_CSV).write_text(text + "f,,current,1,0,1,0.4")
+    (path / SAMPLES_CSV).write_text(text + "f,,current,1,0,1,0.4\n")  # a whole newer write
     assert len(load_run(path).samples) == 2
-    (path / SAMPLES_CSV).write_text(text + "f,,current,1,0,")
+    (path / SAMPLES_CSV).write_text(text + "f,,current,1,0,1,0.4")
+    with pytest.raises(RunDirError, match=r"samples.csv: truncated \(its last line"):
+        load_run(path)
+    (path / SAMPLES_CSV).write_text(text + "f,,current,1,0,\n")
     with pytest.raises(RunDirError, match=r"samples.csv: line 3: column 'loops' is not a number"):
         load_run(path)
 

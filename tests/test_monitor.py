@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from helpers.clock import FakeClock
+from helpers.runs import build_run
 
 from perfkit import monitor
 from perfkit.analysis import monitor as monitor_analysis
-from perfkit.rundir import MONITOR_CSV, SAMPLES_CSV, RunWriter, load_run
+from perfkit.rundir import load_run
 
 
 @pytest.fixture
@@ -140,11 +141,7 @@ def test_counters_and_timers_are_thread_safe() -> None:
 
 
 def _run(tmp_path: Path, monitor_rows: list[dict], samples: list[dict]) -> Path:
-    writer = RunWriter.create(tmp_path, {"targets": {"baseline": {}, "current": {}}})
-    writer.add_rows(SAMPLES_CSV, samples)
-    writer.add_rows(MONITOR_CSV, monitor_rows)
-    writer.finish("complete")
-    return writer.path
+    return build_run(tmp_path, ("baseline", "current"), samples=samples, monitor=monitor_rows)
 
 
 def _rows(

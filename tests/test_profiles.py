@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SUITES, perfkit_cli
+from helpers.runs import build_run
 
 from perfkit.analysis.profiles import (
     PathShortener,
@@ -35,7 +36,7 @@ from perfkit.render.graph_dot import to_dot
 from perfkit.render.graph_layout import graph_figure
 from perfkit.render.hot_graph import hot_graph
 from perfkit.render.icicle import icicle_boxes, icicle_figure
-from perfkit.rundir import PROFILES_CSV, RunWriter, load_run
+from perfkit.rundir import load_run
 from perfkit.selfbench.profiles import main as selfbench_main
 from perfkit.selfbench.profiles import synthetic_stats, write_stats
 
@@ -433,14 +434,16 @@ def test_view_errors_exit_2_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli_main(["view", str(tmp_path / "no-such-run"), "x", "--no-browser"]) == 2
-    writer = RunWriter.create(tmp_path, {"targets": {"current": {"path": str(tmp_path)}}})
-    assert cli_main(["view", str(writer.path), "x", "--no-browser"]) == 2
-    bad = writer.profile_path("current", "f")
-    bad.write_bytes(b"garbage")
+    target = {"current": {"spec": "here", "path": str(tmp_path)}}
+    empty = build_run(tmp_path, target)
+    assert cli_main(["view", str(empty), "x", "--no-browser"]) == 2
     row = {"benchmark": "f", "params": "", "target": "current", "calls": 3, "seconds": 0.1}
-    writer.add_rows(PROFILES_CSV, [{**row, "file": str(bad.relative_to(writer.path))}])
-    assert cli_main(["view", str(writer.path), "f", "--no-browser"]) == 2
-    assert cli_main(["view", str(writer.path), "g", "--no-browser"]) == 2
+    run_dir = build_run(tmp_path, target, profiles=[{**row, "file": "profiles/current/f.prof"}])
+    bad = run_dir / "profiles" / "current" / "f.prof"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"garbage")
+    assert cli_main(["view", str(run_dir), "f", "--no-browser"]) == 2
+    assert cli_main(["view", str(run_dir), "g", "--no-browser"]) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line]
     assert len(lines) == 4
     assert "not found" in lines[0]
@@ -452,13 +455,12 @@ def test_view_errors_exit_2_with_one_line(
 def test_view_picks_the_profile_meant(tmp_path: Path) -> None:
     from perfkit.commands.view import choose
 
-    writer = RunWriter.create(tmp_path, {"targets": {}})
     rows = [
         {"benchmark": "f", "params": "n=1", "target": label, "calls": 1, "seconds": 0.1}
         for label in ("baseline", "current", "other")
     ] + [{"benchmark": "g", "params": "", "target": "other", "calls": 1, "seconds": 0.1}]
-    writer.add_rows(PROFILES_CSV, [{**row, "file": "x.prof"} for row in rows])
-    run = load_run(writer.path)
+    profiles = [{**row, "file": "x.prof"} for row in rows]
+    run = load_run(build_run(tmp_path, {}, profiles=profiles))
     assert choose(run, "f[n=1]", None) == ("f[n=1]", "current")
     assert choose(run, "f", "baseline") == ("f[n=1]", "baseline")
     assert choose(run, "g", None) == ("g", "other")

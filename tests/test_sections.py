@@ -51,6 +51,9 @@ def test_memory_rows_follow_the_benchmark_order_and_name_growing_sites_of_leaks_
         ("a", "current"), ("b", "baseline"), ("b", "current")]  # fmt: skip
     assert list(shown["Above start"]) == ["–"] * 3 and list(shown["Leak"]) == ["no", "no", "leak"]
     assert shown.loc[2, "Top growing sites"] == "a.py:2 (+850 KB)"
+    # what the benchmark added leads; the interpreter-dominated absolute peak comes after
+    head = list(shown.columns)
+    assert head.index("Above start") < head.index("Python peak") < head.index("Peak RSS")
     assert table.markdown().splitlines()[-1].endswith("| leak | `a.py:2` (+850 KB) |")
 
 

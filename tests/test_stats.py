@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.runs import SHIFTS, sample_rows, shifted_run, write_run
 
 from perfkit.analysis.budgets import check_budgets
 from perfkit.analysis.comparison import compare, resolve_sides
@@ -20,77 +21,7 @@ from perfkit.analysis.stats import (
 )
 from perfkit.config.project import load_config
 from perfkit.errors import PerfkitError
-from perfkit.rundir import MEMORY_SUMMARY_CSV, SAMPLES_CSV, RunWriter, load_run
-
-SHIFTS = {"grow": 1.15, "same": 1.0, "shrink": 0.70}
-
-
-def sample_rows(
-    rng: np.random.Generator,
-    benchmark: str,
-    params: str,
-    target: str,
-    seconds: float,
-    workers: int,
-    samples: int = 5,
-    process_sd: float = 0.03,
-    sample_sd: float = 0.01,
-    round_effects: np.ndarray | None = None,
-) -> list[dict]:
-    """Samples of one (benchmark, target): a lognormal effect per process and per sample."""
-    rows = []
-    for w in range(workers):
-        level = seconds * math.exp(rng.normal(0, process_sd))
-        if round_effects is not None:
-            level *= round_effects[w]
-        for s in range(samples):
-            rows.append(
-                {
-                    "benchmark": benchmark,
-                    "params": params,
-                    "target": target,
-                    "worker": w,
-                    "sample": s,
-                    "loops": 10,
-                    "seconds": repr(float(level * math.exp(rng.normal(0, sample_sd)))),
-                }
-            )
-    return rows
-
-
-def write_run(
-    out: Path,
-    rows: list[dict],
-    targets: tuple[str, ...],
-    cases: dict | None = None,
-    suite: str | None = None,
-    memory_rows: list[dict] | None = None,
-    run_id: str | None = None,
-) -> Path:
-    meta = {
-        **({"id": run_id} if run_id else {}),
-        "targets": {t: {"spec": t, "path": f"/x/{t}", "git_sha": None} for t in targets},
-        "interleaved": len(targets) > 1,
-        "cases": cases or {},
-        "suite": suite,
-    }
-    writer = RunWriter.create(out, meta)
-    writer.add_rows(SAMPLES_CSV, rows)
-    if memory_rows:
-        writer.add_rows(MEMORY_SUMMARY_CSV, memory_rows)
-    writer.finish("complete")
-    return writer.path
-
-
-def shifted_run(out: Path, seed: int, workers: int = 12, round_sd: float = 0.04) -> Path:
-    """One interleaved run, baseline and current, with the SHIFTS of `current`."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for name, factor in SHIFTS.items():
-        rounds = np.exp(rng.normal(0, round_sd, workers))  # load shared by both in a round
-        rows += sample_rows(rng, name, "", "baseline", 1e-3, workers, round_effects=rounds)
-        rows += sample_rows(rng, name, "", "current", 1e-3 * factor, workers, round_effects=rounds)
-    return write_run(out, rows, ("baseline", "current"))
+from perfkit.rundir import load_run
 
 
 @pytest.mark.parametrize("seed", range(12))

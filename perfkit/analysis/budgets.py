@@ -1,4 +1,4 @@
-"""Budgets: declared limits (decorator, then ``perfkit.toml``) checked against a run.
+"""Budgets: the limits a run recorded (decorator, then ``perfkit.toml``) checked against it.
 
 A time budget is met when the upper CI bound of the median is under it, never on
 one timing; a memory budget when the peak RSS is under it. Reads a Run, writes nothing.
@@ -11,45 +11,46 @@ import math
 import pandas as pd
 
 from perfkit.analysis.stats import memory_peaks, timing_summary, with_ids
-from perfkit.collect.suite import split_case_id
 from perfkit.config import DEFAULT_STATS, StatsConfig
-from perfkit.config.project import ProjectConfig, project_config
+from perfkit.config.project import ProjectConfig, case_budgets, project_config
 from perfkit.render.format import format_bytes, format_seconds
 from perfkit.rundir import Run
+from perfkit.rundir.ids import split_case_id
+from perfkit.rundir.schema import CaseRecord
 
 COLUMNS = ["id", "target", "kind", "budget", "budget_text", "measured", "met", "mark", "status"]
 # Words, not emoji: headless browsers without an emoji font draw ✅/❌ as empty boxes.
 MARKS = {"met": "met", "missed": "missed", "unmeasured": "–"}
 
 
+def budgets_note(run: Run) -> str | None:
+    """Why a run's budgets come from today's ``perfkit.toml`` (None when it recorded its own)."""
+    if run.info.budgets is not None:
+        return None
+    return (
+        f"run {run.id} recorded no budgets (made by an older perfkit): "
+        "judged by the decorators and today's perfkit.toml"
+    )
+
+
 def declared_budgets(run: Run, config: ProjectConfig | None = None) -> pd.DataFrame:
-    """Per case: time and memory budgets (``perfkit.toml`` entries override the decorator)."""
-    if config is None:
-        config = project_config(run.meta.get("suite"))
-    cases = run.cases
-    if not run.samples.empty:
-        for full_id in with_ids(run.samples)["id"].unique():
-            cases.setdefault(str(full_id), {})
-    rows = []
-    for full_id, case in cases.items():
-        name = case.get("name") or split_case_id(full_id)[0]
-        seconds = case.get("budget_seconds")
-        nbytes = case.get("memory_budget_bytes")
-        seconds_text = format_seconds(seconds) if seconds is not None else None
-        bytes_text = format_bytes(nbytes) if nbytes is not None else None
-        time_rule, memory_rule = config.budget_for(full_id, name)
-        if time_rule is not None:
-            seconds, seconds_text = time_rule.seconds, time_rule.seconds_text
-        if memory_rule is not None:
-            nbytes, bytes_text = memory_rule.bytes, memory_rule.bytes_text
-        if seconds is not None:
-            rows.append(
-                {"id": full_id, "kind": "time", "budget": float(seconds), "text": seconds_text}
-            )
-        if nbytes is not None:
-            rows.append(
-                {"id": full_id, "kind": "memory", "budget": float(nbytes), "text": bytes_text}
-            )
+    """Per case: time and memory budgets, as the run recorded them when it was made.
+
+    With an explicit `config`, or for a run that recorded none (see `budgets_note`), the
+    budgets are worked out now: a ``perfkit.toml`` entry over the decorator's.
+    """
+    if config is None and run.info.budgets is not None:
+        records = run.info.budgets
+    else:
+        if config is None:
+            config = project_config(run.info.suite)
+        cases = run.cases
+        if not run.samples.empty:
+            for full_id in with_ids(run.samples)["id"].unique():
+                name = split_case_id(str(full_id))[0]
+                cases.setdefault(str(full_id), CaseRecord(id=str(full_id), name=name))
+        records = case_budgets(cases.values(), config)
+    rows = [{"id": r.id, "kind": r.kind, "budget": float(r.limit), "text": r.text} for r in records]
     return pd.DataFrame(rows, columns=["id", "kind", "budget", "text"])
 
 
@@ -69,6 +70,7 @@ def check_budgets(
     budgets = declared_budgets(run, config)
     if budgets.empty:
         return pd.DataFrame(columns=COLUMNS)
+    note = budgets_note(run) if config is None else None
     targets = [label] if label is not None else run.targets
     timing = timing_summary(run, stats) if timing is None else timing
     time_upper = {(r.id, r.target): r.ci_high_seconds for r in timing.itertuples(index=False)}
@@ -100,7 +102,10 @@ def check_budgets(
                     "status": status,
                 }
             )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    if note:
+        frame.attrs["note"] = note
+    return frame
 
 
 def measured_text(kind: str, value: float) -> str:

@@ -1,7 +1,7 @@
 """Comparing a baseline with a current version: per benchmark ratio, CI and verdict.
 
-Owns picking the two sides (two runs, or two labels of one interleaved run) and the
-reviewer's JSON shape. Statistics come from `perfkit.analysis.stats`; nothing here prints.
+Owns the two sides as runs (two runs, or two labels of one interleaved run; the rule for
+picking them is `perfkit.rundir.refs`) and the reviewer's JSON shape. Statistics come from `perfkit.analysis.stats`; nothing here prints.
 """
 
 from __future__ import annotations
@@ -29,9 +29,15 @@ from perfkit.analysis.stats import (
     worker_medians,
 )
 from perfkit.config import DEFAULT_STATS, StatsConfig
-from perfkit.errors import PerfkitError, RunDirError
+from perfkit.errors import PerfkitError
 from perfkit.render.format import format_change
-from perfkit.rundir import DEFAULT_RUNS_DIR, Run, atomic_write_json, load_run, resolve_run_path
+from perfkit.rundir import (
+    DEFAULT_RUNS_DIR,
+    Run,
+    atomic_write_json,
+    load_run,
+    refs,
+)
 
 TABLE_COLUMNS = [
     "id",
@@ -82,37 +88,12 @@ def split_run_ref(ref: str | Path | Run, runs_dir: Path) -> tuple[Run, str | Non
     """``RUN`` or ``RUN:LABEL`` (RUN: id, directory or ``latest``) -> (Run, label)."""
     if isinstance(ref, Run):
         return ref, None
-    text = str(ref)
-    try:
-        return load_run(resolve_run_path(text, runs_dir)), None
-    except RunDirError as exc:
-        if ":" not in text or "run not found" not in str(exc):
-            raise
-    run_text, _, label = text.rpartition(":")
-    if not run_text or not label:
-        raise PerfkitError(f"bad run reference {text!r}: expected RUN or RUN:LABEL")
-    return load_run(resolve_run_path(run_text, runs_dir)), label
+    path, label = refs.split_run_ref(ref, runs_dir)
+    return load_run(path), label
 
 
 def check_label(run: Run, label: str) -> str:
-    labels = _labels(run)
-    if label not in labels:
-        raise PerfkitError(
-            f"run {run.id} has no target {label!r} (targets: {', '.join(labels) or 'none'})"
-        )
-    return label
-
-
-def _default_label(run: Run, role: str) -> str:
-    labels = _labels(run)
-    if len(labels) == 1:
-        return labels[0]
-    if role in labels:
-        return role
-    raise PerfkitError(
-        f"run {run.id} has targets {', '.join(labels) or 'none'}: say which is the {role} "
-        f"with {run.id}:LABEL or --{role} LABEL"
-    )
+    return refs.check_label(_labels(run), label, run.id)
 
 
 def resolve_sides(
@@ -123,7 +104,7 @@ def resolve_sides(
     current_label: str | None = None,
     runs_dir: Path = DEFAULT_RUNS_DIR,
 ) -> tuple[Side, Side]:
-    """Pick the baseline and current sides from references and labels (see `compare`)."""
+    """Pick the baseline and current sides, by the rule of `perfkit.rundir.refs`."""
     base_run, base_ref_label = split_run_ref(base, runs_dir)
     if base_ref_label and baseline_label and base_ref_label != baseline_label:
         raise PerfkitError(
@@ -131,44 +112,21 @@ def resolve_sides(
         )
     baseline_label = base_ref_label or baseline_label
     if current is None:
-        labels = _labels(base_run)
-        if len(labels) < 2:
-            raise PerfkitError(
-                f"run {base_run.id} has one target ({', '.join(labels) or 'none'}): "
-                "give a CURRENT run to compare with"
-            )
-        if baseline_label is None:
-            others = [x for x in labels if x != current_label]
-            baseline_label = (
-                "baseline" if "baseline" in others else (others[0] if len(others) == 1 else None)
-            )
-            if baseline_label is None and len(labels) == 2 and current_label is None:
-                baseline_label = labels[0]
-        if baseline_label is None:
-            raise PerfkitError(
-                f"run {base_run.id} has targets {', '.join(labels)}: choose with --baseline LABEL"
-            )
-        check_label(base_run, baseline_label)
-        if current_label is None:
-            others = [x for x in labels if x != baseline_label]
-            current_label = (
-                "current" if "current" in others else (others[0] if len(others) == 1 else None)
-            )
-        if current_label is None:
-            raise PerfkitError(
-                f"run {base_run.id} has targets {', '.join(labels)}: choose with --current LABEL"
-            )
-        current_run = base_run
-    else:
-        current_run, cur_ref_label = split_run_ref(current, runs_dir)
-        if cur_ref_label and current_label and cur_ref_label != current_label:
-            raise PerfkitError(
-                f"current label given twice: {cur_ref_label!r} and --current {current_label!r}"
-            )
-        current_label = cur_ref_label or current_label
-        baseline_label = baseline_label or _default_label(base_run, "baseline")
-        current_label = current_label or _default_label(current_run, "current")
-        check_label(base_run, baseline_label)
+        baseline_label, current_label = refs.pick_sides(
+            _labels(base_run), baseline_label, current_label, run_id=base_run.id
+        )
+        return Side(base_run, baseline_label), Side(base_run, current_label)
+    current_run, cur_ref_label = split_run_ref(current, runs_dir)
+    if cur_ref_label and current_label and cur_ref_label != current_label:
+        raise PerfkitError(
+            f"current label given twice: {cur_ref_label!r} and --current {current_label!r}"
+        )
+    current_label = cur_ref_label or current_label
+    baseline_label = baseline_label or refs.pick_label(_labels(base_run), "baseline", base_run.id)
+    current_label = current_label or refs.pick_label(
+        _labels(current_run), "current", current_run.id
+    )
+    check_label(base_run, baseline_label)
     check_label(current_run, current_label)
     if _same_run(base_run, current_run) and baseline_label == current_label:
         raise PerfkitError(
@@ -183,21 +141,20 @@ def _same_run(a: Run, b: Run) -> bool:
 
 def run_metadata(side: Side) -> dict[str, Any]:
     """What a reviewer needs to know about one side: which run, which code, which machine."""
-    meta = side.run.meta
-    host = meta.get("host", {}) or {}
-    python = meta.get("python", {}) or {}
+    info = side.run.info
+    target = info.targets.get(side.label)
     return {
         "run_id": side.run.id,
         "label": side.label,
         "path": str(side.run.path),
-        "created": meta.get("created"),
-        "status": meta.get("status"),
-        "suite": meta.get("suite"),
-        "target": (meta.get("targets", {}) or {}).get(side.label),
-        "host": host.get("hostname"),
-        "cpu": host.get("cpu_model") or host.get("cpu"),
-        "python": python.get("version"),
-        "interleaved": meta.get("interleaved"),
+        "created": info.created,
+        "status": info.status,
+        "suite": info.suite,
+        "target": target.to_json() if target is not None else None,
+        "host": info.host.get("hostname"),
+        "cpu": info.host.get("cpu_model") or info.host.get("cpu"),
+        "python": info.python.get("version"),
+        "interleaved": info.interleaved,
     }
 
 

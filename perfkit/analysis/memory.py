@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from perfkit.collect.suite import case_id
 from perfkit.config import DEFAULT_PLAN, DEFAULT_STATS, StatsConfig
 from perfkit.render.format import format_bytes, format_bytes_ci
 from perfkit.rundir import Run
+from perfkit.rundir.ids import case_id
 
 SUMMARY_COLUMNS = [
     "id",
@@ -166,8 +166,7 @@ def _finite(value: float) -> float | None:
 
 
 def _warmup_calls(run: Run) -> int:
-    options = run.meta.get("options") or {}
-    return int(options.get("memory_warmup_calls", DEFAULT_PLAN.memory_warmup_calls))
+    return int(run.info.options.get("memory_warmup_calls", DEFAULT_PLAN.memory_warmup_calls))
 
 
 def _fits(series: pd.DataFrame, column: str, skip: int, confidence: float) -> Growth:

@@ -50,7 +50,7 @@ def monitor_summary(run: Run) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from perfkit.collect.suite import case_id
+    from perfkit.rundir.ids import case_id
 
     if run.monitor.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)

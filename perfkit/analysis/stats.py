@@ -21,9 +21,9 @@ from perfkit.analysis.bootstrap import (
     paired_ratio_intervals,
 )
 from perfkit.analysis.change_tests import trimmed_one_sample, trimmed_two_sample
-from perfkit.collect.suite import case_id
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.rundir import Run
+from perfkit.rundir.ids import case_id
 
 VERDICTS = ("regression", "improvement", "slower", "faster", "unchanged", "inconclusive")
 MIN_WORKERS = 3  # fewer independent workers than this on a side: no verdict

@@ -1,7 +1,7 @@
 """The parent side of a run: discover cases, schedule workers, write the run directory.
 
 The parent never imports the suite. Each job is a fresh worker process
-(`perfkit.collect.worker`) that answers with one JSON message. With several targets the
+(`perfkit.collect.worker`) that answers a `WorkerRequest` with one `WorkerReply`. With several targets the
 timing workers run in rounds, each round every target once in random order.
 """
 
@@ -16,7 +16,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from perfkit.collect.host import host_info, python_info
 from perfkit.collect.supervisor import Interrupted, Workers, run_worker, stop_on_signals
 from perfkit.collect.targets import Target
 from perfkit.config import DEFAULT_PLAN, MeasurePlan
+from perfkit.config.project import case_budgets, project_config
 from perfkit.errors import RunDirError, SuiteError
 from perfkit.render.format import format_bytes
 from perfkit.rundir import (
@@ -46,24 +46,15 @@ from perfkit.rundir import (
     SAMPLES_CSV,
     RunWriter,
 )
+from perfkit.rundir.schema import CaseRecord, RunInfo, TargetInfo, WorkerReply, WorkerRequest
 
 DISCOVER_TIMEOUT_SECONDS = 120.0
 
 
 @dataclass(frozen=True)
-class CaseInfo:
-    id: str
-    name: str
-    params: str
-    budget_seconds: float | None
-    memory_budget_bytes: int | None
-    timeout_seconds: float | None
-
-
-@dataclass(frozen=True)
 class Job:
     mode: str  # time | profile | memory
-    case: CaseInfo
+    case: CaseRecord
     target: Target
     worker: int
     hash_seed: int | None = None
@@ -76,6 +67,7 @@ class Outcome:
     message: str = ""
     payload: dict[str, Any] | None = None
     leftovers: list[str] = field(default_factory=list)  # processes/threads killed after it
+    cases: tuple[CaseRecord, ...] = ()
 
 
 def _signal_name(code: int) -> str:
@@ -91,23 +83,26 @@ def _worker_env(hash_seed: int | None) -> dict[str, str] | None:
     return {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
 
 
-def call_worker(workers: Workers, request: dict[str, Any], timeout: float) -> Outcome:
+def call_worker(workers: Workers, request: WorkerRequest, timeout: float) -> Outcome:
     """Run one worker process and interpret how it ended."""
     args = [sys.executable, "-m", "perfkit.collect.worker"]
-    end = run_worker(workers, args, request, timeout, _worker_env(request.get("hash_seed")))
+    end = run_worker(workers, args, request.to_json(), timeout, _worker_env(request.hash_seed))
     leftovers = list(end.leftovers)
     if end.timed_out:
         return Outcome(
             False, "timeout", f"no result after {timeout:g} s, worker killed", leftovers=leftovers
         )
-    message = end.message
-    if message is not None:
-        if message.get("ok"):
-            return Outcome(True, payload=message, leftovers=leftovers)
-        kind, text = str(message.get("kind", "error")), str(message.get("message", ""))
+    try:
+        reply = WorkerReply.from_json(end.message) if end.message is not None else None
+    except RunDirError:
+        reply = None
+    if reply is not None:
+        if reply.ok:
+            return Outcome(True, payload=reply.result, leftovers=leftovers, cases=reply.cases)
+        kind, text = reply.kind or "error", reply.message
         if text.startswith("MemoryError"):
             # The worker survived its cap long enough to report: still a memory death.
-            limit = request.get("memory_limit_bytes")
+            limit = request.memory_limit_bytes
             cap = f"memory limit {format_bytes(limit)} reached" if limit else "out of memory"
             kind, text = "crash", f"{cap}: {text}"
         return Outcome(False, kind, text, leftovers=leftovers)
@@ -131,17 +126,17 @@ def _suite_spec(suite: str) -> str:
     return str(path.resolve()) if path.exists() else suite
 
 
-def discover(workers: Workers, suite: str, targets: list[Target]) -> list[CaseInfo]:
+def discover(workers: Workers, suite: str, targets: list[Target]) -> list[CaseRecord]:
     """Ask a worker per target for the suite's cases; return their union in order."""
-    seen: dict[str, CaseInfo] = {}
+    seen: dict[str, CaseRecord] = {}
     for target in targets:
-        request = {"mode": "discover", "suite": suite, "target_path": target.path}
+        request = WorkerRequest(mode="discover", suite=suite, target_path=target.path)
         outcome = call_worker(workers, request, DISCOVER_TIMEOUT_SECONDS)
         if not outcome.ok:
             where = f"target {target.label}: " if len(targets) > 1 else ""
             raise SuiteError(f"{where}{outcome.message}")
-        for case in (outcome.payload or {}).get("cases", []):
-            seen.setdefault(case["id"], CaseInfo(**case))
+        for case in outcome.cases:
+            seen.setdefault(case.id, case)
     return list(seen.values())
 
 
@@ -168,7 +163,7 @@ def _split_commas(text: str) -> list[str]:
     return [*parts, text[start:]]
 
 
-def select(cases: list[CaseInfo], patterns: str | Sequence[str] | None) -> list[CaseInfo]:
+def select(cases: list[CaseRecord], patterns: str | Sequence[str] | None) -> list[CaseRecord]:
     """The cases whose id or name matches any of the globs (all cases when none given)."""
     globs = only_patterns(patterns)
     if not globs:
@@ -187,7 +182,7 @@ def select(cases: list[CaseInfo], patterns: str | Sequence[str] | None) -> list[
 
 
 def plan_jobs(
-    cases: list[CaseInfo],
+    cases: list[CaseRecord],
     targets: list[Target],
     plan: MeasurePlan,
     profile: bool,
@@ -218,20 +213,20 @@ def plan_jobs(
     return jobs
 
 
-def _request(job: Job, suite: str, plan: MeasurePlan, writer: RunWriter) -> dict[str, Any]:
+def _request(job: Job, suite: str, plan: MeasurePlan, writer: RunWriter) -> WorkerRequest:
     options: dict[str, Any] = asdict(plan)
     if job.mode == "profile":
         options["prof_path"] = str(writer.profile_path(job.target.label, job.case.id, job.worker))
-    return {
-        "mode": job.mode,
-        "suite": suite,
-        "target_path": job.target.path,
-        "name": job.case.name,
-        "params": job.case.params,
-        "options": options,
-        "memory_limit_bytes": plan.memory_limit_bytes,
-        "hash_seed": job.hash_seed,
-    }
+    return WorkerRequest(
+        mode=job.mode,
+        suite=suite,
+        target_path=job.target.path,
+        name=job.case.name,
+        params=job.case.params,
+        options=options,
+        memory_limit_bytes=plan.memory_limit_bytes,
+        hash_seed=job.hash_seed,
+    )
 
 
 def _key(job: Job) -> dict[str, Any]:
@@ -376,23 +371,24 @@ def run_suite(
             raise SuiteError(f"{suite}: no benchmarks (decorate functions with @perfkit.benchmark)")
         rng = random.Random(seed)
         jobs = plan_jobs(cases, targets, plan, profile, memory, rng)
-        meta = {
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "perfkit_version": __version__,
-            "suite": suite_spec,
-            "options": {
+        meta = RunInfo(
+            id="",
+            perfkit_version=__version__,
+            suite=suite_spec,
+            options={
                 **asdict(plan),
                 "processes": processes,
                 "only": only_patterns(only) or None,
                 "profile": profile,
                 "memory": memory,
             },
-            "interleaved": len(targets) > 1,
-            "host": host_info(),
-            "python": python_info(),
-            "targets": {t.label: t.to_json() for t in targets},
-            "cases": {c.id: asdict(c) for c in cases},
-        }
+            interleaved=len(targets) > 1,
+            host=host_info(),
+            python=python_info(),
+            targets={t.label: TargetInfo(t.spec, t.path, t.git_sha) for t in targets},
+            cases={c.id: c for c in cases},
+            budgets=case_budgets(cases, project_config(suite_spec)),
+        )
         try:
             writer = RunWriter.create(out_dir, meta)
         except OSError as exc:

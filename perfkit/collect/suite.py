@@ -1,4 +1,4 @@
-"""Declaring benchmarks: the `benchmark` decorator, case ids, and suite loading.
+"""Declaring benchmarks: the `benchmark` decorator, its cases, and suite loading.
 
 A suite is a Python file or importable module whose benchmarks are functions
 decorated with `benchmark`. Loading a suite imports target code, so it happens
@@ -20,26 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.errors import SuiteError
+from perfkit.rundir.ids import case_id, format_params, match_params
+from perfkit.rundir.schema import CaseRecord
 from perfkit.units import parse_bytes, parse_seconds
-
-
-def format_params(params: dict[str, Any]) -> str:
-    """Canonical "k=v,k=v" form of a parameter dict, in declared order."""
-    return ",".join(f"{key}={value}" for key, value in params.items())
-
-
-def case_id(name: str, params: dict[str, Any] | str) -> str:
-    """Full benchmark id: ``name[k=v,...]``, or just ``name`` without params."""
-    text = params if isinstance(params, str) else format_params(params)
-    return f"{name}[{text}]" if text else name
-
-
-def split_case_id(full_id: str) -> tuple[str, str]:
-    """Inverse of `case_id`: ``"f[n=1]"`` -> ``("f", "n=1")``."""
-    if full_id.endswith("]") and "[" in full_id:
-        name, _, rest = full_id.partition("[")
-        return name, rest[:-1]
-    return full_id, ""
 
 
 @dataclass(frozen=True)
@@ -60,15 +43,16 @@ class Case:
     def id(self) -> str:
         return case_id(self.name, self.params)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "params": self.params_text,
-            "budget_seconds": self.budget_seconds,
-            "memory_budget_bytes": self.memory_budget_bytes,
-            "timeout_seconds": self.timeout_seconds,
-        }
+    def record(self) -> CaseRecord:
+        """The case as run.json and the worker messages carry it."""
+        return CaseRecord(
+            id=self.id,
+            name=self.name,
+            params=self.params_text,
+            budget_seconds=self.budget_seconds,
+            memory_budget_bytes=self.memory_budget_bytes,
+            timeout_seconds=self.timeout_seconds,
+        )
 
 
 @dataclass
@@ -91,16 +75,22 @@ class Benchmark:
     def cases(self) -> list[Case]:
         keys = list(self.params)
         combos = itertools.product(*(self.params[key] for key in keys)) if keys else [()]
-        return [
-            Case(
+        cases: dict[str, Case] = {}
+        for values in combos:
+            case = Case(
                 name=self.name,
                 params=dict(zip(keys, values, strict=True)),
                 budget_seconds=self.budget_seconds,
                 memory_budget_bytes=self.memory_budget_bytes,
                 timeout_seconds=self.timeout_seconds,
             )
-            for values in combos
-        ]
+            if case.id in cases:  # e.g. two objects that print alike: one would vanish
+                raise SuiteError(
+                    f"benchmark {self.name}: params {cases[case.id].params!r} and "
+                    f"{case.params!r} give the same id {case.id}; use values that print apart"
+                )
+            cases[case.id] = case
+        return list(cases.values())
 
 
 def benchmark(
@@ -253,16 +243,10 @@ def body(bench: Benchmark, **params: Any) -> Iterator[Callable[[], Any]]:
 
 
 def parse_params_text(text: str, declared: dict[str, list[Any]]) -> dict[str, Any]:
-    """Map "k=v,..." back to the declared parameter values (keeps their types)."""
+    """Map a case's params text back to the declared parameter values (keeps their types)."""
     if not text:
         return {}
-    wanted = dict(item.split("=", 1) for item in text.split(","))
-    result: dict[str, Any] = {}
-    for key, values in declared.items():
-        for value in values:
-            if str(value) == wanted.get(key):
-                result[key] = value
-                break
-        else:
-            raise SuiteError(f"no value {wanted.get(key)!r} for parameter {key!r}")
-    return result
+    try:
+        return match_params(text, declared)
+    except ValueError as exc:
+        raise SuiteError(str(exc)) from None

@@ -1,9 +1,10 @@
 """The worker: one fresh process runs one pass of one benchmark of one target.
 
-It reads one JSON request line on stdin and writes one JSON message line on its own
-copy of stdout (the benchmark's prints go to stderr), then waits for stdin to close
-before it exits, so the parent can list what it leaves behind. Nothing of the parent's
-state leaks in: the target's path is put first on sys.path, then the suite is loaded.
+It reads one `WorkerRequest` (a JSON line) on stdin and writes one `WorkerReply` line on
+its own copy of stdout (both defined in `perfkit.rundir.schema`; the benchmark's prints go
+to stderr), then waits for stdin to close before it exits, so the parent can list what it
+leaves behind. Nothing of the parent's state leaks in: the target's path is put first on
+sys.path, then the suite is loaded.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import replace
 from typing import Any
+
+from perfkit.rundir.schema import WorkerReply, WorkerRequest
 
 PASSES = {
     "time": "perfkit.collect.timing:measure",
@@ -77,8 +81,8 @@ def _monitor_reset() -> None:
         monitor.reset()
 
 
-def handle(request: dict[str, Any]) -> dict[str, Any]:
-    """Serve one request; exceptions of user code become an error message."""
+def handle(request: WorkerRequest) -> WorkerReply:
+    """Serve one request; exceptions of user code become an error reply."""
     from perfkit.collect.suite import (
         collect_cases,
         find_benchmark,
@@ -87,32 +91,27 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         parse_params_text,
     )
 
-    suite = request["suite"]
-    _prepare_path(request.get("target_path"), suite)
-    module = load_suite(suite)
-    if request["mode"] == "discover":
-        return {"ok": True, "cases": [case.to_json() for case in collect_cases(module)]}
+    _prepare_path(request.target_path, request.suite)
+    module = load_suite(request.suite)
+    if request.mode == "discover":
+        return WorkerReply(ok=True, cases=tuple(case.record() for case in collect_cases(module)))
 
-    bench = find_benchmark(module, request["name"])
-    params = parse_params_text(request.get("params", ""), bench.params)
+    bench = find_benchmark(module, request.name)
+    params = parse_params_text(request.params, bench.params)
     stage = "setup"
     try:
         instance = instantiate(bench, params)
         stage = "body"
         _monitor_reset()
-        module_name, _, func_name = PASSES[request["mode"]].partition(":")
+        module_name, _, func_name = PASSES[request.mode].partition(":")
         run_pass = getattr(importlib.import_module(module_name), func_name)
-        payload = run_pass(instance.body, request.get("options", {}))
+        payload = run_pass(instance.body, request.options)
         payload["monitor"] = _monitor_snapshot()
         stage = "teardown"
         instance.teardown()
     except Exception as exc:
-        return {
-            "ok": False,
-            "kind": "error",
-            "message": f"{_one_line(exc)} in {stage}{_where(exc)}",
-        }
-    return {"ok": True, **payload}
+        return WorkerReply.failure("error", f"{_one_line(exc)} in {stage}{_where(exc)}")
+    return WorkerReply(ok=True, result=payload)
 
 
 def _leftover_threads() -> list[str]:
@@ -137,28 +136,28 @@ def main() -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    request = json.loads(control.readline())
+    raw = control.readline()
     # Our message goes to a private copy of stdout; user prints go to stderr.
     channel = _private_fd(1, "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     try:
-        _set_memory_limit(request.get("memory_limit_bytes"))
-        message = handle(request)
+        request = WorkerRequest.from_json(json.loads(raw))
+        _set_memory_limit(request.memory_limit_bytes)
+        reply = handle(request)
     except MemoryError:
-        message = {"ok": False, "kind": "crash", "message": "memory limit reached (MemoryError)"}
+        reply = WorkerReply.failure("crash", "memory limit reached (MemoryError)")
     except Exception as exc:
         from perfkit.errors import PerfkitError
 
-        kind = "suite" if isinstance(exc, PerfkitError) else "error"
-        message = {
-            "ok": False,
-            "kind": kind,
-            "message": _one_line(exc) if kind == "error" else str(exc),
-        }
-    threads = _leftover_threads()
-    message["threads"] = threads
-    channel.write(json.dumps(message) + "\n")  # one line: the parent reads up to the newline
+        if isinstance(exc, PerfkitError):
+            reply = WorkerReply.failure("suite", str(exc))
+        else:
+            reply = WorkerReply.failure("error", _one_line(exc))
+    threads = tuple(_leftover_threads())
+    reply = replace(reply, threads=threads)
+    # One line: the parent reads up to the newline.
+    channel.write(json.dumps(reply.to_json()) + "\n")
     channel.close()
     control.read()  # the parent has listed our children; now we may go
     if threads:

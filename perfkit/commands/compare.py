@@ -251,6 +251,8 @@ def render(
         )
         what = r.text if r.shape_change else f"k = {r.text}"
         console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: {esc(what)}[/]")
+    if budgets.attrs.get("note"):
+        console.print(f"[yellow]{esc(budgets.attrs['note'])}[/]")
     for b in budgets.itertuples(index=False):
         if b.status != "met":
             console.print(

@@ -88,20 +88,20 @@ def show_data(run: Run) -> dict[str, Any]:
             entry(row["id"], row["target"])["failures"].append(
                 {"worker": _clean(row["worker"]), "kind": row["kind"], "message": row["message"]}
             )
-    meta = run.meta
+    info = run.info
     return {
         "run": {
             "id": run.id,
             "path": str(run.path),
-            "created": meta.get("created"),
-            "finished": meta.get("finished"),
-            "status": meta.get("status"),
-            "suite": meta.get("suite"),
-            "interleaved": meta.get("interleaved"),
-            "targets": meta.get("targets", {}),
-            "host": meta.get("host"),
-            "python": meta.get("python"),
-            "options": meta.get("options"),
+            "created": info.created,
+            "finished": info.finished,
+            "status": info.status,
+            "suite": info.suite,
+            "interleaved": info.interleaved,
+            "targets": {label: t.to_json() for label, t in info.targets.items()},
+            "host": info.host,
+            "python": info.python,
+            "options": info.options,
         },
         "benchmarks": benchmarks,
     }

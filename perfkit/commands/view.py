@@ -22,7 +22,8 @@ from types import FrameType
 from typing import IO
 
 from perfkit.errors import PerfkitError, ProfileError
-from perfkit.rundir import DEFAULT_RUNS_DIR, Run, load_run
+from perfkit.rundir import DEFAULT_RUNS_DIR, Run, case_id, load_run
+from perfkit.rundir.refs import pick_sides
 
 HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 30.0
@@ -40,7 +41,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_ref", metavar="RUN", help="run id, run dir, or 'latest'")
     p.add_argument("benchmark", metavar="BENCHMARK", help="benchmark id, e.g. 'process[n=10]'")
     p.add_argument(
-        "--target", metavar="LABEL", help="target label (default: the only one, or 'current')"
+        "--target",
+        metavar="LABEL",
+        help="target label (default: the only one, else the current side: 'current' or the "
+        "second target)",
     )
     p.add_argument("--port", type=int, help="port to serve on (default: a free one)")
     p.add_argument("--no-browser", action="store_true", help="print the URL, open no browser")
@@ -51,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _profiled(run: Run) -> list[tuple[str, str]]:
     rows = run.profiles
     return [
-        (f"{b}[{p}]" if p else b, t)
+        (case_id(b, p), t)
         for b, p, t in zip(rows["benchmark"], rows["params"], rows["target"], strict=True)
     ]
 
@@ -74,16 +78,12 @@ def choose(run: Run, benchmark: str, target: str | None) -> tuple[str, str]:
     if len(matches) > 1:
         raise ProfileError(f"{benchmark!r} matches {len(matches)} profiles: {', '.join(matches)}")
     full_id = matches[0]
-    labels = [t for i, t in profiled if i == full_id]
+    profiled_for = {t for i, t in profiled if i == full_id}
+    labels = [t for t in run.targets if t in profiled_for]
+    labels += sorted(profiled_for - set(labels))
     if target is None:
-        if len(labels) == 1:
-            target = labels[0]
-        elif "current" in labels:
-            target = "current"
-        else:
-            raise ProfileError(
-                f"{full_id} was profiled for several targets, pick one with --target ({', '.join(labels)})"
-            )
+        # The current side, by the same rule as compare and report (perfkit.rundir.refs).
+        target = labels[0] if len(labels) == 1 else pick_sides(labels, run_id=run.id)[1]
     elif target not in labels:
         raise ProfileError(
             f"run {run.id} has no profile of {full_id} for target {target!r} (have: {', '.join(labels)})"

@@ -1,19 +1,22 @@
 """The optional ``perfkit.toml`` of a project: today its ``[budgets]`` table.
 
 Looked up next to the suite, then in the working directory. This module parses
-and validates the file; it does not apply budgets to measurements (budgets.py does).
+and validates the file and says which budget applies to a case (a run records that in
+run.json); it does not judge measurements (analysis/budgets.py does).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from perfkit.errors import PerfkitError
-from perfkit.units import parse_bytes, parse_seconds
+from perfkit.rundir.schema import BudgetRecord, CaseRecord
+from perfkit.units import format_bytes, format_seconds, parse_bytes, parse_seconds
 
 CONFIG_NAME = "perfkit.toml"
 
@@ -122,3 +125,28 @@ def load_config(path: Path | None) -> ProjectConfig:
 def project_config(suite: str | None = None, cwd: Path | None = None) -> ProjectConfig:
     """The project configuration that applies to a suite (empty when there is no file)."""
     return load_config(find_config(suite, cwd))
+
+
+def case_budgets(cases: Iterable[CaseRecord], config: ProjectConfig) -> tuple[BudgetRecord, ...]:
+    """The budgets that apply to each case now: a ``perfkit.toml`` entry over the decorator's.
+
+    A run records these in run.json, so that its verdicts never change with the file.
+    """
+    source = f"{CONFIG_NAME} ({config.path})" if config.path else CONFIG_NAME
+    records: list[BudgetRecord] = []
+    for case in cases:
+        time_rule, memory_rule = config.budget_for(case.id, case.name)
+        if time_rule is not None and time_rule.seconds is not None:
+            text = time_rule.seconds_text or format_seconds(time_rule.seconds)
+            records.append(BudgetRecord(case.id, "time", time_rule.seconds, text, source))
+        elif case.budget_seconds is not None:
+            text = format_seconds(case.budget_seconds)
+            records.append(BudgetRecord(case.id, "time", case.budget_seconds, text, "decorator"))
+        if memory_rule is not None and memory_rule.bytes is not None:
+            text = memory_rule.bytes_text or format_bytes(memory_rule.bytes)
+            records.append(BudgetRecord(case.id, "memory", float(memory_rule.bytes), text, source))
+        elif case.memory_budget_bytes is not None:
+            limit = float(case.memory_budget_bytes)
+            text = format_bytes(case.memory_budget_bytes)
+            records.append(BudgetRecord(case.id, "memory", limit, text, "decorator"))
+    return tuple(records)

@@ -121,7 +121,7 @@ class _Recorder:
 
     def name_for(self, item: pytest.Item, nth: int) -> tuple[str, str]:
         """(benchmark, params) of a test: its name and its parametrize values as ``k=v``."""
-        from perfkit.collect.suite import case_id, format_params
+        from perfkit.rundir.ids import case_id, format_params
 
         name = getattr(item, "originalname", None) or item.name
         cls = getattr(item, "cls", None)
@@ -143,8 +143,10 @@ class _Recorder:
             self._save(item, result, budgets)
 
     def _save(self, item: pytest.Item, result: PerfResult, budgets: dict[str, Any]) -> None:
-        from perfkit.collect.suite import case_id
+        from perfkit.config.project import case_budgets, project_config
         from perfkit.rundir import MEMORY_CSV, MEMORY_SUMMARY_CSV, SAMPLES_CSV
+        from perfkit.rundir.ids import case_id
+        from perfkit.rundir.schema import CaseRecord
 
         writer = self.writer or self._create_writer()
         key = {"benchmark": result.benchmark, "params": result.params, "target": self.label}
@@ -159,46 +161,42 @@ class _Recorder:
                 "calls": memory.calls,
             }
             writer.add_rows(MEMORY_SUMMARY_CSV, [{**key, "worker": 0, **summary}])
-        full_id = case_id(result.benchmark, result.params)
-        cases = writer.meta.setdefault("cases", {})
-        cases[full_id] = {
-            "id": full_id,
-            "name": result.benchmark,
-            "params": result.params,
-            "budget_seconds": budgets.get("seconds"),
+        case = CaseRecord(
+            id=case_id(result.benchmark, result.params),
+            name=result.benchmark,
+            params=result.params,
+            budget_seconds=budgets.get("seconds"),
             # perfkit budgets judge a worker's absolute peak RSS; in-process the fixture judges
             # what the calls add, so that budget is kept under its own name.
-            "memory_budget_bytes": None,
-            "in_process_memory_budget_bytes": budgets.get("bytes"),
-            "timeout_seconds": None,
-            "nodeid": item.nodeid,
-        }
-        writer.write_meta()
+            memory_budget_bytes=None,
+            in_process_memory_budget_bytes=budgets.get("bytes"),
+            timeout_seconds=None,
+            nodeid=item.nodeid,
+        )
+        recorded = [b for b in writer.info.budgets or () if b.id != case.id]
+        recorded += case_budgets([case], project_config())
+        writer.write_meta(cases={**writer.info.cases, case.id: case}, budgets=tuple(recorded))
 
     def _create_writer(self) -> RunWriter:
-        from datetime import UTC, datetime
-
         from perfkit import __version__
         from perfkit.collect.host import host_info, python_info
         from perfkit.collect.targets import git_sha_of
         from perfkit.config import DEFAULT_IN_PROCESS
         from perfkit.rundir import RunWriter
+        from perfkit.rundir.schema import RunInfo, TargetInfo
 
         root = self.config.rootpath
         args = " ".join(self.config.invocation_params.args)
-        meta = {
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "perfkit_version": __version__,
-            "suite": f"pytest {args}".strip(),
-            "options": {**asdict(DEFAULT_IN_PROCESS), "in_process": True, "runner": "pytest"},
-            "interleaved": False,
-            "host": host_info(),
-            "python": python_info(),
-            "targets": {
-                self.label: {"spec": "pytest", "path": str(root), "git_sha": git_sha_of(root)}
-            },
-            "cases": {},
-        }
+        meta = RunInfo(
+            id="",
+            perfkit_version=__version__,
+            suite=f"pytest {args}".strip(),
+            options={**asdict(DEFAULT_IN_PROCESS), "in_process": True, "runner": "pytest"},
+            interleaved=False,
+            host=host_info(),
+            python=python_info(),
+            targets={self.label: TargetInfo("pytest", str(root), git_sha_of(root))},
+        )
         self.writer = RunWriter.create(self.save_dir, meta)
         return self.writer
 

@@ -45,8 +45,8 @@ def resolve_sides(
 ) -> tuple[list[Side], Comparison | None]:
     """The report's sides: one (a one-target run, or ``RUN:LABEL`` alone) or a comparison.
 
-    A run with two or more targets compares ``baseline``/``current`` when it has
-    those labels, else its first two targets; two references compare run to run.
+    A run with two or more targets compares its sides by the rule of
+    `perfkit.rundir.refs` (as ``perfkit compare`` does); two references compare run to run.
     """
     runs_dir = Path(runs_dir)
     threshold = DEFAULT_STATS.threshold if threshold is None else threshold
@@ -71,8 +71,6 @@ def resolve_sides(
             raise RunDirError(f"run {base_run.id} has no targets")
         return [Side(base_run, label or labels[0])], None
     baseline_label = label or baseline_label
-    if baseline_label is None and current_label is None and "baseline" not in labels:
-        baseline_label, current_label = labels[0], labels[1]
     comparison = compare(
         base_run,
         baseline_label=baseline_label,
@@ -333,12 +331,10 @@ class ReportData:
         """Per side: run, target, code version, host, Python and measurement options."""
         rows = []
         for side, name in zip(self.sides, self.series, strict=True):
-            meta = side.run.meta
+            run_info = side.run.info
             info = run_metadata(side)
-            target = (meta.get("targets") or {}).get(side.label) or {}
-            host = meta.get("host") or {}
-            python = meta.get("python") or {}
-            options = meta.get("options") or {}
+            target = run_info.targets.get(side.label)
+            host, python, options = run_info.host, run_info.python, run_info.options
             rows.append(
                 {
                     "series": name,
@@ -346,9 +342,9 @@ class ReportData:
                     "label": side.label,
                     "created": info.get("created"),
                     "status": info.get("status"),
-                    "suite": meta.get("suite"),
-                    "target": target.get("spec"),
-                    "git_sha": target.get("git_sha"),
+                    "suite": run_info.suite,
+                    "target": target.spec if target else None,
+                    "git_sha": target.git_sha if target else None,
                     "host": host.get("hostname"),
                     "cpu": host.get("cpu_model"),
                     "cores": host.get("cores"),
@@ -357,10 +353,10 @@ class ReportData:
                     "python": " ".join(
                         str(x) for x in (python.get("implementation"), python.get("version")) if x
                     ),
-                    "perfkit": meta.get("perfkit_version"),
+                    "perfkit": run_info.perfkit_version,
                     "workers": options.get("workers"),
                     "samples": options.get("samples"),
-                    "interleaved": meta.get("interleaved"),
+                    "interleaved": run_info.interleaved,
                 }
             )
         return rows

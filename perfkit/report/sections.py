@@ -162,7 +162,8 @@ def _sites(row: dict[str, Any]) -> Marked:
 
 
 def memory_table(memory: pd.DataFrame, ids: list[str]) -> DisplayTable:
-    """Peak RSS, growth per call and the leak verdict per benchmark (in `ids` order) and side.
+    """Memory added above the worker's start, Python peak, peak RSS, growth and the leak
+    verdict per benchmark (in `ids` order) and side.
 
     `memory`: `perfkit.analysis.memory.memory_summary` rows with ``side`` and ``series``.
     """
@@ -175,16 +176,17 @@ def memory_table(memory: pd.DataFrame, ids: list[str]) -> DisplayTable:
         {
             "Benchmark": r["id"],
             "Target": r["series"],
-            "Peak RSS": format_bytes(r["peak_rss_bytes"]),
             "Above start": format_bytes(r.get("peak_above_baseline_bytes")),
             "Python peak": format_bytes(r["py_peak_bytes"]),
+            "Peak RSS": format_bytes(r["peak_rss_bytes"]),
             "Growth": r.get("growth_text", ""),
             "Leak": "leak" if r["leak"] else "no",
             "Top growing sites": _sites(r),
         }
         for r in memory.to_dict("records")
     ]
-    columns = ["Benchmark", "Target", "Peak RSS", "Above start", "Python peak", "Growth", "Leak",
+    # What the benchmark added leads; the absolute peak (mostly the interpreter) is context.
+    columns = ["Benchmark", "Target", "Above start", "Python peak", "Peak RSS", "Growth", "Leak",
                "Top growing sites"]  # fmt: skip
     return _table(rows, columns, "llrrrlcl", code=["Benchmark", "Target"], text=["Growth"])
 

@@ -40,6 +40,7 @@ def synthetic_run(out_dir: Path) -> Path:
         PROFILES_CSV,
         SAMPLES_CSV,
         RunWriter,
+        case_id,
     )
 
     rng = np.random.default_rng(7)
@@ -55,8 +56,7 @@ def synthetic_run(out_dir: Path) -> Path:
             "current": {"spec": "v2", "path": "/v2", "git_sha": None},
         },
         "cases": {
-            (f"{b}[{p}]" if p else b): {"id": f"{b}[{p}]" if p else b, "name": b, "params": p}
-            for b, p, _ in cases
+            case_id(b, p): {"id": case_id(b, p), "name": b, "params": p} for b, p, _ in cases
         },
     }
     writer = RunWriter.create(out_dir, meta)
@@ -115,8 +115,7 @@ def synthetic_run(out_dir: Path) -> Path:
                         count=90,
                     )
                 )
-            full_id = f"{bench}[{params}]" if params else bench
-            path = writer.profile_path(target, full_id)
+            path = writer.profile_path(target, case_id(bench, params))
             profiler = cProfile.Profile()
             profiler.runcall(_work, int((n or 300) * factor * 10))
             profiler.dump_stats(str(path))

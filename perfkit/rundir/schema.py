@@ -1,0 +1,410 @@
+"""The run directory's schema: file names, CSV columns, and the typed records of run.json
+and of the worker messages, with their JSON forms.
+
+Every record is a frozen dataclass with ``to_json``/``from_json``; ``from_json`` checks
+types and raises `RunDirError` with one line naming the file and the field. Stdlib only
+(the worker imports it). Schema 1 (perfkit before run.json recorded budgets and file
+checks) is migrated in memory on load; a newer schema is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from perfkit.errors import RunDirError
+
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
+
+RUN_JSON = "run.json"
+SAMPLES_CSV = "samples.csv"
+FAILURES_CSV = "failures.csv"
+MEMORY_CSV = "memory.csv"
+MEMORY_SUMMARY_CSV = "memory_summary.csv"
+MEMORY_SITES_CSV = "memory_sites.csv"
+PROFILES_CSV = "profiles.csv"
+MONITOR_CSV = "monitor.csv"
+PROFILES_DIR = "profiles"
+
+_KEY = ["benchmark", "params", "target"]
+COLUMNS: dict[str, list[str]] = {
+    SAMPLES_CSV: [*_KEY, "worker", "sample", "loops", "seconds"],
+    FAILURES_CSV: [*_KEY, "worker", "kind", "message"],
+    MEMORY_CSV: [*_KEY, "worker", "iteration", "rss_bytes", "py_current_bytes", "py_peak_bytes"],
+    MEMORY_SUMMARY_CSV: [
+        *_KEY,
+        "worker",
+        "baseline_rss_bytes",
+        "peak_rss_bytes",
+        "py_peak_bytes",
+        "calls",
+    ],
+    MEMORY_SITES_CSV: [*_KEY, "worker", "site", "size_bytes", "count"],
+    PROFILES_CSV: [*_KEY, "calls", "seconds", "file"],
+    MONITOR_CSV: [*_KEY, "worker", "name", "kind", "count", "seconds", "calls", "mode"],
+}
+INT_COLUMNS = {"worker", "sample", "loops", "iteration", "calls", "count"}
+FAILURE_KINDS = ("error", "timeout", "crash")
+STATUSES = ("running", "complete", "interrupted", "failed")
+BUDGET_KINDS = ("time", "memory")
+PASS_MODES = ("time", "profile", "memory")
+
+
+def now_iso() -> str:
+    """UTC now with microseconds: runs started in the same second still order by it."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class _Fields:
+    """Typed reads from one JSON object; errors name the file and the field."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, Mapping):
+            raise RunDirError(f"{where}: expected a JSON object, got {_shown(data)}")
+        self.data = data
+        self.where = where
+
+    def _bad(self, key: str, wanted: str) -> RunDirError:
+        return RunDirError(f"{self.where}: {key!r} must be {wanted}, got {_shown(self.data[key])}")
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.data.get(key, default)
+        if value is not None and not isinstance(value, str):
+            raise self._bad(key, "a string")
+        return value
+
+    def number(self, key: str) -> float | None:
+        value = self.data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise self._bad(key, "a number")
+        return None if value is None else float(value)
+
+    def integer(self, key: str, default: int | None = None) -> int | None:
+        value = self.data.get(key, default)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise self._bad(key, "an integer")
+        return value
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.data.get(key, default)
+        if not isinstance(value, bool):
+            raise self._bad(key, "true or false")
+        return value
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        value = self.data.get(key)
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise self._bad(key, "an object")
+        return dict(value)
+
+    def items(self, key: str) -> list[Any] | None:
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, list):
+            raise self._bad(key, "a list")
+        return value
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """One target of a run: its spec as given, the path workers import from, its commit."""
+
+    spec: str = ""
+    path: str | None = None
+    git_sha: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"spec": self.spec, "path": self.path, "git_sha": self.git_sha}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> TargetInfo:
+        f = _Fields(data, where)
+        return cls(spec=f.text("spec", "") or "", path=f.text("path"), git_sha=f.text("git_sha"))
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """One benchmark case as declared: id, name, params text, decorator budgets, timeout.
+
+    The in-process runners (pytest plugin) add the node id and their own memory budget,
+    which judges what the calls add rather than a worker's peak RSS.
+    """
+
+    id: str
+    name: str
+    params: str = ""
+    budget_seconds: float | None = None
+    memory_budget_bytes: int | None = None
+    timeout_seconds: float | None = None
+    in_process_memory_budget_bytes: int | None = None
+    nodeid: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for optional in ("in_process_memory_budget_bytes", "nodeid"):
+            if data[optional] is None:
+                del data[optional]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any, where: str, default_id: str = "") -> CaseRecord:
+        f = _Fields(data, where)
+        case_id = f.text("id") or default_id
+        if not case_id:
+            raise RunDirError(f"{where}: a case needs an 'id'")
+        return cls(
+            id=case_id,
+            name=f.text("name") or case_id.partition("[")[0],
+            params=f.text("params", "") or "",
+            budget_seconds=f.number("budget_seconds"),
+            memory_budget_bytes=f.integer("memory_budget_bytes"),
+            timeout_seconds=f.number("timeout_seconds"),
+            in_process_memory_budget_bytes=f.integer("in_process_memory_budget_bytes"),
+            nodeid=f.text("nodeid"),
+        )
+
+
+@dataclass(frozen=True)
+class BudgetRecord:
+    """A budget a run was measured against, as it applied when the run was made."""
+
+    id: str
+    kind: str  # time | memory
+    limit: float  # seconds or bytes
+    text: str  # as written by the user ("5s", "500MB"), or formatted from the decorator
+    source: str  # "decorator", "perfkit.toml" (with its path), "perf fixture"
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> BudgetRecord:
+        f = _Fields(data, where)
+        kind, limit = f.text("kind"), f.number("limit")
+        if kind not in BUDGET_KINDS or limit is None or not f.text("id"):
+            raise RunDirError(f"{where}: a budget needs an id, kind time|memory and a limit")
+        return cls(
+            id=f.text("id") or "",
+            kind=kind,
+            limit=limit,
+            text=f.text("text") or "",
+            source=f.text("source") or "",
+        )
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """What the writer last wrote to one CSV: its data rows, size and sha256.
+
+    A reader compares the file with it: a shorter file or one whose first `size_bytes`
+    have another hash is truncated or edited; a longer one that extends it with whole
+    lines is a newer write whose run.json update was lost (the writer was killed between).
+    """
+
+    rows: int
+    size_bytes: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rows": self.rows, "size_bytes": self.size_bytes, "sha256": self.sha256}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> FileCheck:
+        f = _Fields(data, where)
+        rows, size, digest = f.integer("rows"), f.integer("size_bytes"), f.text("sha256")
+        if rows is None or size is None or not digest:
+            raise RunDirError(f"{where}: a file check needs rows, size_bytes and sha256")
+        return cls(rows=rows, size_bytes=size, sha256=digest)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """run.json: what was measured, on which code and machine, how it ended.
+
+    ``budgets`` is None for runs made before budgets were recorded (schema 1); analysis
+    then falls back to today's perfkit.toml and says so.
+    """
+
+    id: str
+    created: str = field(default_factory=now_iso)
+    status: str = "running"
+    schema: int = SCHEMA_VERSION
+    finished: str | None = None
+    perfkit_version: str | None = None
+    suite: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    interleaved: bool = False
+    host: dict[str, Any] = field(default_factory=dict)
+    python: dict[str, Any] = field(default_factory=dict)
+    targets: dict[str, TargetInfo] = field(default_factory=dict)
+    cases: dict[str, CaseRecord] = field(default_factory=dict)
+    budgets: tuple[BudgetRecord, ...] | None = ()
+    files: dict[str, FileCheck] = field(default_factory=dict)
+
+    @property
+    def created_at(self) -> datetime | None:
+        """`created` as a datetime (None when it does not parse)."""
+        try:
+            stamp = datetime.fromisoformat(self.created)
+        except ValueError:
+            return None
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+
+    def with_case(self, case: CaseRecord) -> RunInfo:
+        return replace(self, cases={**self.cases, case.id: case})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "schema": self.schema,
+            "status": self.status,
+            "created": self.created,
+            "finished": self.finished,
+            "perfkit_version": self.perfkit_version,
+            "suite": self.suite,
+            "options": self.options,
+            "interleaved": self.interleaved,
+            "host": self.host,
+            "python": self.python,
+            "targets": {label: t.to_json() for label, t in self.targets.items()},
+            "cases": {case_id: c.to_json() for case_id, c in self.cases.items()},
+            "budgets": None if self.budgets is None else [b.to_json() for b in self.budgets],
+            "files": {name: check.to_json() for name, check in self.files.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = RUN_JSON, default_id: str = "") -> RunInfo:
+        """Validate and, for schema 1, migrate; `where` names the file in errors."""
+        f = _Fields(data, where)
+        schema = f.integer("schema", 1)
+        assert schema is not None
+        if schema not in READABLE_SCHEMAS:
+            newer = " (written by a newer perfkit: upgrade)" if schema > SCHEMA_VERSION else ""
+            raise RunDirError(
+                f"{where}: run directory schema {schema} is not one this perfkit reads "
+                f"({', '.join(map(str, READABLE_SCHEMAS))}){newer}"
+            )
+        status = f.text("status", "running") or "running"
+        budgets: tuple[BudgetRecord, ...] | None = None  # schema 1 recorded none
+        if schema >= 2 and (raw := f.items("budgets")) is not None:
+            budgets = tuple(
+                BudgetRecord.from_json(b, f"{where}: budgets[{i}]") for i, b in enumerate(raw)
+            )
+        return cls(
+            id=f.text("id") or default_id,
+            created=f.text("created") or "",
+            status=status,
+            schema=SCHEMA_VERSION,  # migrated in memory
+            finished=f.text("finished"),
+            perfkit_version=f.text("perfkit_version"),
+            suite=f.text("suite"),
+            options=f.mapping("options"),
+            interleaved=f.flag("interleaved"),
+            host=f.mapping("host"),
+            python=f.mapping("python"),
+            targets={
+                str(label): TargetInfo.from_json(t, f"{where}: targets.{label}")
+                for label, t in f.mapping("targets").items()
+            },
+            cases={
+                str(case_id): CaseRecord.from_json(c, f"{where}: cases.{case_id}", str(case_id))
+                for case_id, c in f.mapping("cases").items()
+            },
+            budgets=budgets,
+            files={
+                str(name): FileCheck.from_json(c, f"{where}: files.{name}")
+                for name, c in f.mapping("files").items()
+            },
+        )
+
+
+@dataclass(frozen=True)
+class WorkerRequest:
+    """Parent -> worker, one JSON object on stdin: discover cases, or run one pass."""
+
+    mode: str  # discover | time | profile | memory
+    suite: str
+    target_path: str | None = None
+    name: str = ""
+    params: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    memory_limit_bytes: int | None = None
+    hash_seed: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "worker request") -> WorkerRequest:
+        f = _Fields(data, where)
+        mode = f.text("mode")
+        if mode not in ("discover", *PASS_MODES):
+            raise RunDirError(f"{where}: unknown mode {mode!r}")
+        return cls(
+            mode=mode,
+            suite=f.text("suite") or "",
+            target_path=f.text("target_path"),
+            name=f.text("name", "") or "",
+            params=f.text("params", "") or "",
+            options=f.mapping("options"),
+            memory_limit_bytes=f.integer("memory_limit_bytes"),
+            hash_seed=f.integer("hash_seed"),
+        )
+
+
+@dataclass(frozen=True)
+class WorkerReply:
+    """Worker -> parent, one JSON object on the worker's private stdout.
+
+    ``ok`` with ``cases`` (discover) or ``result`` (a pass's payload: samples and loops,
+    profile path and calls, memory rows; plus monitor counters); otherwise ``kind``
+    (error, crash, suite) and a one-line ``message``. ``threads`` names non-daemon
+    threads the benchmark left running (the parent warns about them).
+    """
+
+    ok: bool
+    kind: str = ""
+    message: str = ""
+    cases: tuple[CaseRecord, ...] = ()
+    result: dict[str, Any] = field(default_factory=dict)
+    threads: tuple[str, ...] = ()  # non-daemon threads still running when the reply was sent
+
+    @classmethod
+    def failure(cls, kind: str, message: str) -> WorkerReply:
+        return cls(ok=False, kind=kind, message=message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "kind": self.kind,
+            "message": self.message,
+            "cases": [c.to_json() for c in self.cases],
+            "result": self.result,
+            "threads": list(self.threads),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "worker reply") -> WorkerReply:
+        f = _Fields(data, where)
+        return cls(
+            ok=f.flag("ok"),
+            kind=f.text("kind", "") or "",
+            message=f.text("message", "") or "",
+            cases=tuple(
+                CaseRecord.from_json(c, f"{where}: cases[{i}]")
+                for i, c in enumerate(f.items("cases") or [])
+            ),
+            result=f.mapping("result"),
+            threads=tuple(str(t) for t in f.items("threads") or []),
+        )
