@@ -59,7 +59,7 @@ def test_one_version_everywhere() -> None:
 def test_extras_come_from_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {
-        extra: [req.split(">")[0].split("=")[0].split("<")[0].strip() for req in reqs]
+        extra: [req.split(">")[0].split("=")[0].split("<")[0].split("[")[0].strip() for req in reqs]
         for extra, reqs in project["optional-dependencies"].items()
     }
     assert extras.extra_requirements() == declared
