@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--series", default="current", help="with --commits: history series they belong to"
     )
     p.add_argument(
-        "--db", help="history database file or URL (default $PERFKIT_DB, else beside --out)"
+        "--db", help="history database file or URL (default $PERFKIT_DB, else data/perfkit.sqlite)"
     )
     p.set_defaults(func=run)
 

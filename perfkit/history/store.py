@@ -156,7 +156,8 @@ def default_db() -> Path:
 
 def resolve_db(db: str | Path | None = None) -> str:
     """A database URL: `db` (URL or file), else ``$PERFKIT_DB``, else ``data/perfkit.sqlite``."""
-    text = str(db) if db not in (None, "") else str(default_db())
+    # Not through default_db(): a Path would fold the URL's "//" into "/".
+    text = str(db) if db not in (None, "") else os.environ.get(DB_ENV) or str(DEFAULT_DB)
     if "://" in text:
         return text.replace("postgresql://", "postgresql+psycopg://", 1)
     return f"sqlite:///{Path(text).expanduser().resolve()}"
