@@ -24,7 +24,7 @@ class RunDirError(PerfkitError):
 
 
 class HistoryError(PerfkitError):
-    """The history index (SQLite) cannot be read or written."""
+    """The history store is missing, unreadable, or from a newer perfkit."""
 
 
 class ProfileError(PerfkitError):

@@ -46,7 +46,7 @@ from perfkit.rundir import (
     SAMPLES_CSV,
     RunWriter,
 )
-from perfkit.rundir.schema import CaseRecord, RunInfo, TargetInfo, WorkerReply, WorkerRequest
+from perfkit.rundir.schema import CaseRecord, RunInfo, WorkerReply, WorkerRequest
 
 DISCOVER_TIMEOUT_SECONDS = 120.0
 
@@ -268,13 +268,13 @@ def record(writer: RunWriter, job: Job, payload: dict[str, Any]) -> None:
         writer.add_rows(MONITOR_CSV, rows)
 
 
-def _index(path: Path, console: Console) -> None:
-    """Add the run to the SQLite history index; a failure there never fails the run."""
+def _index(path: Path, console: Console, db: str | None = None) -> None:
+    """Add the run to the history store; a failure there never fails the run."""
     try:
-        from perfkit.history.store import default_db, index_run
+        from perfkit.history.store import index_run
         from perfkit.rundir import load_run
 
-        index_run(load_run(path), default_db())
+        index_run(load_run(path), db)
     except Exception as exc:  # the run directory is the source of truth
         console.print(f"[yellow]history index not updated: {type(exc).__name__}: {exc}[/]")
 
@@ -348,6 +348,7 @@ def run_suite(
     memory: bool = False,
     seed: int | None = None,
     console: Console | None = None,
+    db: str | None = None,
 ) -> RunResult:
     """Measure a suite on targets; returns where the run directory is and how it ended.
 
@@ -385,7 +386,7 @@ def run_suite(
             interleaved=len(targets) > 1,
             host=host_info(),
             python=python_info(),
-            targets={t.label: TargetInfo(t.spec, t.path, t.git_sha) for t in targets},
+            targets={t.label: t.info() for t in targets},
             cases={c.id: c for c in cases},
             budgets=case_budgets(cases, project_config(suite_spec)),
         )
@@ -413,7 +414,7 @@ def run_suite(
                 f"{_write_error(exc, writer.path)}; results are kept in {writer.path} "
                 "(run.json still says 'running')"
             ) from None
-    _index(writer.path, console)
+    _index(writer.path, console, db)
     return RunResult(path=writer.path, status=status, n_failed=n_failed)
 
 

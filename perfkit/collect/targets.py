@@ -13,11 +13,12 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfkit.errors import TargetError
 from perfkit.rundir import valid_label
+from perfkit.rundir.schema import TargetInfo
 
 DEFAULT_LABEL = "current"
 WORKTREE_CACHE = Path("data") / "worktrees"
@@ -26,13 +27,45 @@ COMPLETE_MARKER = ".perfkit-complete"
 
 @dataclass(frozen=True)
 class Target:
+    """One version of the code; the git facts place its runs in a history series."""
+
     label: str
     spec: str
     path: str
     git_sha: str | None = None
+    series: str | None = None  # history series it belongs to (default: its label)
+    ref: str | None = None  # branch or ref it was taken from
+    commit_time: str | None = None
+    commit_order: int | None = None  # depth in first-parent history
 
-    def to_json(self) -> dict[str, str | None]:
-        return {"spec": self.spec, "path": self.path, "git_sha": self.git_sha}
+    def info(self) -> TargetInfo:
+        """What run.json records of this target (series defaults to its label)."""
+        return TargetInfo(
+            spec=self.spec,
+            path=self.path,
+            git_sha=self.git_sha,
+            series=self.series or self.label,
+            ref=self.ref,
+            commit_time=self.commit_time,
+            commit_order=self.commit_order,
+        )
+
+    def with_commit_facts(self, repo: Path, ref: str | None = None) -> Target:
+        """The same target with commit time, first-parent order and ref filled from `repo`."""
+        if not self.git_sha:
+            return self
+        from perfkit.collect.commits import commit_facts, current_ref
+
+        try:
+            facts = commit_facts(repo, self.git_sha)
+        except TargetError:
+            return self
+        return replace(
+            self,
+            ref=ref or self.ref or current_ref(repo),
+            commit_time=facts.time,
+            commit_order=facts.order,
+        )
 
 
 def _git(args: list[str], cwd: Path) -> str:
@@ -133,19 +166,24 @@ def parse_target(text: str, repo: Path | None = None) -> Target:
         path = tree / subdir if subdir else tree
         if not path.is_dir():
             raise TargetError(f"target {label}: {subdir!r} is not a directory in {ref}")
-        return Target(label=label, spec=spec, path=str(path), git_sha=sha)
+        return Target(label=label, spec=spec, path=str(path), git_sha=sha).with_commit_facts(
+            repo, ref=ref
+        )
     path = Path(spec).expanduser()
     if not path.is_dir():
         raise TargetError(f"target {label}: {spec} is not a directory")
     path = path.resolve()
-    return Target(label=label, spec=spec, path=str(path), git_sha=git_sha_of(path))
+    return Target(
+        label=label, spec=spec, path=str(path), git_sha=git_sha_of(path)
+    ).with_commit_facts(path)
 
 
 def parse_targets(texts: list[str] | None, repo: Path | None = None) -> list[Target]:
     """All targets of a run; none given means the working directory as ``current``."""
     if not texts:
         cwd = Path.cwd()
-        return [Target(label=DEFAULT_LABEL, spec=".", path=str(cwd), git_sha=git_sha_of(cwd))]
+        target = Target(label=DEFAULT_LABEL, spec=".", path=str(cwd), git_sha=git_sha_of(cwd))
+        return [target.with_commit_facts(cwd)]
     targets = [parse_target(text, repo) for text in texts]
     labels = [t.label for t in targets]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})

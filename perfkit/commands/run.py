@@ -63,6 +63,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="sampling time one timing worker may spend (default 1 s); slower bodies get fewer samples",
     )
     p.add_argument("--seed", type=int, help="seed of the interleaving order")
+    p.add_argument(
+        "--commits",
+        metavar="A..B",
+        help="backfill: measure each commit of A..B (first-parent) as its own target, interleaved",
+    )
+    p.add_argument("--every", type=int, default=1, metavar="K", help="with --commits: every K-th")
+    p.add_argument("--last", type=int, metavar="N", help="with --commits: only the newest N")
+    p.add_argument(
+        "--series", default="current", help="with --commits: history series they belong to"
+    )
+    p.add_argument(
+        "--db", help="history database file or URL (default $PERFKIT_DB, else data/perfkit.sqlite)"
+    )
     p.set_defaults(func=run)
 
 
@@ -88,7 +101,15 @@ def run(args: argparse.Namespace) -> int:
         plan = replace(plan, worker_seconds=args.budget_seconds)
     if args.memory_limit:
         plan = replace(plan, memory_limit_bytes=parse_bytes(args.memory_limit))
-    targets = parse_targets(args.target)
+    if args.commits:
+        from perfkit.collect.commits import range_targets
+
+        if args.target:
+            raise PerfkitError("--commits and --target exclude each other")
+        targets = range_targets(Path.cwd(), args.commits, args.series, args.every, args.last)
+        print(f"backfill: {len(targets)} commit(s) of {args.commits}", file=sys.stderr)
+    else:
+        targets = parse_targets(args.target)
     result = run_suite(
         args.suite,
         targets,
@@ -99,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         profile=args.profile,
         memory=args.memory,
         seed=args.seed,
+        db=args.db,
     )
     if result.status == "interrupted":
         print(f"interrupted: partial results kept in {result.path}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""The optional ``perfkit.toml`` of a project: today its ``[budgets]`` table.
+"""The optional ``perfkit.toml`` of a project: its ``[budgets]`` and ``[acknowledged]`` tables.
 
 Looked up next to the suite, then in the working directory. This module parses
 and validates the file and says which budget applies to a case (a run records that in
@@ -33,9 +33,34 @@ class BudgetRule:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """One entry of ``[acknowledged]``: a change at a commit the team accepted, and why."""
+
+    commit: str  # a sha or its prefix (at least 7 hex digits)
+    reason: str
+    benchmarks: tuple[str, ...] = ("*",)  # ids, names or globs it covers
+
+    def covers(self, benchmark_id: str, sha: str | None) -> bool:
+        if not sha or not sha.lower().startswith(self.commit.lower()):
+            return False
+        name = benchmark_id.split("[", 1)[0]
+        return any(
+            p in (benchmark_id, name)
+            or fnmatch.fnmatchcase(benchmark_id, p)
+            or fnmatch.fnmatchcase(name, p)
+            for p in self.benchmarks
+        )
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     path: Path | None = None
     budgets: list[BudgetRule] = field(default_factory=list)
+    acknowledged: list[Acknowledgement] = field(default_factory=list)
+
+    def acknowledgement(self, benchmark_id: str, sha: str | None) -> Acknowledgement | None:
+        """The acknowledgement that covers a change of `benchmark_id` at commit `sha`, if any."""
+        return next((a for a in self.acknowledged if a.covers(benchmark_id, sha)), None)
 
     def budget_for(self, full_id: str, name: str) -> tuple[BudgetRule | None, BudgetRule | None]:
         """The (time, memory) rules for a case: exact id, then benchmark name, then first glob."""
@@ -90,6 +115,34 @@ def _rule(path: Path, pattern: str, value: Any) -> BudgetRule:
     )
 
 
+_HEX = set("0123456789abcdefABCDEF")
+
+
+def _acknowledgement(path: Path, commit: str, value: Any) -> Acknowledgement:
+    where = f"{path}: [acknowledged] {commit!r}"
+    if len(commit) < 7 or not set(commit) <= _HEX:
+        raise PerfkitError(f"{where}: the key must be a commit sha (at least 7 hex digits)")
+    if isinstance(value, str):
+        reason, benchmarks = value, ["*"]
+    elif isinstance(value, dict):
+        unknown = set(value) - {"reason", "benchmarks"}
+        if unknown:
+            raise PerfkitError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        reason = value.get("reason", "")
+        benchmarks = value.get("benchmarks", ["*"])
+        if isinstance(benchmarks, str):
+            benchmarks = [benchmarks]
+        if not isinstance(benchmarks, list) or not all(isinstance(b, str) for b in benchmarks):
+            raise PerfkitError(f"{where}: benchmarks must be a list of ids or globs")
+    else:
+        raise PerfkitError(
+            f'{where}: expected "reason" or {{reason = "...", benchmarks = ["glob"]}}'
+        )
+    if not isinstance(reason, str) or not reason.strip():
+        raise PerfkitError(f"{where}: say why the change is accepted (a non-empty reason)")
+    return Acknowledgement(commit=commit, reason=reason.strip(), benchmarks=tuple(benchmarks))
+
+
 def find_config(suite: str | None = None, cwd: Path | None = None) -> Path | None:
     """``perfkit.toml`` next to the suite file, else in `cwd`; None when there is none."""
     candidates = []
@@ -117,8 +170,13 @@ def load_config(path: Path | None) -> ProjectConfig:
     table = data.get("budgets", {})
     if not isinstance(table, dict):
         raise PerfkitError(f"{path}: [budgets] must be a table")
+    acks = data.get("acknowledged", {})
+    if not isinstance(acks, dict):
+        raise PerfkitError(f"{path}: [acknowledged] must be a table of commit = reason")
     return ProjectConfig(
-        path=Path(path), budgets=[_rule(Path(path), k, v) for k, v in table.items()]
+        path=Path(path),
+        budgets=[_rule(Path(path), k, v) for k, v in table.items()],
+        acknowledged=[_acknowledgement(Path(path), k, v) for k, v in acks.items()],
     )
 
 

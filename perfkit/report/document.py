@@ -166,6 +166,28 @@ class NotebookLink:
     html: str
 
 
+def _trends(rep: ReportData) -> list[dict[str, Any]]:
+    """The Trends section: each benchmark's series in the project's history store."""
+    from perfkit.analysis.stats import with_ids
+    from perfkit.report.trends import trends_rows
+
+    ids: set[str] = set()
+    for side in rep.sides:
+        if not side.run.samples.empty:
+            ids |= set(with_ids(side.run.samples[["benchmark", "params"]].drop_duplicates())["id"])
+    rows = trends_rows(sorted(ids)) if ids else []
+    return [
+        {
+            **row,
+            "benchmark": md_code(row["benchmark"]),
+            "series": md_code(row["series"]),
+            "machine": md_code(row["machine"]),
+            "latest": md_text(row["latest"]),
+        }
+        for row in rows
+    ]
+
+
 def _notebooks(rep: ReportData) -> list[NotebookLink]:
     notebooks_dir = rep.files.notebooks_dir
     if not notebooks_dir.is_dir():
@@ -205,6 +227,7 @@ def report_context(rep: ReportData) -> dict[str, Any]:
         "scaling": sections.scaling_table(rep.scaling_change, rep.scaling_fits),
         "monitor": sections.monitor_table(rep.monitor),
         "environment": environment(rep),
+        "trends": _trends(rep),
         "figures": by_section,
         "all_figures": list(figures.values()),
         "notebooks": _notebooks(rep),

@@ -66,9 +66,13 @@ class NotebookFailed(Exception):
         )
 
 
+# Views over many runs, opened on their own (papermill, Jupyter), not part of one run's report.
+VIEW_NOTEBOOKS = ("06_trends.ipynb",)
+
+
 def packaged_notebooks(directory: Path = PACKAGE_NOTEBOOKS) -> list[Path]:
     """The pipeline's notebooks in run order (their names start with the order)."""
-    found = sorted(directory.glob("[0-9]*.ipynb"))
+    found = [p for p in sorted(directory.glob("[0-9]*.ipynb")) if p.name not in VIEW_NOTEBOOKS]
     if not found:
         raise PerfkitError(f"{directory}: no notebooks (is perfkit installed with its data?)")
     return found

@@ -118,19 +118,43 @@ def _shown(value: Any) -> str:
 
 @dataclass(frozen=True)
 class TargetInfo:
-    """One target of a run: its spec as given, the path workers import from, its commit."""
+    """One target of a run: its spec as given, the path workers import from, its commit.
+
+    The commit facts (history series, ref, commit time, first-parent order) place the
+    target's timings in the history store; runs written without them read as None.
+    """
 
     spec: str = ""
     path: str | None = None
     git_sha: str | None = None
+    series: str | None = None
+    ref: str | None = None
+    commit_time: str | None = None
+    commit_order: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"spec": self.spec, "path": self.path, "git_sha": self.git_sha}
+        return {
+            "spec": self.spec,
+            "path": self.path,
+            "git_sha": self.git_sha,
+            "series": self.series,
+            "ref": self.ref,
+            "commit_time": self.commit_time,
+            "commit_order": self.commit_order,
+        }
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> TargetInfo:
         f = _Fields(data, where)
-        return cls(spec=f.text("spec", "") or "", path=f.text("path"), git_sha=f.text("git_sha"))
+        return cls(
+            spec=f.text("spec", "") or "",
+            path=f.text("path"),
+            git_sha=f.text("git_sha"),
+            series=f.text("series"),
+            ref=f.text("ref"),
+            commit_time=f.text("commit_time"),
+            commit_order=f.integer("commit_order"),
+        )
 
 
 @dataclass(frozen=True)
