@@ -8,47 +8,11 @@ runs git and nothing else; it measures nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from perfkit.collect.targets import Target, _git, checkout
+from perfkit.collect.git import LOG_FORMAT, Commit, commit_facts, git, parse_log_line
+from perfkit.collect.targets import Target, checkout
 from perfkit.errors import TargetError
-
-
-@dataclass(frozen=True)
-class Commit:
-    sha: str
-    time: str  # committer date, ISO 8601 with offset
-    order: int  # depth in first-parent history
-    subject: str
-
-    @property
-    def short(self) -> str:
-        return self.sha[:10]
-
-
-def _top(repo: Path) -> Path:
-    return Path(_git(["rev-parse", "--show-toplevel"], repo))
-
-
-def commit_facts(repo: Path, ref: str) -> Commit:
-    """Sha, committer time, first-parent order and subject of one commit."""
-    try:
-        line = _git(["log", "-1", "--format=%H%x09%cI%x09%s", f"{ref}^{{commit}}", "--"], repo)
-    except TargetError:
-        raise TargetError(f"unknown git ref {ref!r} in {repo}") from None
-    sha, time, subject = [*line.split("\t", 2), "", ""][:3]
-    order = int(_git(["rev-list", "--first-parent", "--count", sha], repo))
-    return Commit(sha=sha, time=time, order=order, subject=subject)
-
-
-def current_ref(repo: Path) -> str | None:
-    """The branch checked out at `repo` (None when detached or outside git)."""
-    try:
-        name = _git(["rev-parse", "--abbrev-ref", "HEAD"], repo)
-    except TargetError:
-        return None
-    return None if name == "HEAD" else name
 
 
 def list_commits(
@@ -68,13 +32,21 @@ def list_commits(
         raise TargetError(f"bad commit range {range_text!r}: expected A..B")
     tip = commit_facts(repo, end)
     commit_facts(repo, start)  # a clear error for an unknown start
-    lines = _git(
-        ["log", "--first-parent", "--format=%H%x09%cI%x09%s", f"{start}..{tip.sha}", "--"], repo
+    lines = git(
+        ["log", "--first-parent", f"--format={LOG_FORMAT}", f"{start}..{tip.sha}", "--"], repo
     ).splitlines()
     commits = []
     for depth, line in enumerate(lines):  # newest first
-        sha, time, subject = [*line.split("\t", 2), "", ""][:3]
-        commits.append(Commit(sha=sha, time=time, order=tip.order - depth, subject=subject))
+        sha, time, author_time, subject = parse_log_line(line)
+        commits.append(
+            Commit(
+                sha=sha,
+                time=time,
+                order=tip.order - depth,
+                subject=subject,
+                author_time=author_time,
+            )
+        )
     if not commits:
         raise TargetError(f"commit range {range_text!r} is empty")
     kept = commits[::every]

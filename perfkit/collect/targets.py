@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfkit.collect.git import commit_facts, current_ref, git, git_sha_of
 from perfkit.errors import TargetError
 from perfkit.rundir import valid_label
 from perfkit.rundir.schema import TargetInfo
@@ -54,8 +55,6 @@ class Target:
         """The same target with commit time, first-parent order and ref filled from `repo`."""
         if not self.git_sha:
             return self
-        from perfkit.collect.commits import commit_facts, current_ref
-
         try:
             facts = commit_facts(repo, self.git_sha)
         except TargetError:
@@ -68,29 +67,6 @@ class Target:
         )
 
 
-def _git(args: list[str], cwd: Path) -> str:
-    try:
-        done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise TargetError("git is not installed, cannot resolve a git: target") from None
-    if done.returncode != 0:
-        raise TargetError(
-            done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "git failed"
-        )
-    return done.stdout.strip()
-
-
-def git_sha_of(path: Path) -> str | None:
-    """The commit checked out at `path`, or None outside a git repository."""
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True, check=False
-        )
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
-
-
 def checkout(ref: str, repo: Path, cache: Path = WORKTREE_CACHE) -> tuple[Path, str]:
     """Export commit `ref` of `repo` into `cache/<sha>` once; return (path, sha).
 
@@ -98,7 +74,7 @@ def checkout(ref: str, repo: Path, cache: Path = WORKTREE_CACHE) -> tuple[Path, 
     whole, so a concurrent run exporting the same commit never reads a half-written tree.
     """
     try:
-        sha = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
+        sha = git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], repo)
     except TargetError:
         raise TargetError(f"unknown git ref {ref!r} in {repo}") from None
     cache = Path(cache).resolve()
@@ -106,7 +82,7 @@ def checkout(ref: str, repo: Path, cache: Path = WORKTREE_CACHE) -> tuple[Path, 
     if (tree / COMPLETE_MARKER).exists():
         return tree, sha
     # From a sub-directory, git archive exports only that sub-directory: use the top level.
-    top = _git(["rev-parse", "--show-toplevel"], repo)
+    top = git(["rev-parse", "--show-toplevel"], repo)
     archive = subprocess.run(
         ["git", "archive", "--format=tar", sha], cwd=top, capture_output=True, check=False
     )
