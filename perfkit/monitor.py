@@ -13,7 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+
+if TYPE_CHECKING:  # a runtime ParamSpec needs Python 3.10; this module runs in workers down to 3.9
+    from typing import ParamSpec
 
 API_TIMER_PREFIX = "http."  # timers named "http.*" are time spent talking to a remote API
 CACHE_HIT = "cache.hit"
@@ -28,7 +31,7 @@ _lock = threading.Lock()
 _local = threading.local()
 _metrics: dict[str, _Metric] = {}
 
-P = ParamSpec("P")
+P = ParamSpec("P") if TYPE_CHECKING else TypeVar("P")
 R = TypeVar("R")
 M = TypeVar("M", bound="_Metric")
 

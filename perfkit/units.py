@@ -84,5 +84,11 @@ def parse_fraction(value: str | float) -> float:
 
 
 # Formatting moved to perfkit.render.format; these names stay importable from here only
-# until every branch written before the move has landed (then this alias goes).
-from perfkit.render.format import format_bytes, format_seconds  # noqa: E402, F401
+# until every branch written before the move has landed (then this alias goes). Loaded on
+# first use: the worker side, shipped without perfkit.render, imports this module.
+def __getattr__(name: str) -> object:
+    if name in ("format_bytes", "format_seconds"):
+        from perfkit.render import format as _format
+
+        return getattr(_format, name)
+    raise AttributeError(f"module 'perfkit.units' has no attribute {name!r}")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfkit.analysis.environment import EnvironmentDiff, environment_diff
 from perfkit.analysis.multiple import discoveries, q_values
 from perfkit.analysis.stats import (
     MIN_WORKERS,
@@ -222,6 +223,16 @@ class Comparison:
             )
         return self._derived["scaling"].copy()
 
+    def environment(self) -> EnvironmentDiff:
+        """Interpreter and packages baseline → current (`perfkit.analysis.environment`)."""
+        base, cur = self.baseline_run.info, self.current_run.info
+        return environment_diff(
+            base.targets.get(self.baseline_label),
+            cur.targets.get(self.current_label),
+            base.python,
+            cur.python,
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The reviewer's shape: baseline, current, comparison (by id), summary."""
         keys = JSON_KEYS + (MEMORY_COLUMNS if self.has_memory else [])
@@ -250,6 +261,7 @@ class Comparison:
             "scaling": [
                 {k: _clean(v) for k, v in row.items()} for row in scaling.to_dict("records")
             ],
+            "environment": self.environment().to_json(),
         }
 
     def write_json(self, path: str | Path) -> Path:

@@ -70,13 +70,14 @@ def _growth_calls(wanted: int, seconds_per_call: float, worker_seconds: float) -
 
 def _harness_files() -> list[str]:
     """Files whose allocations are the harness's, not the body's."""
-    import memory_profiler
-    import psutil
-
+    files = [tracemalloc.__file__, __file__, memory_sampler.__file__]
+    try:  # absent where a target's own environment runs the worker
+        import memory_profiler
+        import psutil
+    except ImportError:
+        return files
     return [
-        tracemalloc.__file__,
-        __file__,
-        memory_sampler.__file__,
+        *files,
         memory_profiler.__file__,
         os.path.join(os.path.dirname(psutil.__file__), "*"),
     ]

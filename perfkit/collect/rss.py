@@ -2,23 +2,32 @@
 
 The one module that touches memory_profiler (unmaintained since 2022), so that it can be
 replaced by psutil alone without changing callers. It measures; it decides nothing.
+memory_profiler is optional: a worker in a foreign environment (a target's own
+interpreter, see `perfkit.collect.shipping`) has neither it nor psutil, and then RSS comes
+from ``/proc/self/statm`` and the peak from the kernel's high-water mark (``VmHWM``, reset
+before the function) or, where that cannot be reset, ``resource``'s lifetime peak.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memory_profiler import memory_usage
+try:
+    from memory_profiler import memory_usage
+except ImportError:  # a bare target environment: /proc and resource only
+    memory_usage = None
 
 _MIB = 2**20
 # Linux keeps the exact high-water mark of RSS (VmHWM); writing "5" to clear_refs resets it.
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 _STATUS = Path("/proc/self/status")
 _HWM = re.compile(r"^VmHWM:\s+(\d+)\s+kB", re.MULTILINE)
+_STATM = Path("/proc/self/statm")
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,21 @@ class PeakRss:
 
 def current_rss_bytes() -> int:
     """RSS of this process now."""
-    return round(memory_usage(-1, interval=0)[0] * _MIB)
+    if memory_usage is not None:
+        return round(memory_usage(-1, interval=0)[0] * _MIB)
+    try:
+        resident_pages = int(_STATM.read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return _lifetime_peak_bytes()  # no /proc: the best figure left is the peak so far
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _lifetime_peak_bytes() -> int:
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
 
 
 def prepare(interval_seconds: float = 0.01) -> None:
@@ -66,6 +89,8 @@ def peak_rss_during(func: Callable[[], Any], interval_seconds: float = 0.01) -> 
     mark first, that mark is read too and the larger value wins.
     """
     kernel = _reset_kernel_peak()
+    if memory_usage is None:
+        return _peak_without_sampler(func, kernel)
     sampled_mib, value = memory_usage(
         (func, (), {}),
         interval=interval_seconds,
@@ -80,5 +105,22 @@ def peak_rss_during(func: Callable[[], Any], interval_seconds: float = 0.01) -> 
         peak_rss_bytes=max(sampled, kernel_peak or 0),
         sampled_rss_bytes=sampled,
         kernel_peak_bytes=kernel_peak,
+        value=value,
+    )
+
+
+def _peak_without_sampler(func: Callable[[], Any], kernel: bool) -> PeakRss:
+    """No memory_profiler: the kernel's mark reset before `func` (exact), else the lifetime
+    peak (an upper bound); `sampled_rss_bytes` is then the RSS seen before and after."""
+    before = current_rss_bytes()
+    value = func()
+    seen = max(before, current_rss_bytes())
+    mark = _kernel_peak_bytes() if kernel else None
+    if mark is None:
+        mark = _lifetime_peak_bytes()
+    return PeakRss(
+        peak_rss_bytes=max(seen, mark),
+        sampled_rss_bytes=seen,
+        kernel_peak_bytes=mark if kernel else None,
         value=value,
     )

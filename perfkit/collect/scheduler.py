@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
 import os
 import random
 import signal
@@ -30,7 +31,9 @@ from rich.progress import (
 )
 
 from perfkit import __version__
+from perfkit.collect import interpreters
 from perfkit.collect.host import host_info, python_info
+from perfkit.collect.shipping import worker_path
 from perfkit.collect.supervisor import Interrupted, Workers, run_worker, stop_on_signals
 from perfkit.collect.targets import Target
 from perfkit.config import DEFAULT_PLAN, MeasurePlan
@@ -77,16 +80,27 @@ def _signal_name(code: int) -> str:
         return f"signal {-code}"
 
 
-def _worker_env(hash_seed: int | None) -> dict[str, str] | None:
-    if hash_seed is None or "PYTHONHASHSEED" in os.environ:  # the user's choice wins
-        return None
-    return {**os.environ, "PYTHONHASHSEED": str(hash_seed)}
+def _worker_env(hash_seed: int | None, python: str | None = None) -> dict[str, str] | None:
+    env = dict(os.environ)
+    if hash_seed is not None and "PYTHONHASHSEED" not in os.environ:  # the user's choice wins
+        env["PYTHONHASHSEED"] = str(hash_seed)
+    if python is not None:
+        # A foreign interpreter imports the worker from the shipped stdlib-only modules.
+        shipped = str(worker_path())
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (shipped, env.get("PYTHONPATH")) if p)
+        env.pop("PYTHONHOME", None)
+    return env if env != os.environ else None
 
 
-def call_worker(workers: Workers, request: WorkerRequest, timeout: float) -> Outcome:
-    """Run one worker process and interpret how it ended."""
-    args = [sys.executable, "-m", "perfkit.collect.worker"]
-    end = run_worker(workers, args, request.to_json(), timeout, _worker_env(request.hash_seed))
+def call_worker(
+    workers: Workers, request: WorkerRequest, timeout: float, python: str | None = None
+) -> Outcome:
+    """Run one worker process and interpret how it ended.
+
+    `python`: the target's own interpreter (`Target.python`); None runs perfkit's own."""
+    args = [python or sys.executable, "-m", "perfkit.collect.worker"]
+    env = _worker_env(request.hash_seed, python)
+    end = run_worker(workers, args, request.to_json(), timeout, env)
     leftovers = list(end.leftovers)
     if end.timed_out:
         return Outcome(
@@ -131,7 +145,7 @@ def discover(workers: Workers, suite: str, targets: list[Target]) -> list[CaseRe
     seen: dict[str, CaseRecord] = {}
     for target in targets:
         request = WorkerRequest(mode="discover", suite=suite, target_path=target.path)
-        outcome = call_worker(workers, request, DISCOVER_TIMEOUT_SECONDS)
+        outcome = call_worker(workers, request, DISCOVER_TIMEOUT_SECONDS, target.python)
         if not outcome.ok:
             where = f"target {target.label}: " if len(targets) > 1 else ""
             raise SuiteError(f"{where}{outcome.message}")
@@ -371,6 +385,7 @@ def run_suite(
         if not cases:
             raise SuiteError(f"{suite}: no benchmarks (decorate functions with @perfkit.benchmark)")
         rng = random.Random(seed)
+        own_python = functools.cache(interpreters.own)  # asked once, if a target runs it
         jobs = plan_jobs(cases, targets, plan, profile, memory, rng)
         meta = RunInfo(
             id="",
@@ -386,7 +401,7 @@ def run_suite(
             interleaved=len(targets) > 1,
             host=host_info(),
             python=python_info(),
-            targets={t.label: t.info() for t in targets},
+            targets={t.label: t.info(t.interpreter or own_python()) for t in targets},
             cases={c.id: c for c in cases},
             budgets=case_budgets(cases, project_config(suite_spec)),
         )
@@ -448,7 +463,8 @@ def _measure(
                     progress.update(
                         task, description=f"{job.mode} {job.case.id} @{job.target.label}"
                     )
-                    pending[pool.submit(call_worker, workers, request, timeout)] = job
+                    future = pool.submit(call_worker, workers, request, timeout, job.target.python)
+                    pending[future] = job
                 done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
                     job = pending.pop(future)

@@ -79,7 +79,7 @@ class Benchmark:
         for values in combos:
             case = Case(
                 name=self.name,
-                params=dict(zip(keys, values, strict=True)),
+                params=dict(zip(keys, values)),  # product: same length
                 budget_seconds=self.budget_seconds,
                 memory_budget_bytes=self.memory_budget_bytes,
                 timeout_seconds=self.timeout_seconds,
@@ -111,7 +111,7 @@ def benchmark(
 
     def wrap(f: Callable[..., Any]) -> Benchmark:
         for key, values in (params or {}).items():
-            if not isinstance(values, list | tuple) or not values:
+            if not isinstance(values, (list, tuple)) or not values:
                 raise SuiteError(
                     f"benchmark {f.__name__}: params[{key!r}] must be a non-empty list"
                 )

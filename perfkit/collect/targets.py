@@ -1,7 +1,11 @@
-"""Targets: which version of the code a worker imports.
+"""Targets: which version of the code a worker imports, and which interpreter runs it.
 
 ``LABEL=PATH`` puts PATH first on the worker's sys.path; ``LABEL=git:REF[:SUBDIR]``
 exports the commit once into a cached tree (reused while the commit is the same).
+By default a target's workers run perfkit's own interpreter; `with_interpreters` gives a
+target another one (``--python LABEL=PATH``) or an environment perfkit builds from a file
+(``--env LABEL=FILE``, `perfkit.collect.envs`), probed once here so that a bad one stops
+the run before anything is measured.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfkit.collect import interpreters
+from perfkit.collect.envs import build_env
 from perfkit.collect.git import commit_facts, current_ref, git, git_sha_of
 from perfkit.errors import TargetError
-from perfkit.rundir import valid_label
+from perfkit.rundir import InterpreterInfo, valid_label
 from perfkit.rundir.schema import TargetInfo
 
 DEFAULT_LABEL = "current"
@@ -38,9 +44,16 @@ class Target:
     ref: str | None = None  # branch or ref it was taken from
     commit_time: str | None = None
     commit_order: int | None = None  # depth in first-parent history
+    interpreter: InterpreterInfo | None = None  # None: perfkit's own interpreter
 
-    def info(self) -> TargetInfo:
-        """What run.json records of this target (series defaults to its label)."""
+    @property
+    def python(self) -> str | None:
+        """The executable of a foreign interpreter; None for perfkit's own."""
+        return self.interpreter.executable if self.interpreter is not None else None
+
+    def info(self, interpreter: InterpreterInfo | None = None) -> TargetInfo:
+        """What run.json records of this target (series defaults to its label); pass the
+        interpreter its workers run when it is perfkit's own (`interpreters.own()`)."""
         return TargetInfo(
             spec=self.spec,
             path=self.path,
@@ -49,6 +62,7 @@ class Target:
             ref=self.ref,
             commit_time=self.commit_time,
             commit_order=self.commit_order,
+            interpreter=self.interpreter or interpreter,
         )
 
     def with_commit_facts(self, repo: Path, ref: str | None = None) -> Target:
@@ -166,3 +180,51 @@ def parse_targets(texts: list[str] | None, repo: Path | None = None) -> list[Tar
     if duplicates:
         raise TargetError(f"duplicate target label(s): {', '.join(duplicates)}")
     return targets
+
+
+def _by_label(option: str, texts: list[str] | None, labels: list[str]) -> dict[str, str]:
+    """``LABEL=VALUE`` options, each naming a known target once."""
+    chosen: dict[str, str] = {}
+    for text in texts or []:
+        label, sep, value = text.partition("=")
+        if not sep or not label or not value:
+            raise TargetError(f"bad {option} {text!r}: expected LABEL=PATH")
+        if label not in labels:
+            raise TargetError(
+                f"{option} {label}: no target has that label (targets: {', '.join(labels)})"
+            )
+        if label in chosen:
+            raise TargetError(f"{option} {label} given twice")
+        chosen[label] = value
+    return chosen
+
+
+def with_interpreters(
+    targets: list[Target], pythons: list[str] | None = None, envs: list[str] | None = None
+) -> list[Target]:
+    """Targets with the interpreters ``--python LABEL=PATH`` and ``--env LABEL=FILE`` name.
+
+    PATH is an interpreter or a virtualenv directory. With both options for one label the
+    environment is built on that interpreter. Every named interpreter is probed now.
+    """
+    labels = [t.label for t in targets]
+    python_of = _by_label("--python", pythons, labels)
+    env_of = _by_label("--env", envs, labels)
+    out = []
+    for target in targets:
+        python, env_file = python_of.get(target.label), env_of.get(target.label)
+        if python is None and env_file is None:
+            out.append(target)
+            continue
+        try:
+            if env_file is not None:
+                base = str(interpreters.executable_of(python)) if python else None
+                python = str(build_env(env_file, base))
+            assert python is not None
+            info = interpreters.probe(python)
+        except TargetError as exc:
+            raise TargetError(f"target {target.label}: {exc}") from None
+        if env_file is not None:
+            info = replace(info, env_file=str(Path(env_file).expanduser().absolute()))
+        out.append(replace(target, interpreter=info))
+    return out

@@ -251,6 +251,8 @@ def render(
         )
         what = r.text if r.shape_change else f"k = {r.text}"
         console.print(f"[{style}]scaling {esc(f'{r.benchmark} ({r.param})')}: {esc(what)}[/]")
+    for line in comparison.environment().lines():
+        console.print(f"[bold cyan]environment differs:[/] {esc(line)}", soft_wrap=True)
     if budgets.attrs.get("note"):
         console.print(f"[yellow]{esc(budgets.attrs['note'])}[/]")
     for b in budgets.itertuples(index=False):

@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from perfkit.collect.targets import parse_targets
+from perfkit.collect.targets import parse_targets, with_interpreters
 from perfkit.config import DEFAULT_PLAN
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
@@ -26,6 +26,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="append",
         metavar="LABEL=SPEC",
         help="LABEL=PATH or LABEL=git:REF[:SUBDIR] (repeatable)",
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        metavar="LABEL=PATH",
+        help="run target LABEL's workers in this interpreter or virtualenv (repeatable)",
+    )
+    p.add_argument(
+        "--env",
+        action="append",
+        metavar="LABEL=FILE",
+        help="run target LABEL's workers in an environment built from a requirements file "
+        "or pyproject.toml (cached in data/envs, repeatable)",
     )
     p.add_argument(
         "--only",
@@ -110,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"backfill: {len(targets)} commit(s) of {args.commits}", file=sys.stderr)
     else:
         targets = parse_targets(args.target)
+    targets = with_interpreters(targets, args.python, args.env)
     result = run_suite(
         args.suite,
         targets,

@@ -24,11 +24,12 @@ from perfkit.analysis.comparison import (
     run_metadata,
     split_run_ref,
 )
+from perfkit.analysis.environment import EnvironmentDiff
 from perfkit.analysis.stats import timing_summary, with_ids, worker_medians
 from perfkit.config import DEFAULT_REPORTS_DIR, DEFAULT_STATS
 from perfkit.errors import ParameterError, PerfkitError, RunDirError
 from perfkit.report.artifacts import ReportFiles
-from perfkit.rundir import DEFAULT_RUNS_DIR
+from perfkit.rundir import DEFAULT_RUNS_DIR, TargetInfo
 
 # The default focus: significant changes beyond the threshold first, either way.
 FOCUS_ORDER = {"regression": 0, "improvement": 0, "slower": 1, "faster": 1}
@@ -327,6 +328,10 @@ class ReportData:
         ]
         return pd.DataFrame(rows, columns=columns)
 
+    def environment_changes(self) -> EnvironmentDiff | None:
+        """Interpreter and packages baseline → current; None without a comparison."""
+        return None if self.comparison is None else self.comparison.environment()
+
     def environment(self) -> list[dict[str, Any]]:
         """Per side: run, target, code version, host, Python and measurement options."""
         rows = []
@@ -350,9 +355,13 @@ class ReportData:
                     "cores": host.get("cores"),
                     "memory_bytes": host.get("memory_bytes"),
                     "os": host.get("os"),
-                    "python": " ".join(
-                        str(x) for x in (python.get("implementation"), python.get("version")) if x
-                    ),
+                    "python": _python_text(target, python),
+                    "interpreter": target.interpreter.executable
+                    if target and target.interpreter
+                    else python.get("executable"),
+                    "env_file": target.interpreter.env_file
+                    if target and target.interpreter
+                    else None,
                     "perfkit": run_info.perfkit_version,
                     "workers": options.get("workers"),
                     "samples": options.get("samples"),
@@ -360,6 +369,15 @@ class ReportData:
                 }
             )
         return rows
+
+
+def _python_text(target: TargetInfo | None, run_python: dict[str, Any]) -> str:
+    """The target's interpreter as recorded, else (older runs) the run's own Python."""
+    if target is not None and target.interpreter is not None:
+        parts: tuple[Any, ...] = (target.interpreter.implementation, target.interpreter.version)
+    else:
+        parts = (run_python.get("implementation"), run_python.get("version"))
+    return " ".join(str(x) for x in parts if x)
 
 
 def open_report(

@@ -47,11 +47,32 @@ def environment(rep: ReportData) -> list[dict[str, str]]:
         ("Memory", lambda s: format_bytes(s["memory_bytes"]) if s["memory_bytes"] else "–"),
         ("OS", lambda s: s["os"] or "–"),
         ("Python", lambda s: s["python"] or "–"),
+        ("Interpreter", lambda s: s["interpreter"] or "–"),
+        ("Environment from", lambda s: s["env_file"] or "–"),
         ("perfkit", lambda s: s["perfkit"] or "–"),
         ("Workers × samples", lambda s: f"{s['workers'] or '?'} × {s['samples'] or '?'}"),
         ("Interleaved", lambda s: {True: "yes", False: "no"}.get(s["interleaved"], "–")),
     ]
     return [{"field": name, "values": [md_text(get(s)) for s in sides]} for name, get in fields]
+
+
+def environment_changes(rep: ReportData) -> dict[str, Any] | None:
+    """What differs between the sides' environments: lines in words and a package table."""
+    diff = rep.environment_changes()
+    if diff is None or diff.same:
+        return None
+    return {
+        "lines": [md_text(line) for line in diff.lines(limit=5)],
+        "packages": [
+            {
+                "name": md_text(p.name),
+                "baseline": md_text(p.baseline or "–"),
+                "current": md_text(p.current or "–"),
+                "change": p.kind,
+            }
+            for p in diff.packages
+        ],
+    }
 
 
 def _changes(rep: ReportData, verdict: str) -> list[dict[str, Any]]:
@@ -228,6 +249,7 @@ def report_context(rep: ReportData) -> dict[str, Any]:
         "monitor": sections.monitor_table(rep.monitor),
         "environment": environment(rep),
         "trends": _trends(rep),
+        "environment_changes": environment_changes(rep),
         "figures": by_section,
         "all_figures": list(figures.values()),
         "notebooks": _notebooks(rep),

@@ -31,6 +31,7 @@ from perfkit.rundir.schema import (
     SCHEMA_VERSION,
     BudgetRecord,
     CaseRecord,
+    InterpreterInfo,
     RunInfo,
     TargetInfo,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "_UMASK",
     "BudgetRecord",
     "CaseRecord",
+    "InterpreterInfo",
     "Run",
     "RunDirError",
     "RunInfo",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from perfkit.errors import PerfkitError, RunDirError
@@ -32,7 +32,7 @@ def _created_seconds(path: Path) -> float:
             stamp = datetime.strptime(path.name[:15], "%Y%m%dT%H%M%S")
         except ValueError:
             return 0.0
-    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).timestamp()
 
 
 def run_dirs(runs_dir: Path) -> list[Path]:

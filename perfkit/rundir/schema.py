@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from perfkit.errors import RunDirError
@@ -55,7 +55,7 @@ PASS_MODES = ("time", "profile", "memory")
 
 def now_iso() -> str:
     """UTC now with microseconds: runs started in the same second still order by it."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 class _Fields:
@@ -78,7 +78,7 @@ class _Fields:
 
     def number(self, key: str) -> float | None:
         value = self.data.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
             raise self._bad(key, "a number")
         return None if value is None else float(value)
 
@@ -117,11 +117,50 @@ def _shown(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class InterpreterInfo:
+    """The interpreter that ran a target's workers and the distributions installed there.
+
+    `env_file` is the requirements file or pyproject.toml perfkit built the environment
+    from (``--env``); None when the user named the interpreter or it is perfkit's own."""
+
+    executable: str = ""
+    implementation: str = ""
+    version: str = ""
+    packages: Mapping[str, str] = field(default_factory=dict)  # distribution -> version
+    env_file: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "executable": self.executable,
+            "implementation": self.implementation,
+            "version": self.version,
+            "env_file": self.env_file,
+            "packages": dict(sorted(self.packages.items(), key=lambda kv: kv[0].lower())),
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> InterpreterInfo:
+        f = _Fields(data, where)
+        packages = f.mapping("packages")
+        if not all(isinstance(v, str) for v in packages.values()):
+            raise RunDirError(f"{where}: 'packages' must map names to version strings")
+        return cls(
+            executable=f.text("executable", "") or "",
+            implementation=f.text("implementation", "") or "",
+            version=f.text("version", "") or "",
+            packages=packages,
+            env_file=f.text("env_file"),
+        )
+
+
+@dataclass(frozen=True)
 class TargetInfo:
-    """One target of a run: its spec as given, the path workers import from, its commit.
+    """One target of a run: its spec as given, the path workers import from, its commit,
+    and the interpreter its workers ran.
 
     The commit facts (history series, ref, commit time, first-parent order) place the
-    target's timings in the history store; runs written without them read as None.
+    target's timings in the history store; runs written without them read as None, as
+    does the interpreter in runs made before perfkit recorded it.
     """
 
     spec: str = ""
@@ -131,9 +170,10 @@ class TargetInfo:
     ref: str | None = None
     commit_time: str | None = None
     commit_order: int | None = None
+    interpreter: InterpreterInfo | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "spec": self.spec,
             "path": self.path,
             "git_sha": self.git_sha,
@@ -142,10 +182,14 @@ class TargetInfo:
             "commit_time": self.commit_time,
             "commit_order": self.commit_order,
         }
+        if self.interpreter is not None:
+            data["interpreter"] = self.interpreter.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> TargetInfo:
         f = _Fields(data, where)
+        raw = f.data.get("interpreter")
         return cls(
             spec=f.text("spec", "") or "",
             path=f.text("path"),
@@ -154,6 +198,9 @@ class TargetInfo:
             ref=f.text("ref"),
             commit_time=f.text("commit_time"),
             commit_order=f.integer("commit_order"),
+            interpreter=None
+            if raw is None
+            else InterpreterInfo.from_json(raw, f"{where}: interpreter"),
         )
 
 
@@ -283,7 +330,7 @@ class RunInfo:
             stamp = datetime.fromisoformat(self.created)
         except ValueError:
             return None
-        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
     def with_case(self, case: CaseRecord) -> RunInfo:
         return replace(self, cases={**self.cases, case.id: case})

@@ -16,7 +16,7 @@ import secrets
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ _CREATE_ATTEMPTS = 20
 
 def new_run_id(now: datetime | None = None) -> str:
     """``YYYYmmddTHHMMSS-<4 hex>`` in UTC."""
-    now = now or datetime.now(UTC)
+    now = now or datetime.now(timezone.utc)
     return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
 
 
