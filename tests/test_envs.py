@@ -121,12 +121,15 @@ def test_older_and_newer_python_run_the_worker(tmp_path, version):
     venv = _bare_venv(str(found[-1]), tmp_path / f"py{version}")
     done = perfkit_cli(
         "run", str(SUITE), "--only", "sort_numbers", "--target", "a=.", "--target", "b=.",
-        "--python", f"b={venv}", "--workers", "2", "--memory", "--out", str(tmp_path / "runs"),
+        "--python", f"b={venv}", "--workers", "2", "--memory", "--profile", "--profile-workers", "1",
+        "--out", str(tmp_path / "runs"),
         cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     run = load_run(Path(done.stdout.strip().splitlines()[-1]))
     assert set(run.samples["target"]) == {"a", "b"}
+    assert len(list((run.path / "profiles" / "b").glob("*.prof"))) == 2  # read by our pstats
+    assert not run.memory[run.memory["target"] == "b"].empty  # type: ignore[index]
     assert run.info.targets["b"].interpreter.version.startswith(version)  # type: ignore[union-attr]
     assert f"Python CPython {sys.version.split()[0]} → CPython {version}." in done.stderr
 
