@@ -258,15 +258,19 @@ def test_environment_diff_names_what_changed():
     legacy = environment_diff(
         TargetInfo(), TargetInfo(), {"version": "3.11.7"}, {"version": "3.11.7"}
     )
-    assert not legacy.python_changed and not legacy.packages_known and not legacy.same
+    assert not legacy.python_changed and not legacy.packages_known and legacy.lines() == []
+    half = environment_diff(TargetInfo(), TargetInfo(interpreter=new), {"version": "3.11.7"})
+    assert half.lines() == [
+        "Python 3.11.7 → CPython 3.12.1",
+        "packages recorded on one side only (the other run predates the record)",
+    ]
     same = environment_diff(TargetInfo(interpreter=old), TargetInfo(interpreter=old))
     assert same.same and same.lines() == []
 
 
 def test_target_info_keeps_its_interpreter_through_json():
-    info = TargetInfo(
-        ".", "/x", None, InterpreterInfo("/v/bin/python", "CPython", "3.12.1", {"a": "1"}, "/r.txt")
-    )
+    interpreter = InterpreterInfo("/v/bin/python", "CPython", "3.12.1", {"a": "1"}, "/r.txt")
+    info = TargetInfo(".", "/x", None, series="s", interpreter=interpreter)
     assert TargetInfo.from_json(json.loads(json.dumps(info.to_json())), "t") == info
     assert TargetInfo.from_json({"spec": ".", "path": "/x"}, "t").interpreter is None
 

@@ -4,8 +4,8 @@ A pure function of two run.json target records (`perfkit.rundir.TargetInfo`): th
 interpreter (implementation and version) and the installed distributions, matched by
 normalized name (PEP 503), so a reader of `perfkit compare` or of the report sees what
 was really compared: "packaging 21.3 → 22.0" next to "11.5× faster". Runs made before
-perfkit recorded interpreters fall back to the run's own Python and say that the
-packages are unknown.
+perfkit recorded interpreters fall back to the run's own Python; their packages are
+unknown, which the lines say when only one side has them.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ class EnvironmentDiff:
     current_executable: str
     packages: tuple[PackageChange, ...]
     packages_known: bool  # both sides recorded their packages
+    recorded_on_one_side: bool = False
 
     @property
     def python_changed(self) -> bool:
@@ -75,8 +76,8 @@ class EnvironmentDiff:
             shown = ", ".join(p.text() for p in self.packages[:limit])
             more = len(self.packages) - limit
             out.append(f"packages: {shown}" + (f" and {more} more" if more > 0 else ""))
-        if not self.packages_known:
-            out.append("packages not recorded on both sides (a run made before perfkit kept them)")
+        if self.recorded_on_one_side:
+            out.append("packages recorded on one side only (the other run predates the record)")
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -139,4 +140,5 @@ def environment_diff(
         else str((current_run_python or {}).get("executable") or ""),
         packages=package_changes(b.packages, c.packages) if b and c else (),
         packages_known=known,
+        recorded_on_one_side=(b is None) != (c is None),
     )

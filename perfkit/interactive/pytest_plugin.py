@@ -179,6 +179,7 @@ class _Recorder:
 
     def _create_writer(self) -> RunWriter:
         from perfkit import __version__
+        from perfkit.collect import interpreters
         from perfkit.collect.host import host_info, python_info
         from perfkit.collect.targets import git_sha_of
         from perfkit.config import DEFAULT_IN_PROCESS
@@ -195,7 +196,11 @@ class _Recorder:
             interleaved=False,
             host=host_info(),
             python=python_info(),
-            targets={self.label: TargetInfo("pytest", str(root), git_sha_of(root))},
+            targets={
+                self.label: TargetInfo(
+                    "pytest", str(root), git_sha_of(root), interpreter=interpreters.own()
+                )
+            },
         )
         self.writer = RunWriter.create(self.save_dir, meta)
         return self.writer
