@@ -20,6 +20,7 @@ from perfkit.analysis.multiple import discoveries, q_values
 from perfkit.analysis.stats import (
     MIN_WORKERS,
     VERDICTS,
+    RatioEstimate,
     geometric_mean,
     independent_ratios,
     memory_peaks,
@@ -29,6 +30,7 @@ from perfkit.analysis.stats import (
     with_ids,
     worker_medians,
 )
+from perfkit.collect.sequential import confidence_sequence
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.errors import PerfkitError
 from perfkit.render.format import format_change
@@ -156,6 +158,8 @@ def run_metadata(side: Side) -> dict[str, Any]:
         "cpu": info.host.get("cpu_model") or info.host.get("cpu"),
         "python": info.python.get("version"),
         "interleaved": info.interleaved,
+        "plan": info.options.get("plan", "fixed"),
+        "load": None if info.load is None else info.load.to_json(),
     }
 
 
@@ -252,6 +256,9 @@ class Comparison:
                 "false_discovery_rate": self.config.false_discovery_rate,
                 "multiple_comparisons": "benjamini-hochberg",
                 "paired_by_round": self.paired,
+                "interval": "anytime-valid confidence sequence (adaptive plan)"
+                if self.paired and _is_adaptive(self.baseline_run)
+                else "bootstrap",
             },
             "comparison": comparison,
             "summary": {k: _clean(v) for k, v in self.summary.items()},
@@ -350,8 +357,10 @@ def compare(
         # Rounds are matched by worker number; a round missing on one side drops out.
         rounds = med_b.merge(med_c, on=["id", "worker"], suffixes=("_b", "_c"))
         rounds["log_ratio"] = np.log(rounds["median_seconds_c"] / rounds["median_seconds_b"])
+        rounds = rounds.sort_values("worker", kind="stable")  # in round order
         logs = {cid: g.to_numpy(float) for cid, g in rounds.groupby("id")["log_ratio"]}
-        estimates = paired_ratios(
+        estimate = sequential_ratios if _is_adaptive(base_side.run) else paired_ratios
+        estimates = estimate(
             [logs.get(cid, np.empty(0)) for cid in common],
             [len(by_id_b[cid]) for cid in common],
             [len(by_id_c[cid]) for cid in common],
@@ -416,6 +425,30 @@ def compare(
         summary=summary,
         config=config,
     )
+
+
+def _is_adaptive(run: Run) -> bool:
+    """Measured by the adaptive plan: its verdicts must come from the interval it stopped on."""
+    return run.info.options.get("plan") == "adaptive"
+
+
+def sequential_ratios(
+    log_ratios: list[np.ndarray],
+    n_baseline: list[int],
+    n_current: list[int],
+    config: StatsConfig = DEFAULT_STATS,
+) -> list[RatioEstimate]:
+    """Ratios of an adaptive run: the anytime-valid interval the stopping rule used
+    (`perfkit.collect.sequential`), its centre and its anytime p-value."""
+    out = []
+    for logs, n_b, n_c in zip(log_ratios, n_baseline, n_current, strict=True):
+        seq = confidence_sequence(logs, config.confidence)
+        out.append(
+            RatioEstimate(
+                seq.ratio, seq.ci_low, seq.ci_high, n_b, n_c, True, seq.n_rounds, seq.p_value
+            )
+        )
+    return out
 
 
 def _failed_ids(side: Side) -> list[str]:

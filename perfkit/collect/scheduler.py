@@ -2,7 +2,10 @@
 
 The parent never imports the suite. Each job is a fresh worker process
 (`perfkit.collect.worker`) that answers a `WorkerRequest` with one `WorkerReply`. With several targets the
-timing workers run in rounds, each round every target once in random order.
+timing workers run in rounds, each round every target once in random order: a fixed number of
+rounds, or (adaptive plan, two targets) rounds per benchmark until its verdict is decided
+(`perfkit.collect.adaptive`). Profile and memory jobs follow the timing, on all cores when the
+plan allows. The machine's load is sampled between rounds (`perfkit.collect.load`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +35,13 @@ from rich.progress import (
 
 from perfkit import __version__
 from perfkit.collect import interpreters
+from perfkit.collect.adaptive import AdaptiveRounds
 from perfkit.collect.host import host_info, python_info
+from perfkit.collect.load import LoadMonitor
 from perfkit.collect.shipping import worker_path
 from perfkit.collect.supervisor import Interrupted, Workers, run_worker, stop_on_signals
 from perfkit.collect.targets import Target
-from perfkit.config import DEFAULT_PLAN, MeasurePlan
+from perfkit.config import DEFAULT_PLAN, DEFAULT_STATS, MeasurePlan
 from perfkit.config.project import case_budgets, project_config
 from perfkit.errors import RunDirError, SuiteError
 from perfkit.render.format import format_bytes
@@ -48,6 +53,7 @@ from perfkit.rundir import (
     PROFILES_CSV,
     SAMPLES_CSV,
     RunWriter,
+    refs,
 )
 from perfkit.rundir.schema import CaseRecord, RunInfo, WorkerReply, WorkerRequest
 
@@ -202,10 +208,11 @@ def plan_jobs(
     profile: bool,
     memory: bool,
     rng: random.Random,
+    timing: bool = True,
 ) -> list[Job]:
     """Timing jobs in rounds (every target once per round, shuffled), then profile and memory jobs."""
     jobs: list[Job] = []
-    for round_no in range(plan.workers):
+    for round_no in range(plan.workers if timing else 0):
         # Common random numbers: all workers of a round share one hash seed, so string
         # hashing and dict layout vary between rounds but not between the targets compared.
         hash_seed = rng.randrange(1, 2**32)
@@ -386,7 +393,10 @@ def run_suite(
             raise SuiteError(f"{suite}: no benchmarks (decorate functions with @perfkit.benchmark)")
         rng = random.Random(seed)
         own_python = functools.cache(interpreters.own)  # asked once, if a target runs it
-        jobs = plan_jobs(cases, targets, plan, profile, memory, rng)
+        rounds = _adaptive_rounds(cases, targets, plan, rng, console)
+        if rounds is None and plan.adaptive:
+            plan = replace(plan, adaptive=False)  # run.json says what was done
+        jobs = plan_jobs(cases, targets, plan, profile, memory, rng, timing=rounds is None)
         meta = RunInfo(
             id="",
             perfkit_version=__version__,
@@ -397,6 +407,8 @@ def run_suite(
                 "only": only_patterns(only) or None,
                 "profile": profile,
                 "memory": memory,
+                "plan": "adaptive" if rounds is not None else "fixed",
+                **({"sequential": _sequential_options()} if rounds is not None else {}),
             },
             interleaved=len(targets) > 1,
             host=host_info(),
@@ -410,7 +422,9 @@ def run_suite(
         except OSError as exc:
             raise RunDirError(f"{_write_error(exc, out_dir)} (nothing measured)") from None
         try:
-            status, n_failed = _measure(workers, writer, jobs, suite_spec, plan, processes, console)
+            status, n_failed = _measure(
+                workers, writer, jobs, suite_spec, plan, processes, console, rounds
+            )
         except _WriteFailed as failure:
             workers.stop()
             message = _write_error(failure.error, writer.path)
@@ -433,6 +447,60 @@ def run_suite(
     return RunResult(path=writer.path, status=status, n_failed=n_failed)
 
 
+def _adaptive_rounds(
+    cases: list[CaseRecord],
+    targets: list[Target],
+    plan: MeasurePlan,
+    rng: random.Random,
+    console: Console,
+) -> AdaptiveRounds | None:
+    """The adaptive plan's rounds, when the plan asks for it and two targets are compared."""
+    if not plan.adaptive:
+        return None
+    if len(targets) != 2:
+        if len(targets) > 2:  # one target has nothing to decide: the fixed plan, silently
+            console.print(
+                f"[yellow]the adaptive plan compares two targets; measuring {plan.workers} "
+                "rounds of all of them (the fixed plan)[/]"
+            )
+        return None
+    labels = [t.label for t in targets]
+    base_label, current_label = refs.pick_sides(labels, run_id="this run")
+    by_label = {t.label: t for t in targets}
+    return AdaptiveRounds(
+        cases,
+        by_label[base_label],
+        by_label[current_label],
+        plan,
+        rng,
+        DEFAULT_STATS.confidence,
+        DEFAULT_STATS.false_discovery_rate,
+    )
+
+
+def _sequential_options() -> dict[str, Any]:
+    from perfkit.collect.sequential import DESIGN_ROUNDS
+
+    return {
+        "method": "asymptotic confidence sequence (normal mixture), per-round log ratios",
+        "confidence": DEFAULT_STATS.confidence,
+        "design_rounds": DESIGN_ROUNDS,
+    }
+
+
+def _slots_to_jobs(rounds: AdaptiveRounds) -> list[Job]:
+    return [Job("time", s.case, s.target, s.round_no, s.hash_seed) for s in rounds.next_round()]
+
+
+def _describe(job: Job, rounds: AdaptiveRounds | None) -> str:
+    text = f"{job.mode} {job.case.id} @{job.target.label}"
+    if rounds is None or job.mode != "time":
+        return text
+    undecided = rounds.undecided
+    shown = ", ".join(undecided[:3]) + (f" +{len(undecided) - 3}" if len(undecided) > 3 else "")
+    return f"round {job.worker + 1}, {len(undecided)} undecided ({shown}): {text}"
+
+
 def _measure(
     workers: Workers,
     writer: RunWriter,
@@ -441,28 +509,57 @@ def _measure(
     plan: MeasurePlan,
     processes: int,
     console: Console,
+    rounds: AdaptiveRounds | None = None,
 ) -> tuple[str, int]:
-    """Run the jobs, writing each result as it arrives; returns (status, failed workers)."""
+    """Run the jobs, writing each result as it arrives; returns (status, failed workers).
+
+    With `rounds` (the adaptive plan) the timing jobs come one round at a time, after the
+    previous round's results are in; `jobs` (profile, memory) follow when timing is over.
+    """
     failed: set[tuple[str, str, str]] = set()
     warned: set[tuple[str, str, str]] = set()
     n_failed = 0
-    with _progress(console) as progress, ThreadPoolExecutor(max_workers=max(1, processes)) as pool:
-        task = progress.add_task("measuring", total=len(jobs))
+    monitor = LoadMonitor()
+    last_round = -1
+    passes = [j for j in jobs if j.mode != "time"]
+    queue = [j for j in jobs if j.mode == "time"]
+    if rounds is not None:
+        queue = _slots_to_jobs(rounds)
+    # Profile and memory workers never overlap timing workers, so they may use every core.
+    pass_slots = max(processes, monitor.cores if plan.parallel_passes else 1)
+    with (
+        _progress(console) as progress,
+        ThreadPoolExecutor(max_workers=max(1, processes, pass_slots)) as pool,
+    ):
+        task = progress.add_task("measuring", total=len(queue) + len(passes))
         pending: dict[Future[Outcome], Job] = {}
-        queue = list(jobs)
         try:
-            while (queue or pending) and not workers.stop_requested.is_set():
-                while queue and len(pending) < max(1, processes):
+            while not workers.stop_requested.is_set():
+                if not queue and not pending:
+                    more = _slots_to_jobs(rounds) if rounds is not None else []
+                    if more:
+                        progress.update(task, total=(progress.tasks[0].total or 0) + len(more))
+                    elif passes:
+                        if last_round >= 0:
+                            monitor.sample()  # the last timing round's interval
+                        last_round = -2
+                    queue, passes = (more, passes) if more else (passes, [])
+                    if not queue:
+                        break
+                timing = bool(queue) and queue[0].mode == "time"
+                while queue and len(pending) < max(1, processes if timing else pass_slots):
                     job = queue.pop(0)
+                    if job.mode == "time" and job.worker != last_round and last_round > -2:
+                        if last_round >= 0:
+                            monitor.sample()
+                        last_round = job.worker
                     if (job.mode, job.case.id, job.target.label) in failed:
                         progress.advance(task)
                         continue
                     timeout = job.case.timeout_seconds or plan.timeout_seconds
                     with _writing():
                         request = _request(job, suite_spec, plan, writer)
-                    progress.update(
-                        task, description=f"{job.mode} {job.case.id} @{job.target.label}"
-                    )
+                    progress.update(task, description=_describe(job, rounds))
                     future = pool.submit(call_worker, workers, request, timeout, job.target.python)
                     pending[future] = job
                 done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
@@ -479,15 +576,47 @@ def _measure(
                     with _writing():
                         if outcome.ok and outcome.payload is not None:
                             record(writer, job, outcome.payload)
+                            if rounds is not None and job.mode == "time":
+                                rounds.observe(
+                                    job.case.id,
+                                    job.target.label,
+                                    job.worker,
+                                    [float(x) for x in outcome.payload.get("samples", [])],
+                                )
                         else:
                             # One failure of a case is enough: later rounds would fail alike.
                             failed.add(case_key)
                             n_failed += 1
                             _record_failure(writer, job, outcome, console)
+                            if rounds is not None and job.mode == "time":
+                                rounds.fail(job.case.id)
                     progress.advance(task)
         finally:
             if workers.stop_requested.is_set() or queue or pending:
                 workers.stop()  # also on a write error: no worker outlives the run
             for future in pending:
                 future.cancel()
+    if last_round >= 0:
+        monitor.sample()
+    _write_run_facts(writer, monitor, rounds, console)
     return ("interrupted" if workers.stop_requested.is_set() else "complete"), n_failed
+
+
+def _write_run_facts(
+    writer: RunWriter, monitor: LoadMonitor, rounds: AdaptiveRounds | None, console: Console
+) -> None:
+    """Machine load and (adaptive plan) where each benchmark stopped, into run.json."""
+    load = monitor.record()
+    updates: dict[str, Any] = {"load": load}
+    if rounds is not None:
+        rounds.interrupt()  # what is still undecided now was cut short
+        updates["stops"] = dict(rounds.stops)
+    with _writing():
+        writer.write_meta(**updates)
+    if load.high:
+        console.print(
+            f"[yellow]the machine was busy while timing: other processes took "
+            f"{load.other_cpu_share_mean:.0%} of its CPU (load average "
+            f"{load.load_average_mean:.1f} on {load.cores} cores); verdicts may need more "
+            "rounds or a quieter machine[/]"
+        )

@@ -274,6 +274,25 @@ def render(
         if s.get(key):
             console.print(f"[yellow]{esc(text)}:[/] {esc(', '.join(s[key]))}")
     console.print(esc(summary_line(comparison)))
+    _measurement_lines(comparison, console)
+
+
+def _measurement_lines(comparison: Comparison, console: Console) -> None:
+    """How the runs were measured and how busy the machine was, beside the verdicts."""
+    from rich.markup import escape as esc
+
+    from perfkit.analysis.measurement import load_text, plan_text
+
+    runs = [comparison.baseline_run]
+    if comparison.current_run is not comparison.baseline_run:
+        runs.append(comparison.current_run)
+    for run in runs:
+        where = f"{run.id}: " if len(runs) > 1 else ""
+        console.print(f"[dim]{esc(where + 'measured with the ' + plan_text(run.info))}[/]")
+        load = load_text(run.info)
+        if load:
+            style = "yellow" if run.info.load is not None and run.info.load.high else "dim"
+            console.print(f"[{style}]{esc(where + 'machine load while timing: ' + load)}[/]")
 
 
 def _culprit_lines(comparison: Comparison, console: Console) -> None:

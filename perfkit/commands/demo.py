@@ -71,6 +71,15 @@ def demo_plan(quick: bool = False) -> MeasurePlan:
     return dataclasses.replace(DEFAULT_PLAN, **overrides)
 
 
+def _timing_words(plan: MeasurePlan) -> str:
+    if plan.adaptive:
+        return (
+            f"{plan.min_workers}-{plan.max_workers} rounds per benchmark, until its verdict "
+            "is decided"
+        )
+    return f"{plan.workers} workers each"
+
+
 def _step(console: Console, number: int, text: str) -> None:
     console.print(f"[bold cyan][{number}/{STEPS}][/] {text}")
 
@@ -141,8 +150,8 @@ def run(args: argparse.Namespace) -> int:
             _step(
                 console,
                 2,
-                f"measuring trackmatch baseline and current: timing ({plan.workers} workers "
-                "each, interleaved), profiles, memory",
+                f"measuring trackmatch baseline and current: timing ({_timing_words(plan)}, "
+                "interleaved), profiles, memory",
             )
             result = run_suite(
                 str(SUITE_PATH),

@@ -12,10 +12,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from perfkit.collect.targets import parse_targets, with_interpreters
-from perfkit.config import DEFAULT_PLAN
+from perfkit.config import DEFAULT_PLAN, MeasurePlan
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
-from perfkit.units import parse_bytes
+from perfkit.units import parse_bytes, parse_fraction
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +53,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--processes", type=int, default=1, help="workers running at once (default 1: least noise)"
     )
     p.add_argument("--quick", action="store_true", help="fewer workers and samples: a first look")
-    p.add_argument("--workers", type=int, help="timing workers per benchmark and target")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="the fixed plan: exactly N timing workers per benchmark and target (default with "
+        "two targets: the adaptive plan, rounds until each verdict is decided)",
+    )
+    p.add_argument(
+        "--max-workers",
+        type=int,
+        metavar="N",
+        help=f"adaptive plan: at most N rounds per benchmark (default {DEFAULT_PLAN.max_workers})",
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        metavar="S",
+        help="adaptive plan: stop timing after S seconds; undecided benchmarks stay inconclusive",
+    )
+    p.add_argument(
+        "--resolution",
+        metavar="PCT",
+        help="adaptive plan: a change smaller than this counts as none "
+        f"(default {DEFAULT_PLAN.resolution:.0%}); keep it below the smallest change to flag",
+    )
     p.add_argument(
         "--profile", action="store_true", help="also a cProfile pass per benchmark and target"
     )
@@ -92,6 +115,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def adaptive_plan(plan: MeasurePlan, args: argparse.Namespace) -> MeasurePlan:
+    """The sequential plan with the caps the user gave (`perfkit.collect.adaptive`)."""
+    plan = plan.sequential()
+    if args.max_workers is not None:
+        if args.max_workers < plan.min_workers:
+            raise PerfkitError(f"--max-workers must be at least {plan.min_workers}")
+        plan = replace(plan, max_workers=args.max_workers)
+    if args.max_seconds is not None:
+        if args.max_seconds <= 0:
+            raise PerfkitError("--max-seconds must be positive")
+        plan = replace(plan, max_timing_seconds=args.max_seconds)
+    if args.resolution is not None:
+        resolution = parse_fraction(args.resolution)
+        if not 0 < resolution < 1:
+            raise PerfkitError(f"--resolution must be between 0 % and 100 %, got {args.resolution}")
+        plan = replace(plan, resolution=resolution)
+    return plan
+
+
 def run(args: argparse.Namespace) -> int:
     from perfkit.collect.scheduler import run_suite
     from perfkit.commands.run_summary import print_run_summary
@@ -104,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise PerfkitError("--workers must be at least 1")
         plan = replace(plan, workers=args.workers)
+    elif not args.quick:
+        plan = adaptive_plan(plan, args)
     if args.profile_workers is not None:
         if args.profile_workers < 1:
             raise PerfkitError("--profile-workers must be at least 1")

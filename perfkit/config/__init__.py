@@ -26,6 +26,13 @@ class MeasurePlan:
     memory_worker_seconds: float = 60.0  # a slow body gets fewer growth calls (at least 5)
     profile_min_seconds: float = 0.2  # a profile covers at least this much body time
     profile_workers: int = 4  # profiling workers per benchmark x target (culprits get a CI)
+    # Adaptive plan (perfkit.collect.sequential): rounds go on per benchmark while undecided.
+    adaptive: bool = False  # False: exactly `workers` rounds (the fixed plan)
+    min_workers: int = 4  # rounds before a benchmark may stop
+    max_workers: int = 64  # cap of rounds per benchmark
+    max_timing_seconds: float | None = None  # cap of the whole timing phase (None: no cap)
+    resolution: float = 0.02  # smallest change told apart from none: stop "unchanged" within it
+    parallel_passes: bool = False  # profile and memory workers on all cores (no timing then)
 
     def quick(self) -> MeasurePlan:
         """Less precision, much less time: for a first look."""
@@ -39,6 +46,10 @@ class MeasurePlan:
             profile_workers=2,
             profile_min_seconds=0.1,
         )
+
+    def sequential(self) -> MeasurePlan:
+        """The adaptive plan: each benchmark measured until its verdict is decided."""
+        return replace(self, adaptive=True, parallel_passes=True)
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,21 @@ def _benchmarks(rep: ReportData) -> DisplayTable:
     return sections.timing_table(rep.timing)
 
 
+def _measured(rep: ReportData) -> list[dict[str, str]]:
+    """Per distinct run: the timing plan and the machine's load while timing."""
+    from perfkit.analysis.measurement import load_text, plan_text
+
+    runs = {side.run.id: side.run for side in rep.sides}
+    return [
+        {
+            "run": md_code(run.id) if len(runs) > 1 else "",
+            "plan": md_text(plan_text(run.info)),
+            "load": md_text(load_text(run.info) or "not recorded"),
+        }
+        for run in runs.values()
+    ]
+
+
 def _summary(rep: ReportData) -> dict[str, Any]:
     budgets = rep.budgets
     memory = rep.memory
@@ -153,6 +168,7 @@ def _summary(rep: ReportData) -> dict[str, Any]:
         "failures": len(rep.failures),
         "benchmarks": len(rep.ids),
     }
+    summary["measured"] = _measured(rep)
     if rep.comparison is not None:
         s = rep.comparison.summary
         summary["verdicts"] = {

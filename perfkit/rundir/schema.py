@@ -275,6 +275,53 @@ class BudgetRecord:
 
 
 @dataclass(frozen=True)
+class LoadRecord:
+    """How busy the machine was while the timing workers ran (sampled between rounds)."""
+
+    cores: int
+    samples: int
+    load_average_mean: float
+    load_average_max: float
+    other_cpu_share_mean: float  # CPU of other processes, share of all cores
+    other_cpu_share_max: float
+    steal_share_mean: float  # CPU the hypervisor took, share of all cores
+    high: bool  # enough to move timings: the report warns
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> LoadRecord:
+        f = _Fields(data, where)
+        return cls(
+            cores=f.integer("cores", 1) or 1,
+            samples=f.integer("samples", 0) or 0,
+            load_average_mean=f.number("load_average_mean") or 0.0,
+            load_average_max=f.number("load_average_max") or 0.0,
+            other_cpu_share_mean=f.number("other_cpu_share_mean") or 0.0,
+            other_cpu_share_max=f.number("other_cpu_share_max") or 0.0,
+            steal_share_mean=f.number("steal_share_mean") or 0.0,
+            high=f.flag("high"),
+        )
+
+
+@dataclass(frozen=True)
+class StopRecord:
+    """Why an adaptive run stopped timing one benchmark, and after how many rounds."""
+
+    rounds: int
+    reason: str  # changed | unchanged | max-workers | max-seconds | failed | interrupted
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rounds": self.rounds, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> StopRecord:
+        f = _Fields(data, where)
+        return cls(rounds=f.integer("rounds", 0) or 0, reason=f.text("reason", "") or "")
+
+
+@dataclass(frozen=True)
 class FileCheck:
     """What the writer last wrote to one CSV: its data rows, size and sha256.
 
@@ -322,6 +369,8 @@ class RunInfo:
     cases: dict[str, CaseRecord] = field(default_factory=dict)
     budgets: tuple[BudgetRecord, ...] | None = ()
     files: dict[str, FileCheck] = field(default_factory=dict)
+    load: LoadRecord | None = None  # machine load during timing (None: not recorded)
+    stops: dict[str, StopRecord] = field(default_factory=dict)  # adaptive runs, per case id
 
     @property
     def created_at(self) -> datetime | None:
@@ -352,6 +401,8 @@ class RunInfo:
             "cases": {case_id: c.to_json() for case_id, c in self.cases.items()},
             "budgets": None if self.budgets is None else [b.to_json() for b in self.budgets],
             "files": {name: check.to_json() for name, check in self.files.items()},
+            "load": None if self.load is None else self.load.to_json(),
+            "stops": {case_id: stop.to_json() for case_id, stop in self.stops.items()},
         }
 
     @classmethod
@@ -396,6 +447,13 @@ class RunInfo:
             files={
                 str(name): FileCheck.from_json(c, f"{where}: files.{name}")
                 for name, c in f.mapping("files").items()
+            },
+            load=None
+            if f.data.get("load") is None
+            else LoadRecord.from_json(f.data["load"], f"{where}: load"),
+            stops={
+                str(case_id): StopRecord.from_json(s, f"{where}: stops.{case_id}")
+                for case_id, s in f.mapping("stops").items()
             },
         )
 

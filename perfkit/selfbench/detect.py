@@ -1,16 +1,23 @@
 """Detection power: perfkit vs pyperf on known slowdowns of a ~2 ms pure-Python workload.
 
 For each true slowdown (default 0, 3, 5, 10 %: extra loop iterations, never sleeps)
-and each trial, one comparison by perfkit (`perfkit run` with two interleaved targets,
-then `compare`) and one by pyperf (`Runner` script per version, default settings, then
-`python -m pyperf compare_to`). Prints detection rate, false alarms at 0 % and wall
-seconds per comparison. Spawns hundreds of processes: a maintainer's tool, not a test.
+and each trial, one comparison by each perfkit plan (`perfkit run` with two interleaved
+targets, then `compare`; a fixed number of workers or the adaptive plan) and one by pyperf
+(`Runner` script per version, default settings, then `python -m pyperf compare_to`).
+`--load-trials N` adds N trials per slowdown of the perfkit plans under a competing CPU load
+that this tool starts itself (one busy process per core, killed after the block). Prints
+detection rate, false alarms at 0 %, median and mean wall seconds per comparison, rounds the
+adaptive plan used, and the machine load perfkit recorded. Spawns hundreds of processes: a
+maintainer's tool, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
+import os
 import random
 import re
 import statistics
@@ -18,7 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from perfkit.extras import require
@@ -73,6 +81,8 @@ class Trial:
     ratio: float
     outcome: str  # perfkit verdict, or pyperf's "significant"/"not significant"
     wall_seconds: float
+    rounds: int = 0  # timing rounds perfkit measured (0 for pyperf)
+    other_cpu_share: float = float("nan")  # CPU other processes took (perfkit's record)
 
 
 def calibrate_iterations(target_seconds: float = TARGET_SECONDS) -> int:
@@ -109,11 +119,21 @@ def write_fixture(root: Path, iterations: int, slowdowns: list[float]) -> dict[s
     return dirs
 
 
+@dataclass(frozen=True)
+class PerfkitResult:
+    verdict: str
+    ratio: float
+    wall_seconds: float
+    rounds: int
+    other_cpu_share: float
+
+
 def perfkit_trial(
     root: Path, base: Path, current: Path, seed: int, workers: int | None
-) -> tuple[str, float, float]:
-    """One perfkit comparison; returns (verdict, ratio, wall seconds)."""
+) -> PerfkitResult:
+    """One perfkit comparison (`workers` None: the adaptive plan)."""
     from perfkit.analysis.comparison import compare
+    from perfkit.rundir import load_run
 
     cmd = [sys.executable, "-m", "perfkit", "run", str(root / "suite.py")]
     cmd += ["--target", f"baseline={base}", "--target", f"current={current}"]
@@ -126,7 +146,39 @@ def perfkit_trial(
         raise RuntimeError(f"perfkit run failed: {done.stderr.strip()[-500:]}")
     run_dir = done.stdout.strip().splitlines()[-1]
     row = compare(run_dir).table.iloc[0]
-    return str(row["verdict"]), float(row["ratio"]), time.perf_counter() - start
+    wall = time.perf_counter() - start
+    load = load_run(run_dir).info.load
+    return PerfkitResult(
+        str(row["verdict"]),
+        float(row["ratio"]),
+        wall,
+        int(row["n_baseline"]),
+        load.other_cpu_share_mean if load is not None else float("nan"),
+    )
+
+
+def _spin(deadline: float) -> None:
+    while time.time() < deadline:
+        pass
+
+
+@contextlib.contextmanager
+def competing_load(seconds: float) -> Iterator[int]:
+    """One busy process per core, each ending by itself after `seconds` at the latest."""
+    cores = os.cpu_count() or 1
+    deadline = time.time() + seconds
+    procs = [
+        multiprocessing.Process(target=_spin, args=(deadline,), daemon=True) for _ in range(cores)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        yield cores
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(timeout=5)
 
 
 _PYPERF_RATIO = re.compile(r"([0-9.]+)x (slower|faster)")
@@ -193,16 +245,25 @@ def summarise(trials: list[Trial]) -> list[dict[str, object]]:
                 "rate": hits / len(group),
                 "median_ratio": statistics.median(t.ratio for t in group),
                 "wall_seconds_per_comparison": statistics.mean(t.wall_seconds for t in group),
+                "median_wall_seconds": statistics.median(t.wall_seconds for t in group),
+                "median_rounds": statistics.median(t.rounds for t in group),
+                "median_other_cpu_share": _median_finite([t.other_cpu_share for t in group]),
                 "outcomes": outcomes,
             }
         )
     return rows
 
 
+def _median_finite(values: list[float]) -> float:
+    finite = [v for v in values if v == v]
+    return statistics.median(finite) if finite else float("nan")
+
+
 def format_table(rows: list[dict[str, object]]) -> str:
     lines = [
-        "| tool | true slowdown | trials | detected (false alarms at 0 %) | median ratio | wall s / comparison | outcomes |",
-        "|---|---|---|---|---|---|---|",
+        "| tool | true slowdown | trials | detected (false alarms at 0 %) | median ratio | "
+        "median wall s | mean wall s | median rounds | other CPU | outcomes |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         hits = r.get("detected", r.get("false_alarms"))
@@ -210,9 +271,13 @@ def format_table(rows: list[dict[str, object]]) -> str:
             " false alarms" if r["slowdown_pct"] == 0 else " detected"
         )
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))
+        other = r["median_other_cpu_share"]
+        other_text = f"{other:.0%}" if other == other else "–"
+        rounds = f"{r['median_rounds']:g}" if r["median_rounds"] else "–"
         lines.append(
             f"| {r['tool']} | {r['slowdown_pct']:g} % | {r['trials']} | {what} | "
-            f"{r['median_ratio']:.3f} | {r['wall_seconds_per_comparison']:.1f} | {outcomes} |"
+            f"{r['median_ratio']:.3f} | {r['median_wall_seconds']:.1f} | "
+            f"{r['wall_seconds_per_comparison']:.1f} | {rounds} | {other_text} | {outcomes} |"
         )
     return "\n".join(lines)
 
@@ -226,14 +291,13 @@ class Tool:
 
 
 def parse_perfkit_spec(spec: str, default_trials: int) -> Tool:
-    """``default``, ``24``, ``default:4`` or ``24:10`` (workers[:trials])."""
-    from perfkit.config import DEFAULT_PLAN
-
+    """``adaptive``, ``24``, ``adaptive:4`` or ``24:10`` (plan[:trials]); ``default`` is
+    `perfkit run`'s default, the adaptive plan."""
     workers_text, _, trials_text = spec.partition(":")
     trials = int(trials_text) if trials_text else default_trials
-    if workers_text == "default":
-        return Tool(f"perfkit ({DEFAULT_PLAN.workers} workers, default)", trials)
-    return Tool(f"perfkit ({int(workers_text)} workers)", trials, int(workers_text))
+    if workers_text in ("default", "adaptive"):
+        return Tool("perfkit (adaptive, default)", trials)
+    return Tool(f"perfkit ({int(workers_text)} workers, fixed)", trials, int(workers_text))
 
 
 def run_trial(
@@ -246,16 +310,47 @@ def run_trial(
         return Trial(
             tool.name, pct, trial, significant, significant and ratio > 1, ratio, outcome, wall
         )
-    verdict, ratio, wall = perfkit_trial(root, dirs["base"], current, seed, tool.workers)
+    result = perfkit_trial(root, dirs["base"], current, seed, tool.workers)
     return Trial(
         tool.name,
         pct,
         trial,
-        verdict in SIGNIFICANT_PERFKIT,
-        verdict in ("regression", "slower"),
-        ratio,
-        verdict,
-        wall,
+        result.verdict in SIGNIFICANT_PERFKIT,
+        result.verdict in ("regression", "slower"),
+        result.ratio,
+        result.verdict,
+        result.wall_seconds,
+        result.rounds,
+        result.other_cpu_share,
+    )
+
+
+def _trials_under_load(
+    tools: list[Tool], root: Path, dirs: dict[str, Path], slowdowns: list[float], rng: random.Random
+) -> list[Trial]:
+    """The perfkit plans again, with every core kept busy by another process."""
+    trials: list[Trial] = []
+    # Bounded: the busy processes end by themselves even if this one is killed.
+    with competing_load(seconds=1800) as cores:
+        print(f"competing load: {cores} busy processes", flush=True)
+        for trial in range(max(t.trials for t in tools)):
+            order = list(slowdowns)
+            rng.shuffle(order)
+            for pct in order:
+                active = list(tools)
+                rng.shuffle(active)
+                for tool in active:
+                    record = run_trial(tool, root, dirs, pct, trial, rng.randrange(2**31))
+                    trials.append(record)
+                    _print_trial(record, pct, trial)
+    return trials
+
+
+def _print_trial(record: Trial, pct: float, trial: int) -> None:
+    print(
+        f"{record.tool} +{pct:g} % trial {trial}: {record.outcome} ratio {record.ratio:.3f} "
+        f"({record.wall_seconds:.1f} s, {record.rounds} rounds)",
+        flush=True,
     )
 
 
@@ -265,9 +360,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--perfkit",
         action="append",
-        metavar="WORKERS[:TRIALS]",
-        help="a perfkit configuration: 'default' (MeasurePlan) or a worker count, optionally "
-        "with its own trial count; repeatable (default: 'default')",
+        metavar="PLAN[:TRIALS]",
+        help="a perfkit plan: 'adaptive' (the default of perfkit run) or a fixed worker count, "
+        "optionally with its own trial count; repeatable (default: 'adaptive' and '24')",
+    )
+    parser.add_argument(
+        "--load-trials",
+        type=int,
+        default=0,
+        help="trials per slowdown of each perfkit plan under a competing CPU load (one busy "
+        "process per core, started and ended by this tool)",
+    )
+    parser.add_argument(
+        "--load-slowdowns",
+        default="0,3",
+        help="slowdowns measured under load, comma-separated (default 0,3)",
     )
     parser.add_argument(
         "--pyperf-trials",
@@ -286,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.pyperf_trials > 0:
         require("selfbench", "the pyperf comparison (--pyperf-trials 0 to skip it)")
     slowdowns = [float(x) for x in args.slowdowns.split(",") if x.strip()]
-    tools = [parse_perfkit_spec(spec, args.trials) for spec in args.perfkit or ["default"]]
+    tools = [parse_perfkit_spec(spec, args.trials) for spec in args.perfkit or ["adaptive", "24"]]
+    perfkit_tools = list(tools)
     tools.append(Tool("pyperf (default settings)", args.pyperf_trials, pyperf=True))
     root = args.out or Path(tempfile.mkdtemp(prefix="perfkit-detect-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -305,11 +413,13 @@ def main(argv: list[str] | None = None) -> int:
             for tool in active:
                 record = run_trial(tool, root, dirs, pct, trial, rng.randrange(2**31))
                 trials.append(record)
-                print(
-                    f"{record.tool} +{pct:g} % trial {trial}: {record.outcome} "
-                    f"ratio {record.ratio:.3f} ({record.wall_seconds:.1f} s)",
-                    flush=True,
-                )
+                _print_trial(record, pct, trial)
+    if args.load_trials > 0:
+        loaded = [
+            replace(t, name=f"{t.name} under load", trials=args.load_trials) for t in perfkit_tools
+        ]
+        load_slowdowns = [float(x) for x in args.load_slowdowns.split(",") if x.strip()]
+        trials += _trials_under_load(loaded, root, dirs, load_slowdowns, rng)
     rows = summarise(trials)
     print()
     print(format_table(rows))

@@ -1,0 +1,140 @@
+"""The sequential design of an adaptive run: when a benchmark's verdict is decided.
+
+Owns the anytime-valid confidence sequence on per-round log ratios (current / baseline,
+one per interleaved round) and the stopping rule the scheduler applies after every round.
+`perfkit.analysis.comparison` reports the same interval for a run measured this way, so the
+verdict in the report is the one the rule stopped on. Numpy and scipy only;
+prints nothing, reads no files.
+
+The sequence is the two-sided normal-mixture (Robbins) boundary with a plug-in standard
+deviation: the asymptotic confidence sequence of Waudby-Smith, Arbour, Sinha, Kennedy and
+Ramdas (2024, "Time-uniform central limit theory and asymptotic confidence sequences"). It
+holds at every round at once, so looking after each round and stopping when it looks decided
+keeps its false-alarm rate. A disturbed round (another process woke up) must not decide: each
+round's log ratio is first clipped to `CLIP_DEVIATIONS` robust deviations (1.4826 MAD) around
+the median of the rounds before it (predictable, so the sequence stays a sequence), which
+makes the mean a Huber-like location. Small samples get a Student-t widening of the plug-in
+deviation and no decision before `MIN_ROUNDS`. Simulated (tests/test_sequential.py): stopping
+at the first round that decides, within 64 rounds, calls unchanged code changed in about 5 %
+of runs for normal noise and 3 % when a fifth of the rounds are disturbed, at 95 %.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+MIN_ROUNDS = 4  # fewer rounds: the plug-in deviation is too unreliable to stop on
+CLIP_DEVIATIONS = 4.0  # a round further than this from the earlier rounds' median is clipped
+CLIP_AFTER = 3  # rounds seen before clipping starts (a MAD of fewer means nothing)
+DESIGN_ROUNDS = 16  # the mixture is tuned to be tightest around this many rounds
+UNDECIDED = ""
+CHANGED = "changed"
+UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class SequenceInterval:
+    """Mean per-round log ratio with its anytime-valid interval, after `n_rounds` rounds.
+
+    ``p_value`` is the anytime-valid p of "no change" (1 / the mixture martingale at 0),
+    consistent with the interval: below 1 - confidence exactly when the interval excludes 0.
+    """
+
+    log_ratio: float
+    log_low: float
+    log_high: float
+    n_rounds: int
+    p_value: float
+
+    @property
+    def ratio(self) -> float:
+        return math.exp(self.log_ratio) if math.isfinite(self.log_ratio) else math.nan
+
+    @property
+    def ci_low(self) -> float:
+        return math.exp(self.log_low) if not math.isnan(self.log_low) else math.nan
+
+    @property
+    def ci_high(self) -> float:
+        return math.exp(self.log_high) if not math.isnan(self.log_high) else math.nan
+
+
+def _rho_squared(confidence: float, design_rounds: int) -> float:
+    """Mixture width that makes the boundary tightest at `design_rounds` (WS et al., eq. 16)."""
+    alpha = 1.0 - confidence
+    return (-2 * math.log(alpha) + math.log(-2 * math.log(alpha) + 1)) / design_rounds
+
+
+def clipped(log_ratios: np.ndarray | list[float]) -> np.ndarray:
+    """Each round's log ratio clipped around the median of the rounds before it (in order)."""
+    x = np.asarray(log_ratios, float)
+    out = x.copy()
+    for i in range(CLIP_AFTER, len(x)):
+        before = x[:i]
+        centre = float(np.median(before))
+        scale = 1.4826 * float(np.median(np.abs(before - centre)))
+        if scale > 0:
+            reach = CLIP_DEVIATIONS * scale
+            out[i] = min(max(x[i], centre - reach), centre + reach)
+    return out
+
+
+def confidence_sequence(
+    log_ratios: np.ndarray | list[float],
+    confidence: float = 0.95,
+    design_rounds: int = DESIGN_ROUNDS,
+) -> SequenceInterval:
+    """The anytime-valid interval of the (clipped) mean per-round log ratio, rounds in order."""
+    x = np.asarray(log_ratios, float)
+    x = clipped(x[np.isfinite(x)])
+    n = len(x)
+    if n < 2:
+        mean = float(x.mean()) if n else math.nan
+        return SequenceInterval(mean, -math.inf, math.inf, n, 1.0)
+    alpha = 1.0 - confidence
+    mean = float(x.mean())
+    # Student-t widening: a deviation estimated from few rounds is often too small.
+    widen = float(sps.t.ppf(1 - alpha / 2, n - 1) / sps.norm.ppf(1 - alpha / 2))
+    sd = float(x.std(ddof=1)) * widen
+    rho2 = _rho_squared(confidence, design_rounds)
+    spread = n * rho2 + 1
+    if sd == 0:
+        p = 0.0 if mean != 0 else 1.0
+        return SequenceInterval(mean, mean, mean, n, p)
+    half = sd * math.sqrt(2 * spread / (n * n * rho2) * math.log(math.sqrt(spread) / alpha))
+    z_sum = n * mean / sd
+    log_martingale = rho2 * z_sum * z_sum / (2 * spread) - 0.5 * math.log(spread)
+    p = min(1.0, math.exp(-log_martingale))
+    return SequenceInterval(mean, mean - half, mean + half, n, p)
+
+
+def family_discoveries(p_values: list[float], rate: float) -> list[bool]:
+    """Benjamini-Hochberg on anytime p-values (1 / e-value): e-BH, whose false discovery rate
+    holds under any dependence and at the rounds each benchmark stopped. The rule of
+    `perfkit.analysis.multiple.discoveries` (a lone benchmark: no constraint)."""
+    p = np.clip(np.asarray(p_values, float), 0.0, 1.0)
+    if len(p) < 2:
+        return [True] * len(p)
+    q = sps.false_discovery_control(p, method="bh")
+    return [bool(v < rate) for v in q]
+
+
+def decision(interval: SequenceInterval, resolution: float, min_rounds: int = MIN_ROUNDS) -> str:
+    """`CHANGED` (the interval excludes no change: direction known), `UNCHANGED` (it lies
+    within ±`resolution` of no change) or `UNDECIDED` (measure another round).
+
+    The resolution is the smallest change worth telling apart from none; it should be
+    below the smallest change the team wants flagged as slower.
+    """
+    if interval.n_rounds < min_rounds:
+        return UNDECIDED
+    if interval.log_low > 0 or interval.log_high < 0:
+        return CHANGED
+    bound = math.log1p(resolution)
+    if interval.log_low >= -bound and interval.log_high <= bound:
+        return UNCHANGED
+    return UNDECIDED

@@ -1,0 +1,143 @@
+"""The sequential design: the confidence sequence keeps its error rate under optional stopping,
+decides clear cases in few rounds, and the adaptive rounds stop each benchmark on its own."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+from perfkit.collect.adaptive import AdaptiveRounds
+from perfkit.collect.sequential import (
+    CHANGED,
+    MIN_ROUNDS,
+    UNCHANGED,
+    UNDECIDED,
+    clipped,
+    confidence_sequence,
+    decision,
+)
+from perfkit.collect.targets import Target
+from perfkit.config import MeasurePlan
+from perfkit.rundir.schema import CaseRecord
+
+
+def _stop(log_ratios: np.ndarray, resolution: float = 0.02) -> tuple[str, int]:
+    """Look after every round, stop at the first decision: what the scheduler does."""
+    for n in range(1, len(log_ratios) + 1):
+        verdict = decision(confidence_sequence(log_ratios[:n]), resolution)
+        if verdict != UNDECIDED:
+            interval = confidence_sequence(log_ratios[:n])
+            direction = "up" if interval.log_low > 0 else "down" if interval.log_high < 0 else ""
+            return verdict + direction, n
+    return "cap", len(log_ratios)
+
+
+def _noise(rng: np.random.Generator, size: int, disturbed: float) -> np.ndarray:
+    """Per-round log ratios: 1.5 % normal noise, a share of rounds disturbed (sd 20 %)."""
+    x = rng.standard_normal(size) * 0.015
+    hit = rng.random(size) < disturbed
+    x[hit] = rng.standard_normal(hit.sum()) * 0.2
+    return x
+
+
+@pytest.mark.parametrize("disturbed", [0.0, 0.2])
+def test_optional_stopping_keeps_false_alarms_near_alpha(disturbed: float) -> None:
+    rng = np.random.default_rng(7)
+    outcomes = [_stop(_noise(rng, 64, disturbed))[0] for _ in range(600)]
+    false_alarms = sum(o.startswith(CHANGED) for o in outcomes) / len(outcomes)
+    # 95 % confidence; simulated rate ~5 % (normal) and ~3 % (disturbed). A naive
+    # "stop when the fixed-sample 95 % CI excludes 1" gives over 20 % here.
+    assert false_alarms <= 0.075
+
+
+def test_naive_stopping_on_a_fixed_sample_interval_would_not() -> None:
+    """The reason for the sequence: the same looks with a fixed-n normal CI alarm far more."""
+    rng = np.random.default_rng(7)
+    alarms = 0
+    for _ in range(600):
+        x = _noise(rng, 64, 0.0)
+        n = np.arange(1, 65)
+        mean = np.cumsum(x) / n
+        sd = np.array([x[:k].std(ddof=1) if k > 1 else np.inf for k in n])
+        alarms += bool((np.abs(mean) > 1.96 * sd / np.sqrt(n))[MIN_ROUNDS - 1 :].any())
+    assert alarms / 600 > 0.15
+
+
+def test_clear_changes_are_decided_in_few_rounds_and_in_the_right_direction() -> None:
+    rng = np.random.default_rng(3)
+    ten = [_stop(_noise(rng, 64, 0.0) + math.log(1.10)) for _ in range(200)]
+    assert all(o == CHANGED + "up" for o, _ in ten)
+    assert np.median([n for _, n in ten]) <= MIN_ROUNDS + 1
+    faster = [_stop(_noise(rng, 64, 0.0) + math.log(0.97)) for _ in range(200)]
+    assert sum(o == CHANGED + "down" for o, _ in faster) >= 0.95 * len(faster)
+    same = [_stop(_noise(rng, 64, 0.0)) for _ in range(200)]
+    assert sum(o == UNCHANGED for o, _ in same) >= 0.9 * len(same)
+    assert np.median([n for _, n in same]) <= 16
+
+
+def test_interval_p_value_and_decision_agree() -> None:
+    rng = np.random.default_rng(5)
+    for shift in (0.0, 0.01, 0.03, -0.05):
+        x = rng.standard_normal(12) * 0.02 + shift
+        seq = confidence_sequence(x)
+        assert seq.log_low <= seq.log_ratio <= seq.log_high
+        excludes = seq.log_low > 0 or seq.log_high < 0
+        assert (seq.p_value < 0.05) == excludes
+        assert seq.ci_low == pytest.approx(math.exp(seq.log_low))
+
+
+def test_too_few_rounds_decide_nothing() -> None:
+    one = confidence_sequence([0.5])
+    assert (one.log_low, one.log_high, one.p_value) == (-math.inf, math.inf, 1.0)
+    assert decision(confidence_sequence([0.5, 0.5, 0.5]), 0.02) == UNDECIDED
+    assert decision(confidence_sequence([0.5, 0.52, 0.48, 0.5]), 0.02) == CHANGED
+    assert decision(confidence_sequence([0.001, -0.001, 0.0, 0.0005, -0.0002]), 0.02) == UNCHANGED
+
+
+def test_a_disturbed_round_is_clipped_to_the_earlier_rounds() -> None:
+    x = np.array([0.01, -0.01, 0.0, 0.005, 0.9, -0.002])
+    out = clipped(x)
+    assert out[:4].tolist() == x[:4].tolist() and out[5] == x[5]
+    assert 0.02 < out[4] < 0.1  # 4 robust deviations above the median of the rounds before
+
+
+def _rounds(plan: MeasurePlan) -> tuple[AdaptiveRounds, list[CaseRecord]]:
+    cases = [CaseRecord(id=name, name=name) for name in ("fast", "same", "noisy")]
+    base, cur = Target("baseline", "baseline=a", "/a"), Target("current", "current=b", "/b")
+    return AdaptiveRounds(cases, base, cur, plan, random.Random(1), 0.95), cases
+
+
+def test_adaptive_rounds_stop_each_benchmark_on_its_own() -> None:
+    rounds, _ = _rounds(MeasurePlan(max_workers=10))
+    rng = np.random.default_rng(2)
+    seen: dict[str, int] = {}
+    while slots := rounds.next_round():
+        assert {s.round_no for s in slots} == {rounds.round_no}
+        assert len({s.hash_seed for s in slots}) == 1  # one hash seed per round
+        for slot in slots:
+            seen[slot.case.id] = seen.get(slot.case.id, 0) + 1
+            scale = {"fast": 2.0, "same": 1.0, "noisy": 1.0}[slot.case.id]
+            spread = 0.5 if slot.case.id == "noisy" else 0.005
+            value = 1e-3 * (scale if slot.target.label == "current" else 1.0)
+            value *= math.exp(rng.standard_normal() * spread)
+            rounds.observe(slot.case.id, slot.target.label, slot.round_no, [value] * 3)
+    stops = rounds.stops
+    assert stops["fast"].reason == CHANGED and stops["fast"].rounds == MIN_ROUNDS
+    assert stops["same"].reason == UNCHANGED and stops["same"].rounds < 10
+    assert stops["noisy"].reason == "max-workers" and stops["noisy"].rounds == 10
+    assert seen == {"fast": 2 * MIN_ROUNDS, "same": 2 * stops["same"].rounds, "noisy": 20}
+
+
+def test_a_failed_case_and_the_time_cap_end_rounds() -> None:
+    rounds, _ = _rounds(MeasurePlan(max_workers=10, max_timing_seconds=0.0))
+    first = rounds.next_round()
+    assert first == []  # a zero time cap: nothing more to measure
+    assert {s.reason for s in rounds.stops.values()} == {"max-seconds"}
+    rounds, _ = _rounds(MeasurePlan(max_workers=10))
+    rounds.next_round()
+    rounds.fail("fast")
+    assert "fast" not in {s.case.id for s in rounds.next_round()}
+    assert rounds.stops["fast"].reason == "failed"
