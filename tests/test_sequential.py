@@ -141,3 +141,22 @@ def test_a_failed_case_and_the_time_cap_end_rounds() -> None:
     rounds.fail("fast")
     assert "fast" not in {s.case.id for s in rounds.next_round()}
     assert rounds.stops["fast"].reason == "failed"
+
+
+def test_load_monitor_records_shares_between_zero_and_one() -> None:
+    import time
+
+    from perfkit.collect.load import LoadMonitor
+
+    monitor = LoadMonitor()
+    end = time.perf_counter() + 0.2
+    while time.perf_counter() < end:  # this process's own work is not "other processes"
+        pass
+    share = monitor.sample()
+    time.sleep(0.05)
+    monitor.sample()
+    record = monitor.record()
+    assert 0.0 <= share <= 1.0
+    assert record.samples == 2 and record.cores >= 1
+    assert 0.0 <= record.other_cpu_share_mean <= record.other_cpu_share_max <= 1.0
+    assert record.load_average_max >= record.load_average_mean >= 0.0
