@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
         if args.workers < 1:
             raise PerfkitError("--workers must be at least 1")
         plan = replace(plan, workers=args.workers)
-    elif not args.quick:
+    elif not args.quick and not args.commits:  # a backfill measures many commits: fixed
         plan = adaptive_plan(plan, args)
     if args.profile_workers is not None:
         if args.profile_workers < 1:

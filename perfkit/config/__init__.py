@@ -31,7 +31,7 @@ class MeasurePlan:
     min_workers: int = 4  # rounds before a benchmark may stop
     max_workers: int = 64  # cap of rounds per benchmark
     max_timing_seconds: float | None = None  # cap of the whole timing phase (None: no cap)
-    resolution: float = 0.02  # smallest change told apart from none: stop "unchanged" within it
+    resolution: float = 0.03  # smallest change told apart from none: stop "unchanged" within it
     parallel_passes: bool = False  # profile and memory workers on all cores (no timing then)
 
     def quick(self) -> MeasurePlan:
