@@ -16,6 +16,7 @@ from urllib.parse import quote
 import jinja2
 
 from perfkit import __version__
+from perfkit.analysis import triage
 from perfkit.render.format import format_bytes, format_ratio_ci, format_seconds
 from perfkit.report import sections
 from perfkit.report.artifacts import COMPARISON_JSON
@@ -30,6 +31,9 @@ HTML_NAME = "performance_report.html"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CULPRITS = 5  # rows of a culprit table
 CULPRIT_LINES = 3  # culprits named in words per regression or improvement
+FOLD_FROM = 50  # benchmarks; a larger comparison shows what changed and folds the rest
+CHANGE_SECTIONS = 10  # regressions (and improvements) with a section of their own; the rest
+# are in the Benchmarks table
 
 
 def environment(rep: ReportData) -> list[dict[str, str]]:
@@ -84,9 +88,13 @@ def _changes(rep: ReportData, verdict: str) -> list[dict[str, Any]]:
         return []
     figures = rep.files.figures()
     profiled = set(rep.profiled_ids())
-    rows = rep.table[rep.table["verdict"] == verdict].sort_values(
-        "ratio", ascending=verdict != "regression"
-    )
+    biggest_first = verdict != "regression"  # ascending ratio puts the biggest speed-up first
+    rows = rep.table[rep.table["verdict"] == verdict].sort_values("ratio", ascending=biggest_first)
+    if len(rows) > CHANGE_SECTIONS:  # a large suite: the profiled first, then the biggest
+        rows = rows.assign(_unprofiled=~rows["id"].isin(profiled)).sort_values(
+            "_unprofiled", kind="stable"
+        )
+        rows = rows.head(CHANGE_SECTIONS).drop(columns="_unprofiled")
     out = []
     for r in rows.itertuples(index=False):
         report = rep.culprit_report(r.id) if r.id in profiled else None
@@ -136,10 +144,32 @@ def _breakdown(rep: ReportData, shown: list[dict[str, Any]], n: int = 10) -> dic
     }
 
 
+def _large(rep: ReportData) -> bool:
+    return rep.table is not None and len(rep.table) > FOLD_FROM
+
+
 def _benchmarks(rep: ReportData) -> DisplayTable:
-    if rep.table is not None:
+    """Every benchmark; in a large comparison only what changed, biggest first, by name."""
+    if rep.table is None:
+        return sections.timing_table(rep.timing)
+    if not _large(rep):
         return sections.comparison_table(rep.table)
-    return sections.timing_table(rep.timing)
+    groups = triage.change_groups(rep.table)
+    order = [cid for ids in groups["ids"] for cid in ids]
+    return sections.comparison_table(rep.table.set_index("id").loc[order].reset_index())
+
+
+def _folded(rep: ReportData) -> dict[str, Any] | None:
+    """The rest of a large comparison: a count per verdict and a compact table."""
+    if not _large(rep):
+        return None
+    rest = triage.rest(rep.table)
+    counts = rest["verdict"].value_counts()
+    return {
+        "summary": f"{len(rest)} other benchmark(s): "
+        + ", ".join(f"{n} {verdict}" for verdict, n in counts.items()),
+        "table": sections.folded_table(rest),
+    }
 
 
 def _measured(rep: ReportData) -> list[dict[str, str]]:
@@ -235,6 +265,10 @@ def _notebooks(rep: ReportData) -> list[NotebookLink]:
     ]
 
 
+def _count(rep: ReportData, verdict: str) -> int:
+    return 0 if rep.table is None else int((rep.table["verdict"] == verdict).sum())
+
+
 def report_context(rep: ReportData) -> dict[str, Any]:
     """Everything the template shows, formatted (markdown-safe) but not laid out."""
     figures = rep.files.figures()
@@ -256,6 +290,9 @@ def report_context(rep: ReportData) -> dict[str, Any]:
         "summary": _summary(rep),
         "recommendations": [r.text for r in recommendations(rep)],
         "benchmarks": _benchmarks(rep),
+        "folded": _folded(rep),
+        "more_regressions": max(0, _count(rep, "regression") - len(regressions)),
+        "more_improvements": max(0, _count(rep, "improvement") - len(improvements)),
         "budgets": sections.budgets_table(rep.budgets),
         "regressions": regressions,
         "improvements": improvements,

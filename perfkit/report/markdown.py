@@ -13,6 +13,7 @@ from urllib.parse import unquote
 
 import mistune
 
+_FOLDING = re.compile(r"(?:\s*(?:<details>|</details>|<summary>[^<>]*</summary>))+")
 _IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg"}
 # A PNG wider than the page's text column is shown at its own size in a horizontally
 # scrolling box (class "wide-figure"), never shrunk until its labels can't be read.
@@ -53,6 +54,13 @@ class _EmbeddingRenderer(mistune.HTMLRenderer):
         super().__init__(escape=True)
         self.base_dir = base_dir
 
+    def block_html(self, html: str) -> str:
+        """Raw HTML stays escaped, except the folding of a long table: ``<details>``,
+        ``</details>`` and a ``<summary>`` of plain text (the report writes them)."""
+        if _FOLDING.fullmatch(html.strip()):
+            return html.strip() + "\n"
+        return super().block_html(html)
+
     def image(self, text: str, url: str, title: str | None = None) -> str:
         path = (self.base_dir / unquote(url)).resolve()
         media = _IMAGE_TYPES.get(path.suffix.lower())
@@ -70,7 +78,8 @@ class _EmbeddingRenderer(mistune.HTMLRenderer):
 
 
 def markdown_to_html(text: str, base_dir: Path) -> str:
-    """The HTML body of a markdown document; raw HTML in the markdown is escaped."""
+    """The HTML body of a markdown document; raw HTML in the markdown is escaped (but for
+    the folding tags of a long table)."""
     convert = mistune.create_markdown(
         renderer=_EmbeddingRenderer(Path(base_dir)), plugins=["table", "strikethrough"]
     )

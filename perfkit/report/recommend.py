@@ -10,11 +10,14 @@ import math
 from dataclasses import dataclass
 
 from perfkit.analysis.budgets import measured_text
+from perfkit.analysis.triage import change_groups
 from perfkit.config import DEFAULT_PLAN
-from perfkit.render.format import format_bytes, format_ratio_ci
+from perfkit.render.format import format_bytes, format_change, format_ratio_ci
 from perfkit.report.data import ReportData
 from perfkit.report.markdown import md_code, md_text
 
+GROUP_FROM = 5  # regressions; more are recommended per benchmark name, not one by one
+GROUPS_NAMED = 5  # benchmark names with a recommendation of their own
 NOISY_CV = 0.10  # per-worker medians spread more than this: the machine was busy
 DEFAULT_WORKERS = DEFAULT_PLAN.workers  # what `perfkit run` uses: advise at least that
 
@@ -117,11 +120,54 @@ def _inconclusive(rep: ReportData) -> list[Recommendation]:
     ]
 
 
+def _grouped_regressions(rep: ReportData) -> list[Recommendation]:
+    """Many regressions: one recommendation per benchmark name (its params together),
+    the biggest first, the smallest groups summed up in one line."""
+    table = rep.table
+    regressed = table[table["verdict"] == "regression"]
+    groups = change_groups(regressed).head(GROUPS_NAMED)
+    sizes = table.groupby("benchmark")["id"].size()
+    profiled_ids = set(rep.profiled_ids()) if rep.compared else set()
+    out = []
+    for g in groups.itertuples(index=False):
+        rows = regressed[regressed["benchmark"] == g.benchmark]
+        low, high = rows["ratio"].min(), rows["ratio"].max()
+        span = (
+            format_change(high)
+            if len(rows) == 1
+            else f"{format_change(low)} to {format_change(high)}"
+        )
+        which = (
+            md_code(rows["id"].iloc[0])
+            if len(rows) == 1
+            else (
+                f"{md_code(g.benchmark)} ({len(rows)} of its {int(sizes[g.benchmark])} parameter sets)"
+            )
+        )
+        profiled = [cid for cid in rows["id"] if cid in profiled_ids]
+        culprit = _culprit_text(rep, profiled[0]) if profiled else ""
+        out.append(Recommendation("regression", f"Fix the regression of {which}: {span}.{culprit}"))
+    left = regressed[~regressed["benchmark"].isin(groups["benchmark"])]
+    if not left.empty:
+        names = left["benchmark"].nunique()
+        out.append(
+            Recommendation(
+                "regression",
+                f"{len(left)} more regression(s) in {names} other benchmark(s), "
+                f"{format_change(left['ratio'].min())} to {format_change(left['ratio'].max())}: "
+                "see the Benchmarks table.",
+            )
+        )
+    return out
+
+
 def recommendations(rep: ReportData) -> list[Recommendation]:
     """What to do next, most important first."""
     out: list[Recommendation] = []
     table = rep.table
-    if table is not None:
+    if table is not None and (table["verdict"] == "regression").sum() > GROUP_FROM:
+        out.extend(_grouped_regressions(rep))
+    elif table is not None:
         worst = table[table["verdict"] == "regression"].sort_values("ratio", ascending=False)
         for r in worst.itertuples(index=False):
             out.append(

@@ -61,6 +61,22 @@ def comparison_table(table: pd.DataFrame) -> DisplayTable:
     return _table(rows, columns, "lrrllll", code=["Benchmark"])
 
 
+def folded_table(table: pd.DataFrame) -> DisplayTable:
+    """The benchmarks a large report folds away: change, ratio CI and verdict, one line each."""
+    rows = [
+        {
+            "Benchmark": r["id"],
+            "Change": r["change_text"],
+            "Ratio 95 % CI": format_ratio_ci(r["ci_low"], r["ci_high"]),
+            "Verdict": r["verdict"],
+        }
+        for r in table.to_dict("records")
+    ]
+    return _table(
+        rows, ["Benchmark", "Change", "Ratio 95 % CI", "Verdict"], "lrll", code=["Benchmark"]
+    )
+
+
 def timing_table(timing: pd.DataFrame) -> DisplayTable:
     """One run's timings: median, its CI, spread and workers per benchmark and target.
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from perfkit.analysis.triage import by_importance
 from perfkit.render import plots
 from perfkit.render.format import format_bytes, format_count
 from perfkit.report import sections
@@ -42,7 +43,10 @@ def overview(rep: ReportData) -> pd.DataFrame:
 
 
 def timing_distribution(rep: ReportData) -> SavedFigure:
-    fig = plots.timing_distribution(rep.worker_medians, rep.ids)
+    order = rep.ids
+    if rep.table is not None and len(rep.table) > plots.PLOT_ROWS:
+        order = list(by_importance(rep.table)["id"])  # the figure shows the first rows only
+    fig = plots.timing_distribution(rep.worker_medians, order)
     return rep.files.save_figure(fig, "timing_distribution", "Per-worker median time per call")
 
 
