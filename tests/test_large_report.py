@@ -13,7 +13,7 @@ from PIL import Image
 
 from perfkit.render import plots
 from perfkit.report import open_report, views
-from perfkit.report.document import REGRESSION_SECTIONS, write_report
+from perfkit.report.document import CHANGE_SECTIONS, write_report
 from perfkit.report.recommend import GROUPS_NAMED, recommendations
 from perfkit.selfbench.scale import make_suite
 
@@ -52,7 +52,7 @@ def test_regressions_get_grouped_recommendations_and_few_sections(large) -> None
     assert "more regression(s)" in advice[-1].text
     md = written.markdown.read_text(encoding="utf-8")
     section = md.split("## Regressions and their culprits", 1)[1].split("## Profiles", 1)[0]
-    assert section.count("\n### ") == REGRESSION_SECTIONS
+    assert section.count("\n### ") == CHANGE_SECTIONS
     assert "more regression(s), without a section of their own" in section
 
 
