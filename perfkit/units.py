@@ -81,14 +81,3 @@ def parse_fraction(value: str | float) -> float:
         return float(text)
     except ValueError:
         raise PerfkitError(f"bad threshold {value!r}: expected e.g. '10%' or 0.1") from None
-
-
-# Formatting moved to perfkit.render.format; these names stay importable from here only
-# until every branch written before the move has landed (then this alias goes). Loaded on
-# first use: the worker side, shipped without perfkit.render, imports this module.
-def __getattr__(name: str) -> object:
-    if name in ("format_bytes", "format_seconds"):
-        from perfkit.render import format as _format
-
-        return getattr(_format, name)
-    raise AttributeError(f"module 'perfkit.units' has no attribute {name!r}")

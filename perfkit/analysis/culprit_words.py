@@ -11,20 +11,7 @@ import math
 from collections.abc import Callable
 
 from perfkit.analysis.culprits import Culprit, CulpritReport, EdgeChange
-
-try:
-    from perfkit.render.format import format_count, format_seconds, format_signed_seconds
-except ImportError:  # until the shared formatter (perfkit.render.format) is on this branch
-    from perfkit.units import format_seconds
-
-    def format_count(value: float) -> str:
-        """A call count as it is: 3 significant digits, never rounded to a misleading 1."""
-        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
-
-    def format_signed_seconds(seconds: float) -> str:
-        """A change of duration with its sign: ``+1.2 ms``, ``−300 µs``."""
-        sign = "+" if seconds > 0 else "−" if seconds < 0 else ""
-        return sign + format_seconds(abs(seconds))
+from perfkit.render.format import format_count, format_seconds, format_signed_seconds
 
 
 def _backticks(text: str) -> str:

@@ -147,7 +147,7 @@ def memory_added(side: Side) -> dict[str, float]:
 
 
 def _added_text(value: float | None) -> str:
-    from perfkit.units import format_bytes
+    from perfkit.render.format import format_bytes
 
     return "–" if value is None or value != value else f"+{format_bytes(value)}"
 

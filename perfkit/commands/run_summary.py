@@ -58,7 +58,7 @@ def _medians(run: Run, labels: list[str], console: Console) -> None:
     from rich.table import Table
 
     from perfkit.analysis.stats import worker_medians
-    from perfkit.units import format_seconds
+    from perfkit.render.format import format_seconds
 
     medians = worker_medians(run.samples)
     per_case = medians.groupby(["id", "target"], sort=False)["median_seconds"].median()

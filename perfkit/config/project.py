@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.errors import PerfkitError
+from perfkit.render.format import format_bytes, format_seconds
 from perfkit.rundir.schema import BudgetRecord, CaseRecord
-from perfkit.units import format_bytes, format_seconds, parse_bytes, parse_seconds
+from perfkit.units import parse_bytes, parse_seconds
 
 CONFIG_NAME = "perfkit.toml"
 
