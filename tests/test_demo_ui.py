@@ -45,6 +45,7 @@ out["filtered_artists"] = sorted(model.index(r, 0).data() for r in range(model.r
 out["expected"] = sum("muller" in fold(" ".join(r[c] for c in SEARCH_COLUMNS)) for r in rows)
 window.show_results(rows[:40])  # a new playlist while the filter stays applied
 out["new_playlist"] = [window.visible_rows(), window.status.text()]
+out["widths"] = [window.view.columnWidth(c) for c in range(model.columnCount())]
 ui_driver.type_text(window.filter_box, "")
 window.filter_box.clear()
 painted = paints.count
@@ -113,6 +114,7 @@ def test_results_window_filters_and_updates_alike_in_both_versions(
         "filtered_artists",
         "new_playlist",
         "cleared",
+        "widths",
         "timeout",
         "size",
     ):

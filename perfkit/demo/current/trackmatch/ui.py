@@ -3,7 +3,9 @@
 Rows are result dicts (`MatchResult.to_row()` or a results CSV read with csv.DictReader).
 The filter ignores case and accents and looks at artist, title, mix, matched artists and
 label. This version filters with a QSortFilterProxyModel over the key each row carries:
-the table's rows are built once per set of results, never per keystroke.
+the table's rows are built once per set of results, never per keystroke, and they are built
+in a fresh model that nothing watches yet, handed to the proxy in one reset (appending rows
+one by one under an attached proxy makes it filter and map every insert).
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ def search_key(row: Row) -> str:
     return fold(" ".join(str(row.get(column) or "") for column in SEARCH_COLUMNS))
 
 
+def results_model(rows: Iterable[Row], parent: QWidget) -> QStandardItemModel:
+    """A table model of the rows, filled before any view or proxy is attached to it."""
+    model = QStandardItemModel(0, len(COLUMNS), parent)
+    model.setHorizontalHeaderLabels([header for _, header, _ in COLUMNS])
+    for row in rows:
+        model.appendRow(row_items(row))
+    return model
+
+
 def row_items(row: Row) -> list[QStandardItem]:
     """One table row; the first cell also carries the row's search key."""
     items = [QStandardItem(str(row.get(column) or "")) for column, _, _ in COLUMNS]
@@ -56,8 +67,7 @@ class ResultsWindow(QWidget):
         self.setWindowTitle("trackmatch results")
         self.resize(*WINDOW_SIZE)
         self.filter_box = QLineEdit(placeholderText="Filter: artist, title, mix, label")
-        self.model = QStandardItemModel(0, len(COLUMNS), self)
-        self.model.setHorizontalHeaderLabels([header for _, header, _ in COLUMNS])
+        self.model = results_model((), self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterRole(SEARCH_ROLE)
@@ -83,9 +93,9 @@ class ResultsWindow(QWidget):
     def show_results(self, rows: Iterable[Row]) -> None:
         """Replace the results (a new playlist's); the current filter stays applied."""
         self._rows = list(rows)
-        self.model.setRowCount(0)
-        for row in self._rows:
-            self.model.appendRow(row_items(row))
+        old, self.model = self.model, results_model(self._rows, self)
+        self.proxy.setSourceModel(self.model)  # one reset of the proxy and the view
+        old.deleteLater()
         self._update_status()
 
     def visible_rows(self) -> int:
