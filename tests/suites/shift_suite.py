@@ -1,7 +1,7 @@
 """Known shifts for the comparison tests: run with baseline= and current= shift_targets/*.
 
-Both targets define module `shiftwork`; current does +15 % work in `grow`, the
-same in `same`, and -30 % in `shrink` (extra loop iterations, not sleeps).
+Both targets define module `shiftwork`; current does +40 % work in `grow`, the
+same in `same`, and -40 % in `shrink` (extra loop iterations, not sleeps).
 """
 
 import perfkit
