@@ -257,7 +257,11 @@ def test_single_target_report_has_no_ratio_parts(run_dir, tmp_path):
 def test_focus_is_the_worst_regression_or_the_chosen_benchmark(run_dir, tmp_path):
     rep = open_report(run_dir, out_dir=tmp_path)
     table = rep.table.set_index("id")
-    assert rep.focus_benchmark() == table["ratio"].idxmax()
+    regressions = table[table["verdict"] == "regression"]
+    assert not regressions.empty  # v2 does three times the work
+    # The worst regression, not the largest ratio: with 3 workers a loaded machine may leave
+    # one `work[n]` inconclusive at a larger ratio than the regressions.
+    assert rep.focus_benchmark() == regressions["ratio"].idxmax()
     assert rep.focus_benchmark("build_list") == "build_list"
     with pytest.raises(ParameterError, match="benchmark='nope' has no profile here"):
         rep.focus_benchmark("nope")
