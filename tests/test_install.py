@@ -109,43 +109,42 @@ def test_a_command_needing_a_missing_extra_says_which(
     ]
 
 
-def test_demo_without_its_extra_stops_before_measuring(tmp_path: Path) -> None:
-    fake = _fake_metadata(tmp_path / "site", "demo")
-    done = _python(
-        _without("demo", "from perfkit.cli import entry; entry()"),
-        "demo",
-        "--runs-dir",
-        str(tmp_path / "runs"),
-        cwd=tmp_path,
-        pythonpath=fake,
-    )
-    assert done.returncode == 2
-    assert done.stderr.splitlines() == [
-        "perfkit demo: error: the demo app needs no-such-dist-xyz: pip install 'perfkit[demo]' "
-        "(in a checkout: pip install -e '.[demo]')"
-    ]
-    assert not (tmp_path / "runs").exists() and not (tmp_path / "data").exists()
+_DEMO_MAIN = "from perfkit.cli import entry; entry()"
+_SELFBENCH_MAIN = "import sys; from perfkit.selfbench.__main__ import main\nsys.exit(main())"
 
 
-def test_selfbench_detect_without_pyperf_is_one_line(tmp_path: Path) -> None:
-    fake = _fake_metadata(tmp_path / "site", "selfbench")
-    done = _python(
-        _without(
-            "selfbench", "import sys; from perfkit.selfbench.__main__ import main\nsys.exit(main())"
+@pytest.mark.parametrize(
+    ("extra", "main", "args", "expected", "untouched"),
+    [
+        pytest.param(
+            "demo",
+            _DEMO_MAIN,
+            ["demo", "--runs-dir", "runs"],
+            "perfkit demo: error: the demo app needs no-such-dist-xyz: "
+            "pip install 'perfkit[demo]' (in a checkout: pip install -e '.[demo]')",
+            ["runs", "data"],
+            id="demo",
         ),
-        "detect",
-        "--out",
-        str(tmp_path / "detect"),
-        cwd=tmp_path,
-        pythonpath=fake,
-    )
+        pytest.param(
+            "selfbench",
+            _SELFBENCH_MAIN,
+            ["detect", "--out", "detect"],
+            "perfkit.selfbench detect: error: the pyperf comparison (--pyperf-trials 0 to skip "
+            "it) needs no-such-dist-xyz: pip install 'perfkit[selfbench]' "
+            "(in a checkout: pip install -e '.[selfbench]')",
+            ["detect"],
+            id="selfbench-detect-without-pyperf",
+        ),
+    ],
+)
+def test_a_missing_extra_stops_before_anything_is_written(
+    extra: str, main: str, args: list[str], expected: str, untouched: list[str], tmp_path: Path
+) -> None:
+    fake = _fake_metadata(tmp_path / "site", extra)
+    done = _python(_without(extra, main), *args, cwd=tmp_path, pythonpath=fake)
     assert done.returncode == 2
-    assert done.stderr.splitlines() == [
-        "perfkit.selfbench detect: error: the pyperf comparison (--pyperf-trials 0 to skip it) "
-        "needs no-such-dist-xyz: pip install 'perfkit[selfbench]' "
-        "(in a checkout: pip install -e '.[selfbench]')"
-    ]
-    assert not (tmp_path / "detect").exists()
+    assert done.stderr.splitlines() == [expected]
+    assert not any((tmp_path / name).exists() for name in untouched)
 
 
 def test_pre_commit_config_loads_and_its_notebook_hook_passes() -> None:
