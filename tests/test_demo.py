@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import perfkit_cli
+from helpers.demo_runs import run_demo_suite
 
 from perfkit import cli, demo
 from perfkit.commands.demo import demo_plan
@@ -20,7 +21,6 @@ from perfkit.config import DEFAULT_PLAN
 from perfkit.demo import BASELINE_DIR, CURRENT_DIR, SUITE_PATH, datagen
 from perfkit.demo.catalogue_server import CatalogueServer
 from perfkit.errors import PerfkitError
-from perfkit.rundir import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -186,25 +186,7 @@ def test_suite_without_a_trackmatch_target_is_a_clear_error(
 def test_perfkit_run_measures_demo_benchmarks_on_both_versions(
     data: datagen.DemoData, tmp_path: Path
 ) -> None:
-    done = perfkit_cli(
-        "run",
-        str(SUITE_PATH),
-        "--target",
-        f"baseline={BASELINE_DIR}",
-        "--target",
-        f"current={CURRENT_DIR}",
-        "--quick",
-        "--workers",
-        "2",
-        "--only",
-        "search_cache_*",
-        "--out",
-        str(tmp_path / "runs"),
-        env=_env(data),
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    run = load_run(Path(done.stdout.strip().splitlines()[-1]))
+    run = run_demo_suite(data.directory, tmp_path, "--workers", "2", "--only", "search_cache_*")
     assert run.failures.empty
     assert set(run.samples["benchmark"]) == {"search_cache_miss", "search_cache_hit"}
     assert set(run.samples["target"]) == {"baseline", "current"}

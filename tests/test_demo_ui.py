@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import perfkit_cli
+from helpers.demo_runs import run_demo_suite
 
-from perfkit.demo import BASELINE_DIR, CURRENT_DIR, SUITE_PATH, datagen
-from perfkit.rundir import load_run
+from perfkit.demo import BASELINE_DIR, CURRENT_DIR, datagen
 
 pytest.importorskip("PySide6.QtWidgets", reason="the demo's UI needs PySide6-Essentials")
 
@@ -140,15 +139,9 @@ def test_screenshot_of_the_results_window_shows_rows(history: Path, tmp_path: Pa
 
 def test_ui_scenarios_run_in_perfkit_workers_with_profiles(tmp_path: Path) -> None:
     data = datagen.prepare(tmp_path / "demo-data")
-    env = {**os.environ, datagen.DATA_DIR_ENV: str(data.directory)}
-    done = perfkit_cli(
-        "run",
-        str(SUITE_PATH),
-        "--target",
-        f"baseline={BASELINE_DIR}",
-        "--target",
-        f"current={CURRENT_DIR}",
-        "--quick",
+    run = run_demo_suite(
+        data.directory,
+        tmp_path,
         "--workers",
         "1",
         "--profile",
@@ -156,13 +149,7 @@ def test_ui_scenarios_run_in_perfkit_workers_with_profiles(tmp_path: Path) -> No
         "1",  # one profile per UI scenario and target: Qt workers are the slow part
         "--only",
         "*[iwr][[]n=*",  # load_ui[n=…], update_results_view[n=…], apply_filter[n=…]
-        "--out",
-        str(tmp_path / "runs"),
-        env=env,
-        cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    run = load_run(Path(done.stdout.strip().splitlines()[-1]))
     assert run.failures.empty, run.failures.to_dict("records")
     measured = set(zip(run.samples["benchmark"], run.samples["target"], strict=True))
     assert measured == {(name, t) for name in UI_SCENARIOS for t in ("baseline", "current")}
