@@ -45,6 +45,14 @@ out["expected"] = sum("muller" in fold(" ".join(r[c] for c in SEARCH_COLUMNS)) f
 window.show_results(rows[:40])  # a new playlist while the filter stays applied
 out["new_playlist"] = [window.visible_rows(), window.status.text()]
 out["widths"] = [window.view.columnWidth(c) for c in range(model.columnCount())]
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractItemView
+cell = window.view.visualRect(model.index(0, 1)).center()
+QTest.mouseDClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+QTest.keyClick(window.view, Qt.Key.Key_F2)
+app.processEvents()
+out["editing"] = window.view.state() == QAbstractItemView.State.EditingState  # read-only
 ui_driver.type_text(window.filter_box, "")
 window.filter_box.clear()
 painted = paints.count
@@ -104,6 +112,7 @@ def test_results_window_filters_and_updates_alike_in_both_versions(
     assert all("muller" in key for key in baseline["filtered_keys"])
     assert baseline["new_playlist"][0] < 40
     assert baseline["cleared"][0] == 40
+    assert baseline["editing"] is False  # a double click or F2 opens no editor
     assert baseline["none_refs_lost"] < 100  # else a long benchmark aborts: see pyproject.toml
     assert baseline["timeout"] == "the results view did not paint within 0.3 s"
     for key in (
@@ -114,6 +123,7 @@ def test_results_window_filters_and_updates_alike_in_both_versions(
         "new_playlist",
         "cleared",
         "widths",
+        "editing",
         "timeout",
         "size",
     ):

@@ -3,9 +3,9 @@
 Rows are result dicts (`MatchResult.to_row()` or a results CSV read with csv.DictReader).
 The filter ignores case and accents and looks at artist, title, mix, matched artists and
 label. This version filters with a QSortFilterProxyModel over the key each row carries:
-the table's rows are built once per set of results, never per keystroke, and they are built
-in a fresh model that nothing watches yet, handed to the proxy in one reset (appending rows
-one by one under an attached proxy makes it filter and map every insert).
+the table's rows are built once per set of results, never per keystroke, in a fresh model
+that nothing watches yet, handed to the proxy in one reset; the table is read-only through
+its view (no edit triggers), not through a flag set on every cell.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ from typing import Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 from trackmatch.text import fold
 
 Row = Mapping[str, Any]
@@ -51,10 +59,9 @@ def results_model(rows: Iterable[Row], parent: QWidget) -> QStandardItemModel:
 
 
 def row_items(row: Row) -> list[QStandardItem]:
-    """One table row; the first cell also carries the row's search key."""
+    """One table row; the first cell also carries the row's search key. The view is what
+    is read-only (no edit triggers): a setEditable call per cell cost more than the cell."""
     items = [QStandardItem(str(row.get(column) or "")) for column, _, _ in COLUMNS]
-    for item in items:
-        item.setEditable(False)
     items[0].setData(search_key(row), SEARCH_ROLE)
     return items
 
@@ -74,6 +81,7 @@ class ResultsWindow(QWidget):
         self.proxy.setFilterKeyColumn(0)
         self.view = QTableView()
         self.view.setModel(self.proxy)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setWordWrap(False)
         self.view.setAlternatingRowColors(True)
         self.view.verticalHeader().hide()
