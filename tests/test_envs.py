@@ -112,6 +112,25 @@ def test_timing_profile_and_memory_passes_in_a_bare_venv(tmp_path):
     assert interpreter.packages == {}  # nothing installed: the worker brought its own modules
 
 
+def test_a_foreign_worker_imports_the_shipped_modules_not_the_working_directory(
+    tmp_path, monkeypatch
+):
+    """Run from a directory holding another `perfkit` package: the worker ignores it."""
+    from dataclasses import replace
+
+    from perfkit.collect.scheduler import run_suite
+    from perfkit.config import DEFAULT_PLAN
+
+    venv = _bare_venv(sys.executable, tmp_path / "bare")
+    (tmp_path / "perfkit").mkdir()
+    (tmp_path / "perfkit" / "__init__.py").write_text("raise ImportError('the wrong perfkit')\n")
+    monkeypatch.chdir(tmp_path)  # the workers start here
+    targets = with_interpreters([Target("current", ".", str(tmp_path))], [f"current={venv}"])
+    plan = replace(DEFAULT_PLAN.quick(), workers=1)
+    result = run_suite(str(SUITE), targets, tmp_path / "runs", plan=plan, only="bare_environment")
+    assert result.status == "complete" and result.n_failed == 0
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("version", ["3.9", "3.13"])
 def test_older_and_newer_python_run_the_worker(tmp_path, version):

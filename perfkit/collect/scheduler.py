@@ -58,6 +58,10 @@ from perfkit.rundir import (
 from perfkit.rundir.schema import CaseRecord, RunInfo, WorkerReply, WorkerRequest
 
 DISCOVER_TIMEOUT_SECONDS = 120.0
+WORKER_MODULE = "perfkit.collect.worker"
+# A foreign interpreter drops sys.path[0] (the working directory) first, so the shipped
+# modules on PYTHONPATH are what it imports, even when run from a perfkit checkout.
+FOREIGN_WORKER = f"import sys; del sys.path[0]; from {WORKER_MODULE} import main; main()"
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ def call_worker(
     """Run one worker process and interpret how it ended.
 
     `python`: the target's own interpreter (`Target.python`); None runs perfkit's own."""
-    args = [python or sys.executable, "-m", "perfkit.collect.worker"]
+    args = [python, "-c", FOREIGN_WORKER] if python else [sys.executable, "-m", WORKER_MODULE]
     env = _worker_env(request.hash_seed, python)
     end = run_worker(workers, args, request.to_json(), timeout, env)
     leftovers = list(end.leftovers)
