@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import json
 import multiprocessing
 import os
@@ -325,17 +326,37 @@ def run_trial(
     )
 
 
+@contextlib.contextmanager
+def holding(lock: Path | None) -> Iterator[None]:
+    """Hold `lock` (flock) for one block of trials, so a shared machine's other heavy jobs
+    can run between blocks instead of waiting for the whole measurement."""
+    if lock is None:
+        yield
+        return
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _trials_under_load(
-    tools: list[Tool], root: Path, dirs: dict[str, Path], slowdowns: list[float], rng: random.Random
+    tools: list[Tool],
+    root: Path,
+    dirs: dict[str, Path],
+    slowdowns: list[float],
+    rng: random.Random,
+    lock: Path | None = None,
 ) -> list[Trial]:
     """The perfkit plans again, with every core kept busy by another process."""
     trials: list[Trial] = []
     # Bounded: the busy processes end by themselves even if this one is killed.
-    with competing_load(seconds=1800) as cores:
-        print(f"competing load: {cores} busy processes", flush=True)
-        for trial in range(max(t.trials for t in tools)):
-            order = list(slowdowns)
-            rng.shuffle(order)
+    for trial in range(max(t.trials for t in tools)):
+        order = list(slowdowns)
+        rng.shuffle(order)
+        with holding(lock), competing_load(seconds=900) as cores:
+            print(f"competing load: {cores} busy processes", flush=True)
             for pct in order:
                 active = list(tools)
                 rng.shuffle(active)
@@ -388,6 +409,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="working directory (kept; default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write trials and table as JSON")
     parser.add_argument("--seed", type=int, default=1, help="seed of trial order and interleaving")
+    parser.add_argument(
+        "--lock",
+        type=Path,
+        help="flock this file around each trial's block (e.g. /tmp/perfkit-heavy.lock), so "
+        "other heavy jobs on a shared machine can run between blocks",
+    )
     args = parser.parse_args(argv)
 
     if args.pyperf_trials > 0:
@@ -407,19 +434,20 @@ def main(argv: list[str] | None = None) -> int:
     for trial in range(max(t.trials for t in tools)):
         order = list(slowdowns)
         rng.shuffle(order)
-        for pct in order:
-            active = [t for t in tools if trial < t.trials]
-            rng.shuffle(active)  # no tool always runs first
-            for tool in active:
-                record = run_trial(tool, root, dirs, pct, trial, rng.randrange(2**31))
-                trials.append(record)
-                _print_trial(record, pct, trial)
+        with holding(args.lock):  # one trial of every slowdown and tool per hold
+            for pct in order:
+                active = [t for t in tools if trial < t.trials]
+                rng.shuffle(active)  # no tool always runs first
+                for tool in active:
+                    record = run_trial(tool, root, dirs, pct, trial, rng.randrange(2**31))
+                    trials.append(record)
+                    _print_trial(record, pct, trial)
     if args.load_trials > 0:
         loaded = [
             replace(t, name=f"{t.name} under load", trials=args.load_trials) for t in perfkit_tools
         ]
         load_slowdowns = [float(x) for x in args.load_slowdowns.split(",") if x.strip()]
-        trials += _trials_under_load(loaded, root, dirs, load_slowdowns, rng)
+        trials += _trials_under_load(loaded, root, dirs, load_slowdowns, rng, args.lock)
     rows = summarise(trials)
     print()
     print(format_table(rows))
