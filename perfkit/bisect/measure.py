@@ -162,7 +162,9 @@ class Measurer:
         self._print(step, time.monotonic() - started)
         return step, runs
 
-    def _measure(self, candidate: Commit, against: Commit, rounds: int, profile: bool, pair: str):
+    def _measure(
+        self, candidate: Commit, against: Commit, rounds: int, profile: bool, pair: str
+    ) -> Run:
         from perfkit.collect.scheduler import run_suite
 
         setup = self.setup
