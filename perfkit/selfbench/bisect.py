@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +26,7 @@ from pathlib import Path
 from rich.console import Console
 
 from perfkit.bisect import BisectOptions, bisect
+from perfkit.bisect.decide import RoundsPlan
 from perfkit.bisect.search import BISECT_PLAN
 from perfkit.report.bisect import write_bisect_report
 from perfkit.selfbench._bisect_repo import make_bisect_repo
@@ -42,6 +45,7 @@ def trial(where: Path, number: int, args: argparse.Namespace) -> dict:
         threshold=args.threshold,
         repo=repo.path,
         plan=replace(BISECT_PLAN, worker_seconds=args.worker_seconds),
+        rounds=RoundsPlan(args.rounds, args.rounds, args.max_rounds),
         runs_dir=where / "runs",
         state_dir=where / "state",
         db=str(where / "history.sqlite"),
@@ -64,7 +68,22 @@ def trial(where: Path, number: int, args: argparse.Namespace) -> dict:
         "wall": wall,
         "final": final,
         "score_named": "`score`" in report.markdown.read_text(),
+        "spread": round_spread(result),
     }
+
+
+def round_spread(result) -> float:
+    """The per-round spread the steps' CIs imply: median over steps of the CI's half-width
+    in log units × √rounds / 1.96 (about the SD of one round's log ratio)."""
+    values = [
+        (math.log(s.estimate.ci_high) - math.log(s.estimate.ci_low))
+        / 2
+        * math.sqrt(s.estimate.rounds)
+        / 1.96
+        for s in result.steps
+        if s.estimate.rounds and s.estimate.ci_low > 0
+    ]
+    return statistics.median(values) if values else math.nan
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,15 +93,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slowdown", type=float, default=0.05)
     p.add_argument("--threshold", type=float, default=0.05)
     p.add_argument("--worker-seconds", type=float, default=BISECT_PLAN.worker_seconds)
+    p.add_argument("--rounds", type=int, default=6, help="first and added rounds of a step")
+    p.add_argument("--max-rounds", type=int, default=30, help="rounds a step may reach")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--verbose", action="store_true", help="print each bisection's steps")
     args = p.parse_args(argv)
     print(
         f"bisect trials: {args.commits} commits, +{args.slowdown:.0%} in score, "
-        f"threshold {args.threshold:.0%}, worker {args.worker_seconds} s\n\n"
+        f"threshold {args.threshold:.0%}, worker {args.worker_seconds} s, rounds "
+        f"{args.rounds} (+{args.rounds} while inconclusive, ≤ {args.max_rounds})\n\n"
         "| trial | slow commit | named | status | right | comparisons | rounds | wall | "
-        "final ratio [95 % CI] | report names score |\n"
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "final ratio [95 % CI] | report names score | round spread ≈ |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         flush=True,
     )
     rows = []
@@ -95,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {row['trial']} | {row['slow_at']} | {row['named_at']} | {row['status']} | "
             f"{'yes' if row['right'] else 'NO'} | {row['comparisons']} | {row['rounds']} | "
-            f"{row['wall']:.0f} s | {ratio} | {'yes' if row['score_named'] else 'no'} |",
+            f"{row['wall']:.0f} s | {ratio} | {'yes' if row['score_named'] else 'no'} | "
+            f"{row['spread']:.1%} |",
             flush=True,
         )
     right = sum(r["right"] for r in rows)
