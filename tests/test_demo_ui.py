@@ -45,6 +45,11 @@ out["expected"] = sum("muller" in fold(" ".join(r[c] for c in SEARCH_COLUMNS)) f
 window.show_results(rows[:40])  # a new playlist while the filter stays applied
 out["new_playlist"] = [window.visible_rows(), window.status.text()]
 out["widths"] = [window.view.columnWidth(c) for c in range(model.columnCount())]
+from PySide6.QtGui import QStandardItemModel
+for _ in range(5):  # more playlists, with events processed as the benchmark does
+    window.show_results(rows[:40])
+    app.processEvents()
+out["models"] = len(window.findChildren(QStandardItemModel))  # replaced models are freed
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractItemView
@@ -113,6 +118,7 @@ def test_results_window_filters_and_updates_alike_in_both_versions(
     assert baseline["new_playlist"][0] < 40
     assert baseline["cleared"][0] == 40
     assert baseline["editing"] is False  # a double click or F2 opens no editor
+    assert baseline["models"] == 1  # one model alive after six playlists, not six
     assert baseline["none_refs_lost"] < 100  # else a long benchmark aborts: see pyproject.toml
     assert baseline["timeout"] == "the results view did not paint within 0.3 s"
     for key in (
@@ -123,6 +129,7 @@ def test_results_window_filters_and_updates_alike_in_both_versions(
         "new_playlist",
         "cleared",
         "widths",
+        "models",
         "editing",
         "timeout",
         "size",

@@ -103,7 +103,10 @@ class ResultsWindow(QWidget):
         self._rows = list(rows)
         old, self.model = self.model, results_model(self._rows, self)
         self.proxy.setSourceModel(self.model)  # one reset of the proxy and the view
-        old.deleteLater()
+        # Free the detached model now: deleteLater waits for the event loop's deferred
+        # deletes, which a busy UI (or processEvents) does not run, so models piled up.
+        old.setParent(None)
+        del old
         self._update_status()
 
     def visible_rows(self) -> int:
