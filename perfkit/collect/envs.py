@@ -71,7 +71,8 @@ def _key(content: bytes, base_python: str) -> str:
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created if missing) for the block."""
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -123,7 +124,7 @@ def build_env(file: str | Path, base_python: str | None = None, cache: Path = EN
     key = _key(content, base_python)
     env = cache / key
     python = env / "bin" / "python"
-    with _locked(cache / f"{key}.lock"):
+    with file_lock(cache / f"{key}.lock"):
         if (env / COMPLETE_MARKER).is_file() and python.exists():
             return python
         shutil.rmtree(env, ignore_errors=True)  # a build cut short: start over

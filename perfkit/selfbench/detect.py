@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import multiprocessing
 import os
@@ -30,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from perfkit.collect.envs import file_lock
 from perfkit.extras import require
 
 WORK_MODULE = '''"""Self-benchmark workload: {iterations} iterations ({label})."""
@@ -330,15 +330,8 @@ def run_trial(
 def holding(lock: Path | None) -> Iterator[None]:
     """Hold `lock` (flock) for one block of trials, so a shared machine's other heavy jobs
     can run between blocks instead of waiting for the whole measurement."""
-    if lock is None:
+    with contextlib.nullcontext() if lock is None else file_lock(lock):
         yield
-        return
-    with open(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _trials_under_load(
