@@ -132,7 +132,7 @@ def test_only_selects_by_glob_repeated_and_comma_separated(tmp_path: Path) -> No
 
 
 def test_only_patterns_split_on_commas_outside_brackets() -> None:
-    from perfkit.collect.scheduler import only_patterns
+    from perfkit.collect.discovery import only_patterns
 
     assert only_patterns(None) == []
     assert only_patterns("a*") == ["a*"]
@@ -269,7 +269,7 @@ def test_ctrl_c_keeps_a_valid_partial_run(tmp_path: Path) -> None:
 def test_rounds_interleave_targets_and_share_a_hash_seed() -> None:
     import random
 
-    from perfkit.collect.scheduler import plan_jobs
+    from perfkit.collect.jobs import plan_jobs
     from perfkit.collect.targets import Target
     from perfkit.config import DEFAULT_PLAN
     from perfkit.rundir.schema import CaseRecord
@@ -299,10 +299,10 @@ def test_rounds_interleave_targets_and_share_a_hash_seed() -> None:
 
 
 def test_worker_env_respects_a_users_hash_seed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from perfkit.collect.scheduler import _worker_env
+    from perfkit.collect.worker_call import worker_env
 
     monkeypatch.delenv("PYTHONHASHSEED", raising=False)
-    assert _worker_env(42)["PYTHONHASHSEED"] == "42"
-    assert _worker_env(None) is None
+    assert worker_env(42)["PYTHONHASHSEED"] == "42"
+    assert worker_env(None) is None
     monkeypatch.setenv("PYTHONHASHSEED", "0")
-    assert _worker_env(42) is None
+    assert worker_env(42) is None

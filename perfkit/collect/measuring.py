@@ -1,0 +1,192 @@
+"""The measuring loop: run a run's jobs on worker processes, write each result as it arrives.
+
+Timing jobs run `processes` at a time (the adaptive plan hands them out a round at a time);
+profile and memory jobs follow, on every core when the plan allows. The machine's load is
+sampled between timing rounds and written into run.json with where each benchmark stopped.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from perfkit.collect.adaptive import AdaptiveRounds
+from perfkit.collect.jobs import (
+    Job,
+    record,
+    record_failure,
+    request_for,
+    slots_to_jobs,
+    writing,
+)
+from perfkit.collect.load import LoadMonitor
+from perfkit.collect.supervisor import Interrupted, Workers
+from perfkit.collect.worker_call import Outcome, call_worker
+from perfkit.config import MeasurePlan
+from perfkit.rundir import RunWriter
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _warn_leftovers(console: Console, job: Job, leftovers: list[str]) -> None:
+    console.print(
+        f"[yellow]{job.mode} {job.case.id} @{job.target.label}: killed what the worker left "
+        f"running: {'; '.join(leftovers)}[/]",
+        soft_wrap=True,  # one line, whatever the terminal's width
+    )
+
+
+def _describe(job: Job, rounds: AdaptiveRounds | None) -> str:
+    text = f"{job.mode} {job.case.id} @{job.target.label}"
+    if rounds is None or job.mode != "time":
+        return text
+    undecided = rounds.undecided
+    shown = ", ".join(undecided[:3]) + (f" +{len(undecided) - 3}" if len(undecided) > 3 else "")
+    return f"round {job.worker + 1}, {len(undecided)} undecided ({shown}): {text}"
+
+
+def measure(
+    workers: Workers,
+    writer: RunWriter,
+    jobs: list[Job],
+    suite_spec: str,
+    plan: MeasurePlan,
+    processes: int,
+    console: Console,
+    rounds: AdaptiveRounds | None = None,
+) -> tuple[str, int]:
+    """Run the jobs, writing each result as it arrives; returns (status, failed workers).
+
+    With `rounds` (the adaptive plan) the timing jobs come one round at a time, after the
+    previous round's results are in; `jobs` (profile, memory) follow when timing is over.
+    Raises `perfkit.collect.jobs.WriteFailed` when the run directory cannot be written.
+    """
+    failed: set[tuple[str, str, str]] = set()
+    warned: set[tuple[str, str, str]] = set()
+    n_failed = 0
+    monitor = LoadMonitor()
+    last_round = -1
+    passes = [j for j in jobs if j.mode != "time"]
+    queue = [j for j in jobs if j.mode == "time"]
+    if rounds is not None:
+        queue = slots_to_jobs(rounds)
+    # Profile and memory workers never overlap timing workers, so they may use every core.
+    pass_slots = max(processes, monitor.cores if plan.parallel_passes else 1)
+    with (
+        _progress(console) as progress,
+        ThreadPoolExecutor(max_workers=max(1, processes, pass_slots)) as pool,
+    ):
+        task = progress.add_task("measuring", total=len(queue) + len(passes))
+        pending: dict[Future[Outcome], Job] = {}
+        try:
+            while not workers.stop_requested.is_set():
+                if not queue and not pending:
+                    more = slots_to_jobs(rounds) if rounds is not None else []
+                    if more:
+                        progress.update(task, total=(progress.tasks[0].total or 0) + len(more))
+                    elif passes:
+                        if last_round >= 0:
+                            monitor.sample()  # the last timing round's interval
+                        last_round = -2
+                    queue, passes = (more, passes) if more else (passes, [])
+                    if not queue:
+                        break
+                timing = bool(queue) and queue[0].mode == "time"
+                while queue and len(pending) < max(1, processes if timing else pass_slots):
+                    job = queue.pop(0)
+                    if job.mode == "time" and job.worker != last_round and last_round > -2:
+                        if last_round >= 0:
+                            monitor.sample()
+                        last_round = job.worker
+                    if (job.mode, job.case.id, job.target.label) in failed:
+                        progress.advance(task)
+                        continue
+                    timeout = job.case.timeout_seconds or plan.timeout_seconds
+                    with writing():
+                        request = request_for(job, suite_spec, plan, writer)
+                    progress.update(task, description=_describe(job, rounds))
+                    future = pool.submit(call_worker, workers, request, timeout, job.target.python)
+                    pending[future] = job
+                done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = pending.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Interrupted:
+                        continue
+                    case_key = (job.mode, job.case.id, job.target.label)
+                    if outcome.leftovers and case_key not in warned:
+                        warned.add(case_key)  # once per case: every worker would say the same
+                        _warn_leftovers(console, job, outcome.leftovers)
+                    with writing():
+                        if outcome.ok and outcome.payload is not None:
+                            record(writer, job, outcome.payload)
+                            if rounds is not None and job.mode == "time":
+                                rounds.observe(
+                                    job.case.id,
+                                    job.target.label,
+                                    job.worker,
+                                    [float(x) for x in outcome.payload.get("samples", [])],
+                                )
+                        else:
+                            # One failure of a case is enough: later rounds would fail alike.
+                            failed.add(case_key)
+                            n_failed += 1
+                            kind = record_failure(writer, job, outcome)
+                            console.print(
+                                f"[red]{job.mode} {job.case.id} @{job.target.label}: "
+                                f"{kind}: {outcome.message}[/]"
+                            )
+                            if rounds is not None and job.mode == "time":
+                                rounds.fail(job.case.id)
+                    progress.advance(task)
+        finally:
+            if workers.stop_requested.is_set() or queue or pending:
+                workers.stop()  # also on a write error: no worker outlives the run
+            for future in pending:
+                future.cancel()
+    if last_round >= 0:
+        monitor.sample()
+    _write_run_facts(writer, monitor, rounds, console)
+    return ("interrupted" if workers.stop_requested.is_set() else "complete"), n_failed
+
+
+def _write_run_facts(
+    writer: RunWriter, monitor: LoadMonitor, rounds: AdaptiveRounds | None, console: Console
+) -> None:
+    """Machine load and (adaptive plan) where each benchmark stopped, into run.json."""
+    load = monitor.record()
+    updates: dict[str, Any] = {"load": load}
+    if rounds is not None:
+        rounds.interrupt()  # what is still undecided now was cut short
+        updates["stops"] = dict(rounds.stops)
+    with writing():
+        writer.write_meta(**updates)
+    if load.high:
+        console.print(
+            f"[yellow]the machine was busy while timing: other processes took "
+            f"{load.other_cpu_share_mean:.0%} of its CPU (load average "
+            f"{load.load_average_mean:.1f} on {load.cores} cores); verdicts may need more "
+            "rounds or a quieter machine[/]"
+        )
