@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from perfkit.analysis.changes import detect
+from perfkit.analysis.changes import DEFAULT_DETECTOR, detect, head_change
 from perfkit.analysis.trends import alerts, all_changes
 from perfkit.config.project import load_config
 from perfkit.errors import PerfkitError
@@ -47,6 +48,20 @@ def test_a_flat_series_has_no_change_and_one_odd_run_is_not_a_step() -> None:
     assert detect(medians, workers) == []
 
 
+def test_whole_runs_far_off_neither_make_a_step_nor_hide_one() -> None:
+    # Real drift has heavy tails (a whole run 55 % slower on a quiet box, 2026-11-27):
+    # such runs get the variance their distance implies instead of inflating everyone's,
+    # so a 4 % step between them is still found (the plain-variance detector lost it).
+    for seed in range(5):
+        medians, workers = _series([1.0, 1.04], [30, 30], seed=seed)
+        for odd in (12, 45):
+            medians[odd] *= 1.5
+            workers[odd] = workers[odd] * 1.5
+        assert [c.index for c in detect(medians, workers)] == [30]
+        plain = replace(DEFAULT_DETECTOR, outlier_z=0.0, penalty=9.0, max_p_value=1e-3)
+        assert detect(medians, workers, plain) == []
+
+
 def test_noisy_runs_weigh_less_than_tight_ones() -> None:
     # A 4 % step seen through points whose workers agree is found; the same medians
     # with wildly spread workers are not evidence enough.
@@ -57,6 +72,51 @@ def test_noisy_runs_weigh_less_than_tight_ones() -> None:
     loose = [m * np.exp(rng.normal(0, 0.4, 8)) for m in medians]
     assert [c.index for c in detect(medians, tight)] == [15]
     assert detect(medians, loose) == []
+
+
+def test_a_young_step_is_found_two_runs_after_it_lands_and_one_odd_run_is_not() -> None:
+    # 8 % at the head of a series: too young for the segmentation (3 runs a side), the
+    # head test names it after 2 runs (±1 run, as the selfbench scores), significant.
+    for seed in range(5):
+        medians, workers = _series([1.0, 1.08], [30, 2], seed=seed, k=12)
+        (step,) = detect(medians, workers)
+        assert step.index in (29, 30) and step.n_after == 32 - step.index and step.ci_low > 1
+        medians, workers = _series([1.0, 1 / 1.08], [30, 3], seed=seed, k=12)
+        (step,) = detect(medians, workers)
+        assert step.index in (29, 30, 31) and step.direction == "faster" and step.ci_high < 1
+    # One run 15 % off, as the last run or as the last but one before a typical run: no step.
+    medians, workers = _series([1.0], [32], seed=13)
+    typical = int(np.argmin(np.abs(np.log(medians[:30]) - np.mean(np.log(medians[:30])))))
+    medians[31], workers[31] = medians[typical], workers[typical]
+    for where in (31, 30):
+        odd_m, odd_w = list(medians), list(workers)
+        odd_m[where] *= 1.15
+        odd_w[where] = workers[where] * 1.15
+        assert detect(odd_m, odd_w) == [], where
+
+
+def test_the_head_test_wants_every_young_run_on_the_same_side() -> None:
+    y = np.random.default_rng(3).normal(0, 0.01, 32)
+    weights = np.full(32, 1 / 0.01**2)
+    y[30], y[31] = 0.10, 0.0  # one run 10 sigma off, then a typical one: mean z ≈ 7
+    assert head_change(y, weights, 0) is None
+    assert head_change(y, weights, 0, replace(DEFAULT_DETECTOR, head_each_z=-np.inf)) is not None
+    y[31] = 0.05  # both off: a step
+    step = head_change(y, weights, 0)
+    assert step is not None and step.index == 30 and step.n_after == 2 and step.ratio > 1.05
+
+
+def test_head_steps_replayed_run_by_run_stay_under_one_false_alert_per_100_runs() -> None:
+    # What `history --check` sees: a flat series growing by one run at a time.
+    new = runs = 0
+    for seed in range(6):
+        medians, workers = _series([1.0], [80], seed=100 + seed)
+        known: list[int] = []
+        for n in range(10, 81):
+            found = [c.index for c in detect(medians[:n], workers[:n])]
+            new += sum(1 for i in found if all(abs(i - k) > 1 for k in known))
+            known, runs = found, runs + 1
+    assert new <= runs / 100, (new, runs)
 
 
 def test_ids_match_with_or_without_params_and_sort_numerically() -> None:

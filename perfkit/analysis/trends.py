@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from perfkit.analysis.changes import DEFAULT_DETECTOR, DetectorConfig, detect
+from perfkit.analysis.changes import DEFAULT_DETECTOR, DetectorConfig, detect, kind
 from perfkit.config.project import Acknowledgement, ProjectConfig
 
 DEFAULT_ALERT_THRESHOLD = 0.05
@@ -48,11 +48,7 @@ class Change:
 
     def kind(self, threshold: float = DEFAULT_ALERT_THRESHOLD) -> str:
         """``regression``/``improvement`` beyond the threshold, else ``slower``/``faster``."""
-        if self.ratio >= 1 + threshold and self.ci_low > 1:
-            return "regression"
-        if self.ratio <= 1 - threshold and self.ci_high < 1:
-            return "improvement"
-        return "slower" if self.ratio > 1 else "faster"
+        return kind(self.ratio, self.ci_low, self.ci_high, threshold)
 
     def is_alert(self, threshold: float = DEFAULT_ALERT_THRESHOLD) -> bool:
         return self.at_head and self.acknowledged is None and self.kind(threshold) == "regression"
@@ -66,16 +62,26 @@ class Change:
         }
 
 
-def series_changes(
+def all_changes(
     points: pd.DataFrame,
     config: DetectorConfig = DEFAULT_DETECTOR,
     acknowledged: Iterable[Acknowledgement] = (),
 ) -> list[Change]:
-    """The change points of one series (its points in order), with their commits."""
+    """Change points of every series of an ordered points table, named by their commits."""
     if points.empty:
         return []
-    found = detect(points["median_seconds"].to_numpy(float), list(points["worker_seconds"]), config)
     acks = ProjectConfig(acknowledged=list(acknowledged))
+    out: list[Change] = []
+    for _, group in points.groupby(SERIES_KEY, sort=False):
+        out += _series_changes(group.reset_index(drop=True), config, acks)
+    return out
+
+
+def _series_changes(
+    points: pd.DataFrame, config: DetectorConfig, acks: ProjectConfig
+) -> list[Change]:
+    """The change points of one series (its points in order), with their commits."""
+    found = detect(points["median_seconds"].to_numpy(float), list(points["worker_seconds"]), config)
     first = points.iloc[0]
     out = []
     for i, cp in enumerate(found):
@@ -102,21 +108,6 @@ def series_changes(
                 acknowledged=ack.reason if ack else None,
             )
         )
-    return out
-
-
-def all_changes(
-    points: pd.DataFrame,
-    config: DetectorConfig = DEFAULT_DETECTOR,
-    acknowledged: Iterable[Acknowledgement] = (),
-) -> list[Change]:
-    """Change points of every series of an ordered points table."""
-    if points.empty:
-        return []
-    acknowledged = list(acknowledged)
-    out: list[Change] = []
-    for _, group in points.groupby(SERIES_KEY, sort=False):
-        out += series_changes(group.reset_index(drop=True), config, acknowledged)
     return out
 
 
