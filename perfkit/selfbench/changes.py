@@ -1,18 +1,21 @@
 """Change detection scored: perfkit's detector beside Apache Otava's on the same series.
 
 Series of 100 runs with known steps (2–20 %, up and down, 2–4 per series) and flat
-series, whose per-run noise comes from REAL perfkit runs: a small suite is measured
-``--runs`` times once (cached in ``data/selfbench/changes-noise.json``); each synthetic
-run picks one real run and resamples its workers' medians (so both the spread inside a
-run and the drift between runs are real). Both detectors see exactly the same series:
-Otava the per-run medians (all it can take), perfkit also the workers behind them.
-Otava (PyPI ``apache-otava``) pins numpy 2.2 and scipy < 1.17, so it runs in its own
-venv (``data/selfbench/otava-venv``, made on first use) fed by JSON.
+series, whose per-run noise comes from REAL perfkit runs (``_changes_noise``: recorded
+on a quiet box under the heavy-job lock with its provenance, tracked in git at
+``data/selfbench/changes-noise.json``; ``--refresh`` records it anew): each synthetic run
+picks one real run and resamples its workers' medians (so both the spread inside a run and
+the drift between runs are real). Both detectors see exactly the same series: Otava the
+per-run medians (all it can take), perfkit also the workers behind them. Otava (PyPI
+``apache-otava``) pins numpy 2.2 and scipy < 1.17, so it runs in its own venv
+(``data/selfbench/otava-venv``, made on first use) fed by JSON.
 
 Scores: precision, recall and F1 of change points (±1 run), recall by step size; false
-alerts per 100 runs of an unchanged benchmark (the series replayed run by run as CI
-would see it, counting each new change point); how many runs after a 5 % step lands
-it is found. A maintainer's tool, not a test: it spawns perfkit runs the first time.
+alerts per 100 runs of an unchanged benchmark (the series replayed run by run as CI would
+see it, counting each new change point); and for series whose one 5 % step lands at run
+40, replayed run by run, after how many runs the step is first found (its distribution):
+by each detector, and by ``perfkit history --check`` (a regression at the head beyond the
+threshold: the up steps only). A maintainer's tool, not a test.
 """
 
 from __future__ import annotations
@@ -21,73 +24,32 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from perfkit.analysis.changes import detect
+from perfkit.analysis.changes import detect, kind
+from perfkit.selfbench import _changes_noise
+from perfkit.selfbench._changes_noise import CACHE, HEAVY_LOCK, NOISE_FILE, Noise
 
-CACHE = Path("data") / "selfbench"
-NOISE_FILE = CACHE / "changes-noise.json"
 OTAVA_VENV = CACHE / "otava-venv"
 OTAVA_REQUIREMENT = "apache-otava==0.8.0"
 DRIVER = Path(__file__).with_name("_otava_driver.py")
-SUITE = Path(__file__).with_name("_changes_suite.py")
 STEP_SIZES = (0.02, 0.03, 0.05, 0.08, 0.10, 0.15, 0.20)
 LENGTH = 100
 TOLERANCE = 1
-CHECK_THRESHOLD = 0.05  # `perfkit history --check`'s default
+LATE_AT, LATE_LENGTH, LATE_SIZE = 40, 50, 0.05
+DELAY_BUCKETS = ("1", "2", "3", "4–5", "6–10", "not in 10")
 
 
-@dataclass
-class Noise:
-    """Relative worker medians of real runs: one pool per (benchmark, run)."""
-
-    pools: list[np.ndarray]
-    source: dict = field(default_factory=dict)
-
-
-def record_noise(runs: int, workers: int) -> Noise:
-    """Measure the small suite `runs` times for real; keep each run's relative worker medians."""
-    from perfkit.analysis.stats import worker_medians
-    from perfkit.rundir import load_run
-
-    pools: dict[str, list[list[float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="perfkit-noise-") as tmp:
-        for number in range(runs):
-            done = subprocess.run(
-                [sys.executable, "-m", "perfkit", "run", str(SUITE), "--quick",
-                 "--workers", str(workers), "--out", tmp, "--db", f"{tmp}/h.sqlite"],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            if done.returncode != 0:
-                raise SystemExit(f"noise run {number + 1} failed: {done.stderr.strip()[-300:]}")
-            medians = worker_medians(load_run(done.stdout.strip().splitlines()[-1]).samples)
-            for case, group in medians.groupby("id"):
-                pools.setdefault(str(case), []).append(group["median_seconds"].tolist())
-            print(f"  noise run {number + 1}/{runs} recorded", file=sys.stderr)
-    data = {"runs": runs, "workers": workers, "pools": pools}
-    NOISE_FILE.parent.mkdir(parents=True, exist_ok=True)
-    NOISE_FILE.write_text(json.dumps(data))
-    return _noise(data)
-
-
-def _noise(data: dict) -> Noise:
-    out = []
-    for runs in data["pools"].values():
-        centre = float(np.median([np.median(r) for r in runs]))
-        out += [np.asarray(r, float) / centre for r in runs]
-    return Noise(pools=out, source={k: data[k] for k in ("runs", "workers")})
-
-
-def load_noise(runs: int, workers: int, refresh: bool) -> Noise:
-    if NOISE_FILE.exists() and not refresh:
-        return _noise(json.loads(NOISE_FILE.read_text()))
-    print(f"recording real noise: {runs} perfkit runs of {SUITE.name}", file=sys.stderr)
-    return record_noise(runs, workers)
+def load_noise(args: argparse.Namespace) -> Noise:
+    noise = None if args.refresh else _changes_noise.load(args.noise)
+    if noise is None:
+        noise = _changes_noise.record(args.runs, args.workers, args.lock, args.noise)
+    return noise
 
 
 @dataclass(frozen=True)
@@ -139,14 +101,19 @@ def perfkit_points(batch: list[tuple[np.ndarray, list[np.ndarray]]]) -> list[lis
     return [[c.index for c in detect(m, w)] for m, w in batch]
 
 
-def perfkit_check_alerts(batch: list[tuple[np.ndarray, list[np.ndarray]]]) -> list[list[int]]:
-    """What ``perfkit history --check`` would alert on: the last step, a regression ≥ 5 %."""
+def check_alerts(
+    batch: list[tuple[np.ndarray, list[np.ndarray]]], threshold: float
+) -> list[list[int]]:
+    """What ``perfkit history --check --threshold T`` alerts on: the last step, a regression."""
     out = []
     for m, w in batch:
         found = detect(m, w)
-        last = found[-1] if found else None
-        alert = last is not None and last.ratio >= 1 + CHECK_THRESHOLD and last.ci_low > 1
-        out.append([last.index] if alert else [])
+        alert = (
+            found
+            and kind(found[-1].ratio, found[-1].ci_low, found[-1].ci_high, threshold)
+            == "regression"
+        )
+        out.append([found[-1].index] if alert else [])
     return out
 
 
@@ -215,91 +182,128 @@ def replay(points_per_prefix: list[list[int]]) -> int:
     return alerts
 
 
-def run_detectors(name: str, fn, batches: dict) -> dict:
+def run_detectors(fn, batches: dict) -> dict:
     started = time.perf_counter()
     out = {key: fn(batch) for key, batch in batches.items()}
     out["seconds"] = time.perf_counter() - started
     return out
 
 
+def false_alerts(found: list[list[int]], prefixes: list[tuple[Series, int]]) -> int:
+    per_flat: dict[int, list[list[int]]] = {}
+    for points, (series, _) in zip(found, prefixes, strict=True):
+        per_flat.setdefault(id(series), []).append(points)
+    return sum(replay(v) for v in per_flat.values())
+
+
+def delays(found: list[list[int]], replays: list[tuple[Series, int]]) -> list[int | None]:
+    """Per late series: runs after the step until it is first found (None: not in 10)."""
+    first: dict[int, int | None] = {}
+    for points, (series, n) in zip(found, replays, strict=True):
+        first.setdefault(id(series), None)
+        if first[id(series)] is None and match(points, (LATE_AT,)):
+            first[id(series)] = n - LATE_AT
+    return list(first.values())
+
+
+def delay_cells(found: list[int | None]) -> list[str]:
+    """Counts per bucket of DELAY_BUCKETS."""
+
+    def bucket(d: int | None) -> str:
+        if d is None:
+            return "not in 10"
+        return str(d) if d <= 3 else "4–5" if d <= 5 else "6–10"
+
+    counts = Counter(bucket(d) for d in found)
+    return [str(counts.get(b, 0)) for b in DELAY_BUCKETS]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m perfkit.selfbench changes")
     parser.add_argument("--series", type=int, default=60, help="series with steps (default 60)")
     parser.add_argument("--flat", type=int, default=30, help="series without steps (default 30)")
-    parser.add_argument("--runs", type=int, default=8, help="real runs recorded for noise")
-    parser.add_argument("--workers", type=int, default=8, help="workers per real run")
+    parser.add_argument("--late", type=int, default=40, help="series with a 5 %% step at run 40")
+    parser.add_argument("--runs", type=int, default=24, help="real runs recorded for noise")
+    parser.add_argument("--workers", type=int, default=24, help="workers per real run")
     parser.add_argument("--refresh", action="store_true", help="re-record the real noise")
+    parser.add_argument(
+        "--noise", type=Path, default=NOISE_FILE, help=f"the noise sample (default {NOISE_FILE})"
+    )
+    parser.add_argument(
+        "--lock", type=Path, default=HEAVY_LOCK, help="flock held while recording noise"
+    )
+    parser.add_argument(
+        "--thresholds", default="5,3", help="--check thresholds scored, in %% (default 5,3)"
+    )
     parser.add_argument("--no-otava", action="store_true")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
 
-    noise = load_noise(args.runs, args.workers, args.refresh)
-    spread = np.median([np.std(np.log(p), ddof=1) for p in noise.pools])
-    drift = np.std(np.log([np.median(p) for p in noise.pools]), ddof=1)
+    noise = load_noise(args)
     rng = np.random.default_rng(args.seed)
     stepped = [make_series(noise, rng, step_levels(rng)) for _ in range(args.series)]
     flat = [make_series(noise, rng, np.ones(LENGTH)) for _ in range(args.flat)]
     late = []  # one 5 % step at run 40, up and down alternately
-    for i in range(20):
-        levels = np.where(np.arange(50) < 40, 1.0, 1.05 if i % 2 == 0 else 1 / 1.05)
-        late.append(make_series(noise, rng, levels))
+    for i in range(args.late):
+        after = 1 + LATE_SIZE if i % 2 == 0 else 1 / (1 + LATE_SIZE)
+        late.append(make_series(noise, rng, np.where(np.arange(LATE_LENGTH) < LATE_AT, 1.0, after)))
     prefixes = [(s, n) for s in flat for n in range(10, LENGTH + 1)]
-    delays = [(s, 40 + d) for s in late for d in range(1, 11)]
+    replays = [(s, LATE_AT + d) for s in late for d in range(1, 11)]
+    up = [(s, n) for s, n in replays if s.sizes[0] > 0]
 
     batches_pk = {
         "stepped": [(s.medians, s.workers) for s in stepped],
         "flat": [(s.medians[:n], s.workers[:n]) for s, n in prefixes],
-        "late": [(s.medians[:n], s.workers[:n]) for s, n in delays],
+        "late": [(s.medians[:n], s.workers[:n]) for s, n in replays],
     }
-    results = {"perfkit": run_detectors("perfkit", perfkit_points, batches_pk)}
-    check_alerts = perfkit_check_alerts(batches_pk["flat"])
+    results = {"perfkit": run_detectors(perfkit_points, batches_pk)}
     python = None if args.no_otava else ensure_otava()
     if python is not None:
         batches_ot = {key: [m for m, _ in batch] for key, batch in batches_pk.items()}
-        results["Otava"] = run_detectors("Otava", lambda b: otava_points(python, b), batches_ot)
+        results["Otava"] = run_detectors(lambda b: otava_points(python, b), batches_ot)
 
     print(
-        f"noise from {noise.source['runs']} real runs × {noise.source['workers']} workers, "
-        f"{len(noise.pools)} pools: median within-run spread of worker medians "
-        f"{spread:.1%}, between-run drift {drift:.1%}\n"
+        f"{noise.describe()}\n"
         f"{len(stepped)} series × {LENGTH} runs with {sum(len(s.steps) for s in stepped)} "
-        f"steps (±2–20 %), {len(flat)} flat series replayed run by run, "
-        f"{len(late)} series with a 5 % step at run 40; match ±{TOLERANCE} run\n"
+        f"steps (±2–20 %), {len(flat)} flat series replayed run by run ({len(prefixes)} runs), "
+        f"{len(late)} series with a {LATE_SIZE:.0%} step at run {LATE_AT} (up and down "
+        f"alternately) replayed run by run; match ±{TOLERANCE} run\n"
     )
     print(
         "| detector | precision | recall | F1 | recall 2–3 % | recall 5–8 % | recall 10–20 % "
         "| false alerts / 100 runs | 5 % step found ≤ 3 runs after | seconds |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
+    found_after = {}
     for name, out in results.items():
         score = Score()
-        for found, series in zip(out["stepped"], stepped, strict=True):
-            score.add(found, series)
-        per_flat: dict[int, list[list[int]]] = {}
-        for found, (series, _) in zip(out["flat"], prefixes, strict=True):
-            per_flat.setdefault(id(series), []).append(found)
-        alerts = sum(replay(v) for v in per_flat.values())
-        runs_replayed = len(prefixes)
-        found_by = {}
-        for found, (series, n) in zip(out["late"], delays, strict=True):
-            if id(series) not in found_by and match(found, (40,)):
-                found_by[id(series)] = n - 40
-        within = sum(1 for d in found_by.values() if d <= 3)
+        for points, series in zip(out["stepped"], stepped, strict=True):
+            score.add(points, series)
+        alerts = false_alerts(out["flat"], prefixes)
+        found_after[name] = delays(out["late"], replays)
+        within = sum(1 for d in found_after[name] if d is not None and d <= 3)
         sizes = {k: f"{h}/{t}" for k, (h, t) in sorted(score.by_size.items())}
         print(
             f"| {name} | {score.precision:.3f} | {score.recall:.3f} | {score.f1:.3f} | "
             f"{sizes.get('2–3 %', '–')} | {sizes.get('5–8 %', '–')} | {sizes.get('10–20 %', '–')} | "
-            f"{100 * alerts / runs_replayed:.2f} ({alerts} in {runs_replayed}) | "
-            f"{within}/{len(late)} (median {np.median(list(found_by.values()) or [np.nan]):.0f}) | "
-            f"{out['seconds']:.1f} |"
+            f"{100 * alerts / len(prefixes):.2f} ({alerts} in {len(prefixes)}) | "
+            f"{within}/{len(late)} | {out['seconds']:.1f} |"
         )
-    per_flat = {}
-    for found, (series, _) in zip(check_alerts, prefixes, strict=True):
-        per_flat.setdefault(id(series), []).append(found)
-    alerts = sum(replay(v) for v in per_flat.values())
-    print(
-        f"\n`perfkit history --check` (a regression step ≥ {CHECK_THRESHOLD:.0%} with its CI "
-        f"above 1 at the head) on the flat series replayed run by run: {alerts} alert(s) in "
-        f"{len(prefixes)} runs = {100 * alerts / len(prefixes):.2f} per 100 runs"
-    )
+    for pct in (float(t) for t in args.thresholds.split(",")):
+        threshold = pct / 100
+        name = f"`history --check --threshold {pct:g}%`"
+        alerts = false_alerts(check_alerts(batches_pk["flat"], threshold), prefixes)
+        found_after[name] = delays(
+            check_alerts([(s.medians[:n], s.workers[:n]) for s, n in up], threshold), up
+        )
+        within = sum(1 for d in found_after[name] if d is not None and d <= 3)
+        print(
+            f"| {name} | | | | | | | {100 * alerts / len(prefixes):.2f} ({alerts} in "
+            f"{len(prefixes)}) | {within}/{len(found_after[name])} (up steps) | |"
+        )
+    print(f"\nruns after the {LATE_SIZE:.0%} step until it is first found (series count):\n")
+    print(f"| detector | {' | '.join(DELAY_BUCKETS)} |")
+    print("|---|" + "---|" * len(DELAY_BUCKETS))
+    for name, found in found_after.items():
+        print(f"| {name} | {' | '.join(delay_cells(found))} |")
     return 0

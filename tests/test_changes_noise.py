@@ -1,0 +1,39 @@
+"""The noise sample of `selfbench changes`: recorded from real perfkit runs with its
+provenance, read back, and scored by the selfbench end to end (perfkit alone)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perfkit.selfbench import _changes_noise, changes
+
+
+@pytest.mark.slow
+def test_noise_is_recorded_from_real_runs_with_provenance_and_scored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "noise.json"
+    noise = _changes_noise.record(2, 3, lock=tmp_path / "heavy.lock", path=path)
+    data = json.loads(path.read_text())
+    assert sorted(data["pools"]) == ["dict_counts", "sort_strings"]
+    assert all(len(runs) == 2 and all(len(w) == 3 for w in runs) for runs in data["pools"].values())
+    p = data["provenance"]
+    assert p["runs_count"] == 2 and p["workers"] == 3 and p["heavy_lock"].endswith("heavy.lock")
+    assert p["started"] <= p["finished"] and p["cores"] and "--workers 3 (fixed plan" in p["plan"]
+    assert [
+        set(r["load"]) >= {"load_average_mean", "other_cpu_share_mean", "high"} for r in p["runs"]
+    ] == [True, True]
+    assert len(noise.pools) == 4 and 0 < noise.within_spread < 1
+    assert "2 real runs × 3 workers" in noise.describe()
+    assert _changes_noise.load(path).pools[0].tolist() == noise.pools[0].tolist()
+    assert _changes_noise.load(tmp_path / "absent.json") is None
+
+    argv = ["--noise", str(path), "--no-otava", "--series", "3", "--flat", "2", "--late", "4"]
+    assert changes.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 real runs × 3 workers" in out
+    assert out.count("| perfkit |") == 2  # the scores and the delay distribution
+    assert "`history --check --threshold 5%`" in out and "not in 10" in out
