@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from perfkit.errors import PerfkitError
+
 CACHE = Path("data") / "selfbench"
 NOISE_FILE = CACHE / "changes-noise.json"
 HEAVY_LOCK = Path("/tmp/perfkit-heavy.lock")
@@ -111,6 +113,8 @@ def record(
     from perfkit.rundir import load_run
     from perfkit.rundir.writer import atomic_write_json
 
+    if runs < 2 or workers < 2:
+        raise PerfkitError("noise needs at least 2 runs of at least 2 workers")
     pools: dict[str, list[list[float]]] = {}
     per_run = []
     print(f"recording real noise: {runs} perfkit runs of {SUITE.name}", file=sys.stderr)
