@@ -16,7 +16,7 @@ import sys
 from perfkit import __version__, extras
 from perfkit.errors import MissingExtraError, PerfkitError
 
-COMMANDS = ("run", "compare", "show", "report", "view", "demo", "history")
+COMMANDS = ("run", "compare", "show", "report", "view", "demo", "history", "bisect")
 
 
 def build_parser() -> argparse.ArgumentParser:

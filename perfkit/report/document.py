@@ -325,8 +325,9 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def render_markdown(context: dict[str, Any]) -> str:
-    return _environment().get_template("performance_report.md.j2").render(**context)
+def render_markdown(context: dict[str, Any], template: str = "performance_report.md.j2") -> str:
+    """A markdown template of ``templates/`` (the report's by default) rendered."""
+    return _environment().get_template(template).render(**context)
 
 
 def render_html(markdown: str, base_dir: Path, title: str) -> str:

@@ -1,0 +1,75 @@
+"""The rules of a bisection, pure and without I/O.
+
+* `confirm`: do good and bad really differ? The change must be significant (its CI
+  excludes 1) and possibly at least the threshold (CI not inside ±threshold); a CI inside
+  ±threshold means there is nothing worth bisecting.
+* `classify`: a candidate measured against good is *bad* when its ratio CI lies wholly
+  past the geometric midpoint between good (1) and bad (the confirmed ratio), *good* when
+  wholly before it, else inconclusive. The midpoint (not the threshold) is the boundary,
+  so a 5 % step is bisected as surely with a 5 % threshold as with a 2 % one, and
+  noise-level changes of other commits (far from the midpoint) do not flip a verdict.
+* `next_rounds`: how many more interleaved rounds an undecided comparison gets: a fixed
+  chunk, up to a cap. The one place to switch to a sequential plan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from perfkit.bisect.records import Estimate
+
+DIFFERS, SAME, INCONCLUSIVE = "differs", "same", "inconclusive"
+GOOD, BAD = "good", "bad"
+
+
+def confirm(estimate: Estimate, threshold: float) -> str:
+    """`differs`, `same` (no change beyond the threshold) or `inconclusive`."""
+    low, high = estimate.ci_low, estimate.ci_high
+    if not (math.isfinite(low) and math.isfinite(high)) or estimate.rounds < MIN_ROUNDS:
+        return INCONCLUSIVE
+    up, down = 1.0 + threshold, 1.0 / (1.0 + threshold)
+    if (low > 1.0 and high >= up) or (high < 1.0 and low <= down):
+        return DIFFERS
+    if low >= down and high <= up:
+        return SAME
+    return INCONCLUSIVE
+
+
+def boundary(bad_ratio: float) -> float:
+    """The ratio halfway (geometrically) between good (1) and bad."""
+    return math.sqrt(bad_ratio)
+
+
+def classify(estimate: Estimate, bad_ratio: float) -> str:
+    """`bad`, `good` or `inconclusive` for a candidate measured against good."""
+    low, high = estimate.ci_low, estimate.ci_high
+    if not (math.isfinite(low) and math.isfinite(high)) or estimate.rounds < MIN_ROUNDS:
+        return INCONCLUSIVE
+    mid = boundary(bad_ratio)
+    slower = bad_ratio > 1.0
+    if low > mid:
+        return BAD if slower else GOOD
+    if high < mid:
+        return GOOD if slower else BAD
+    return INCONCLUSIVE
+
+
+MIN_ROUNDS = 3  # fewer paired rounds give no CI worth a verdict (as perfkit compare)
+
+
+@dataclass(frozen=True)
+class RoundsPlan:
+    """Rounds of one comparison: `first` at once, then `more` at a time up to `most`."""
+
+    first: int = 6
+    more: int = 6
+    most: int = 30
+
+    def next_rounds(self, done: int, decided: bool) -> int:
+        """How many rounds to measure next (0: stop, decided or out of rounds)."""
+        if decided:
+            return 0
+        if done < self.first:
+            return self.first - done
+        return max(0, min(self.more, self.most - done))

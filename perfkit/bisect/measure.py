@@ -1,0 +1,197 @@
+"""One comparison of two commits: interleaved perfkit runs until the rule has its answer.
+
+A comparison of `candidate` against `against` is one or more ordinary runs of the one
+benchmark on both commits (exported once, cached by sha, labelled by short sha), rounds
+interleaved and seeded like any `perfkit run`, each indexed into the history store. The
+rounds of all its runs are pooled: per round the log of candidate / against of the
+worker medians, whose median and bootstrap CI (`perfkit.analysis.stats.paired_ratios`)
+are the estimate. More rounds are added while the rule says inconclusive and the rounds
+plan allows (`perfkit.bisect.decide.RoundsPlan`). Knows nothing of bisection order.
+"""
+
+from __future__ import annotations
+
+import glob
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from perfkit.bisect.decide import INCONCLUSIVE, RoundsPlan
+from perfkit.bisect.records import CommitRef, Estimate, Step
+from perfkit.bisect.state import BisectState, pair_key
+from perfkit.collect.commits import Commit, commit_target
+from perfkit.collect.targets import Target
+from perfkit.config import DEFAULT_STATS, MeasurePlan
+from perfkit.errors import PerfkitError, RunDirError
+from perfkit.render.format import format_change, format_ratio_ci, format_seconds
+from perfkit.rundir import Run, load_run
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every comparison of one bisection shares."""
+
+    repo: Path
+    suite: str
+    case_id: str
+    plan: MeasurePlan
+    rounds: RoundsPlan
+    runs_dir: Path
+    db: str | None = None
+    series: str = "current"
+    seed: int | None = None
+
+
+def ref_of(commit: Commit) -> CommitRef:
+    return CommitRef(commit.sha, commit.subject, commit.author_time, commit.order)
+
+
+def estimate(runs: list[Run], against: str, candidate: str, case_id: str) -> Estimate:
+    """Pooled paired estimate of candidate / against over every round of `runs`."""
+    from perfkit.analysis.stats import paired_ratios, worker_medians
+
+    logs: list[float] = []
+    for run in runs:
+        med = worker_medians(run.samples)
+        med = med[med["id"] == case_id]
+        a = med[med["target"] == against].set_index("worker")["median_seconds"]
+        c = med[med["target"] == candidate].set_index("worker")["median_seconds"]
+        common = a.index.intersection(c.index)
+        logs.extend(np.log(c.loc[common].to_numpy(float) / a.loc[common].to_numpy(float)))
+    if len(logs) < 2:
+        return Estimate(math.nan, math.nan, math.nan, len(logs))
+    est = paired_ratios([np.array(logs)], [len(logs)], [len(logs)], DEFAULT_STATS)[0]
+    return Estimate(est.ratio, est.ci_low, est.ci_high, len(logs))
+
+
+def run_seconds(run: Run) -> float:
+    """Wall time a run took (created -> finished), 0 when it did not finish."""
+    from datetime import datetime
+
+    start = run.info.created_at
+    if start is None or not run.info.finished:
+        return 0.0
+    try:
+        end = datetime.fromisoformat(run.info.finished)
+    except ValueError:
+        return 0.0
+    if end.tzinfo is None:
+        end = end.replace(tzinfo=start.tzinfo)
+    return max(0.0, (end - start).total_seconds())
+
+
+class Measurer:
+    """Runs comparisons for one bisection, reusing the runs its state lists."""
+
+    def __init__(self, setup: Setup, state: BisectState, console: Console) -> None:
+        self.setup = setup
+        self.state = state
+        self.console = console
+        self._targets: dict[str, Target] = {}
+        self.steps: list[Step] = []  # every finished comparison, in order (kept on Ctrl-C)
+
+    def target(self, commit: Commit) -> Target:
+        if commit.sha not in self._targets:
+            self._targets[commit.sha] = commit_target(self.setup.repo, commit, self.setup.series)
+        return self._targets[commit.sha]
+
+    def _cached_runs(self, pair: str) -> list[Run]:
+        runs = []
+        for path in self.state.runs(pair):
+            try:
+                runs.append(load_run(Path(path)))
+            except (PerfkitError, OSError) as exc:
+                self.console.print(f"[yellow]bisect: dropping cached run {path}: {exc}[/]")
+                self.state.drop_run(pair, path)
+        return runs
+
+    def compare(
+        self,
+        kind: str,
+        candidate: Commit,
+        against: Commit,
+        rule: Callable[[Estimate], str],
+        profile: bool = False,
+    ) -> tuple[Step, list[Run]]:
+        """Measure candidate against `against` until `rule` decides or rounds run out.
+
+        Raises KeyboardInterrupt after recording a run that was stopped (Ctrl-C).
+        """
+        pair = pair_key(against.sha, candidate.sha)
+        runs = self._cached_runs(pair)
+        labels = (against.sha[:10], candidate.sha[:10])
+        est = estimate(runs, *labels, self.setup.case_id)
+        verdict = rule(est)
+        measured = False
+        started = time.monotonic()
+        while True:
+            need_profile = profile and pair not in self.state.profiled
+            n = self.setup.rounds.next_rounds(est.rounds, verdict != INCONCLUSIVE)
+            if n == 0 and need_profile:
+                n = self.setup.rounds.more
+            if n == 0:
+                break
+            run = self._measure(candidate, against, n, need_profile, pair)
+            runs.append(run)
+            measured = True
+            est = estimate(runs, *labels, self.setup.case_id)
+            if run.info.status == "interrupted":
+                raise KeyboardInterrupt
+            if est.rounds == 0:
+                raise PerfkitError(
+                    f"no round of {self.setup.case_id} measured on both {labels[0]} and "
+                    f"{labels[1]} (see the failures of run {run.path})"
+                )
+            verdict = rule(est)
+        step = Step(
+            kind=kind,
+            candidate=ref_of(candidate),
+            against=ref_of(against),
+            estimate=est,
+            verdict=verdict,
+            seconds=sum(run_seconds(r) for r in runs),
+            runs=tuple(str(r.path) for r in runs),
+            cached=not measured,
+        )
+        self.steps.append(step)
+        self._print(step, time.monotonic() - started)
+        return step, runs
+
+    def _measure(
+        self, candidate: Commit, against: Commit, rounds: int, profile: bool, pair: str
+    ) -> Run:
+        from perfkit.collect.scheduler import run_suite
+
+        setup = self.setup
+        result = run_suite(
+            setup.suite,
+            [self.target(against), self.target(candidate)],
+            setup.runs_dir,
+            plan=replace(setup.plan, workers=rounds),
+            only=glob.escape(setup.case_id),
+            profile=profile,
+            seed=setup.seed,
+            console=self.console,
+            db=setup.db,
+        )
+        self.state.add_run(pair, str(result.path), profiled=profile)
+        try:
+            return load_run(result.path)
+        except RunDirError as exc:
+            raise PerfkitError(f"cannot read the run just measured: {exc}") from None
+
+    def _print(self, step: Step, elapsed: float) -> None:
+        est = step.estimate
+        cost = "cached" if step.cached else f"{format_seconds(elapsed)} now"
+        self.console.print(
+            f"{step.kind:8} {step.candidate.short} vs {step.against.short}: "
+            f"{format_change(est.ratio)}, ratio CI {format_ratio_ci(est.ci_low, est.ci_high)} "
+            f"over {est.rounds} rounds → [bold]{step.verdict}[/] "
+            f"(runs took {format_seconds(step.seconds)}; {cost})",
+            highlight=False,
+        )

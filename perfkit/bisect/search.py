@@ -1,0 +1,216 @@
+"""The bisection: confirm good vs bad differ, halve the first-parent range, explain the culprit.
+
+Steps, each one comparison (`perfkit.bisect.measure`):
+
+1. *confirm*: bad against good. `same` stops with status ``no-change``; the ratio R it
+   finds sets the boundary every later step is judged by (`perfkit.bisect.decide`).
+2. *bisect*: the middle candidate of the open range against good; `bad` keeps the lower
+   half, `good` the upper. ⌈log2 N⌉ steps for N commits in ``good..bad``.
+3. *final*: the first bad commit against its parent, with profiles on both sides: the
+   ratio the report gives and the culprit analysis (`perfkit.analysis.culprits`).
+
+A step still inconclusive when its rounds run out stops the bisection (status
+``inconclusive``) rather than guess; Ctrl-C stops it with status ``interrupted``. Both keep
+every measured run in the state, so the same command continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+
+from perfkit.bisect.decide import BAD, INCONCLUSIVE, SAME, RoundsPlan, classify, confirm
+from perfkit.bisect.measure import Measurer, Setup, ref_of
+from perfkit.bisect.records import BisectResult, CulpritLine, Step
+from perfkit.bisect.state import DEFAULT_STATE_DIR, BisectState, pair_key, state_key
+from perfkit.collect.commits import Commit, commit_facts, commit_target, list_commits
+from perfkit.collect.git import git
+from perfkit.config import MeasurePlan
+from perfkit.errors import PerfkitError, TargetError
+from perfkit.rundir import DEFAULT_RUNS_DIR, Run
+
+# Bisect's own default: shorter workers than `perfkit run` (a step pools many rounds).
+BISECT_PLAN = MeasurePlan(worker_seconds=0.4, samples=5, profile_workers=3)
+DEFAULT_ROUNDS = RoundsPlan()
+
+
+@dataclass(frozen=True)
+class BisectOptions:
+    suite: str
+    benchmark: str
+    good: str
+    bad: str
+    threshold: float = 0.05
+    repo: Path = field(default_factory=Path.cwd)
+    plan: MeasurePlan = BISECT_PLAN
+    rounds: RoundsPlan = DEFAULT_ROUNDS
+    runs_dir: Path = DEFAULT_RUNS_DIR
+    state_dir: Path = DEFAULT_STATE_DIR
+    db: str | None = None
+    series: str = "current"
+    seed: int | None = None
+
+
+def _suite_spec(suite: str) -> str:
+    path = Path(suite)
+    return str(path.resolve()) if path.exists() else suite
+
+
+def resolve_case(suite: str, benchmark: str, target_path: str) -> str:
+    """The one case id `benchmark` (id, name or glob) names in the suite at good."""
+    from perfkit.collect.scheduler import discover, select
+    from perfkit.collect.supervisor import Workers
+    from perfkit.collect.targets import Target
+
+    cases = select(discover(Workers(), suite, [Target("good", "", target_path)]), benchmark)
+    if len(cases) != 1:
+        ids = ", ".join(c.id for c in cases)
+        raise PerfkitError(f"{benchmark!r} names {len(cases)} benchmarks ({ids}): name one")
+    return cases[0].id
+
+
+def _range(repo: Path, good: Commit, bad: Commit) -> list[Commit]:
+    """Commits of good..bad on bad's first-parent line, oldest first; good must be on it."""
+    if good.sha == bad.sha:
+        raise PerfkitError("--good and --bad are the same commit")
+    commits = list_commits(repo, f"{good.sha}..{bad.sha}")
+    try:
+        parent = git(["rev-parse", f"{commits[0].sha}^1"], repo)
+    except TargetError:
+        parent = ""
+    if parent != good.sha:
+        raise PerfkitError(
+            f"--good {good.short} is not on the first-parent history of --bad {bad.short}"
+        )
+    return commits
+
+
+def bisect(options: BisectOptions, console: Console | None = None) -> BisectResult:
+    """Find the first commit of good..bad with bad's timing of the benchmark."""
+    console = console or Console(stderr=True)
+    started = time.monotonic()
+    repo = options.repo
+    good, bad = commit_facts(repo, options.good), commit_facts(repo, options.bad)
+    commits = _range(repo, good, bad)
+    suite = _suite_spec(options.suite)
+    state = BisectState.load(
+        options.state_dir / f"{state_key(suite, options.benchmark, good.sha, bad.sha)}.json"
+    )
+    good_tree = commit_target(repo, good, options.series).path
+    case_id = resolve_case(suite, options.benchmark, good_tree)
+    setup = Setup(
+        repo,
+        suite,
+        case_id,
+        options.plan,
+        options.rounds,
+        options.runs_dir,
+        options.db,
+        options.series,
+        options.seed,
+    )
+    measurer = Measurer(setup, state, console)
+    console.print(
+        f"bisect {case_id}: {len(commits)} commits in {good.short}..{bad.short}, "
+        f"at most {_steps(len(commits))} bisect steps",
+        highlight=False,
+    )
+    steps = measurer.steps
+
+    def result(status: str, message: str, **more: object) -> BisectResult:
+        return BisectResult(
+            status=status,
+            suite=suite,
+            benchmark=case_id,
+            threshold=options.threshold,
+            good=ref_of(good),
+            bad=ref_of(bad),
+            n_candidates=len(commits),
+            steps=tuple(steps),
+            wall_seconds=time.monotonic() - started,
+            message=message,
+            state_path=str(state.path),
+            **more,  # type: ignore[arg-type]
+        )
+
+    try:
+        step, _ = measurer.compare("confirm", bad, good, lambda e: confirm(e, options.threshold))
+        if step.verdict == SAME:
+            return result("no-change", f"good and bad do not differ by {options.threshold:.0%}")
+        if step.verdict == INCONCLUSIVE:
+            return result("inconclusive", _undecided(step))
+        bad_ratio = step.estimate.ratio
+        lo, hi = -1, len(commits) - 1  # good is index -1; commits[hi] is known bad
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            step, _ = measurer.compare(
+                "bisect", commits[mid], good, lambda e: classify(e, bad_ratio)
+            )
+            if step.verdict == INCONCLUSIVE:
+                return result("inconclusive", _undecided(step))
+            lo, hi = (lo, mid) if step.verdict == BAD else (mid, hi)
+        first_bad, parent = commits[hi], commits[lo] if lo >= 0 else good
+        final, runs = measurer.compare(
+            "final", first_bad, parent, lambda e: classify(e, bad_ratio), profile=True
+        )
+        culprits, notes = explain(
+            runs, state.profiled.get(pair_key(parent.sha, first_bad.sha)), final, case_id
+        )
+        return result(
+            "found",
+            f"first bad commit {first_bad.short}: {first_bad.subject}",
+            first_bad=ref_of(first_bad),
+            parent=ref_of(parent),
+            final=final,
+            culprits=culprits,
+            culprit_notes=notes,
+        )
+    except KeyboardInterrupt:
+        return result(
+            "interrupted",
+            "interrupted: every finished round is kept; run the same command to continue",
+        )
+
+
+def _steps(n: int) -> int:
+    return max(0, (n - 1).bit_length())
+
+
+def _undecided(step: Step) -> str:
+    return (
+        f"{step.kind} step {step.candidate.short} vs {step.against.short} still inconclusive "
+        f"after {step.estimate.rounds} rounds: raise --max-rounds and run again (measured "
+        "rounds are kept)"
+    )
+
+
+def explain(
+    runs: list[Run], profiled: str | None, final: Step, case_id: str
+) -> tuple[tuple[CulpritLine, ...], tuple[str, ...]]:
+    """Culprit lines of the first bad commit against its parent, from the profiled run."""
+    from perfkit.analysis.culprit_words import accounting_text, culprit_text, dependency_text
+    from perfkit.analysis.culprits import find_culprits
+    from perfkit.analysis.run_profiles import load_run_profiles
+
+    run = next((r for r in runs if str(r.path) == profiled), None)
+    if run is None:
+        return (), ("no profiles of this comparison (the profiled run is missing)",)
+    before, after = final.against.short, final.candidate.short
+    report = find_culprits(
+        load_run_profiles(run, before, case_id),
+        load_run_profiles(run, after, case_id),
+        timing_ratio=final.estimate.ratio,
+        benchmark=case_id,
+    )
+    lines = tuple(
+        CulpritLine(c.name, c.file, c.line, c.delta_seconds, culprit_text(c))
+        for c in report.named(3)
+    )
+    notes = [accounting_text(report)]
+    dependency = dependency_text(report)
+    if dependency:
+        notes.insert(0, dependency)
+    return lines, tuple(notes)

@@ -1,0 +1,240 @@
+"""perfkit bisect: its rules on their own, its state file, and one real bisection of a git
+repository of 64 commits (one slows `score` down) through the command line.
+
+The 5 % slowdown, 10 trials and the cost are `python -m perfkit.selfbench bisect`; the
+trial here doubles the benchmark so that it stays short and certain on a busy box.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import perfkit_cli
+
+from perfkit.bisect.decide import (
+    BAD,
+    DIFFERS,
+    GOOD,
+    INCONCLUSIVE,
+    SAME,
+    RoundsPlan,
+    boundary,
+    classify,
+    confirm,
+)
+from perfkit.bisect.records import Estimate
+from perfkit.bisect.state import BisectState
+from perfkit.errors import PerfkitError
+from perfkit.selfbench._bisect_repo import make_bisect_repo
+
+
+def est(ratio: float, low: float, high: float, rounds: int = 6) -> Estimate:
+    return Estimate(ratio, low, high, rounds)
+
+
+def test_confirm_needs_a_significant_change_that_may_reach_the_threshold() -> None:
+    assert confirm(est(1.06, 1.04, 1.08), 0.05) == DIFFERS
+    assert confirm(est(0.90, 0.88, 0.93), 0.05) == DIFFERS  # faster bisects too
+    assert confirm(est(1.01, 0.99, 1.03), 0.05) == SAME
+    assert confirm(est(1.02, 1.01, 1.03), 0.05) == SAME  # real, but smaller than asked
+    assert confirm(est(1.05, 0.98, 1.12), 0.05) == INCONCLUSIVE
+    assert confirm(est(1.30, 1.20, 1.40, rounds=2), 0.05) == INCONCLUSIVE
+    assert confirm(est(math.nan, math.nan, math.nan, 0), 0.05) == INCONCLUSIVE
+
+
+def test_classify_by_the_midpoint_between_good_and_bad() -> None:
+    assert boundary(1.21) == pytest.approx(1.1)
+    assert classify(est(1.20, 1.15, 1.25), 1.21) == BAD
+    assert classify(est(1.01, 0.97, 1.05), 1.21) == GOOD
+    assert classify(est(1.10, 1.05, 1.15), 1.21) == INCONCLUSIVE
+    # A speedup: bad is faster, so a candidate near 0.8 is bad.
+    assert classify(est(0.80, 0.78, 0.83), 0.8) == BAD
+    assert classify(est(1.00, 0.98, 1.02), 0.8) == GOOD
+
+
+def test_rounds_plan_adds_rounds_only_while_undecided_and_up_to_the_cap() -> None:
+    plan = RoundsPlan(first=6, more=4, most=12)
+    assert plan.next_rounds(0, decided=False) == 6
+    assert plan.next_rounds(3, decided=False) == 3  # an interrupted first run is topped up
+    assert plan.next_rounds(6, decided=False) == 4
+    assert plan.next_rounds(10, decided=False) == 2
+    assert plan.next_rounds(12, decided=False) == 0
+    assert plan.next_rounds(6, decided=True) == 0
+
+
+def test_state_survives_a_reload_and_a_corrupt_file_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    state = BisectState.load(path)
+    state.add_run("a..b", "/runs/1")
+    state.add_run("a..b", "/runs/2", profiled=True)
+    again = BisectState.load(path)
+    assert again.runs("a..b") == ["/runs/1", "/runs/2"] and again.profiled == {"a..b": "/runs/2"}
+    again.drop_run("a..b", "/runs/2")
+    assert BisectState.load(path).profiled == {}
+    path.write_text("{not json")
+    with pytest.raises(PerfkitError, match="unreadable bisect state"):
+        BisectState.load(path)
+
+
+def _args(repo, tmp: Path, good: str, bad: str, *extra: str) -> list[str]:
+    return [
+        "bisect",
+        str(repo.suite),
+        "pipeline",
+        "--good",
+        good,
+        "--bad",
+        bad,
+        "--rounds",
+        "4",
+        "--more-rounds",
+        "4",
+        "--worker-seconds",
+        "0.15",
+        "--out",
+        str(tmp / "report"),
+        "--runs-dir",
+        str(tmp / "runs"),
+        "--db",
+        str(tmp / "history.sqlite"),
+        *extra,
+    ]
+
+
+def _bisect(repo, tmp: Path, good: str, bad: str, *extra: str):
+    return perfkit_cli(*_args(repo, tmp, good, bad, *extra), cwd=repo.path, timeout=600)
+
+
+def _interrupt_after_confirm(repo, tmp: Path) -> tuple[int, str]:
+    """Start a bisection, press Ctrl-C once its first step is printed."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfkit", *_args(repo, tmp, repo.shas[0], "main")],
+        cwd=repo.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = []
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("confirm "):
+            proc.send_signal(signal.SIGINT)
+            break
+    _, rest = proc.communicate(timeout=120)
+    return proc.returncode, "".join(seen) + rest
+
+
+@pytest.mark.slow
+def test_bisect_names_the_slow_commit_and_its_function_and_continues_after_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    repo = make_bisect_repo(tmp_path, commits=64, slow_at=37, slowdown=1.0, seed=3)
+    code, stderr = _interrupt_after_confirm(repo, tmp_path)
+    assert code == 130, stderr
+    stopped = json.loads((tmp_path / "report" / "bisect.json").read_text())
+    assert stopped["status"] == "interrupted" and stopped["steps"][0]["kind"] == "confirm"
+    kept = {p.name for p in (tmp_path / "runs").iterdir()}
+
+    done = _bisect(repo, tmp_path, repo.shas[0], "main")
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads((tmp_path / "report" / "bisect.json").read_text())
+    assert result["status"] == "found"
+    assert result["first_bad"]["sha"] == repo.culprit_sha
+    assert result["first_bad"]["subject"].startswith("score:")
+    assert result["parent"]["sha"] == repo.shas[36]
+    # confirm, ⌈log2 64⌉ = 6 halvings, the final comparison against the parent
+    assert [s["kind"] for s in result["steps"]] == ["confirm"] + ["bisect"] * 6 + ["final"]
+    assert result["comparisons"] == 8
+    final = result["final"]["estimate"]
+    assert final["ci_low"] > 1.0, final
+    assert any(c["name"] == "score" for c in result["culprits"]), result["culprits"]
+    markdown = (tmp_path / "report" / "bisect_report.md").read_text()
+    assert repo.culprit_sha in markdown and "`score`" in markdown
+    assert "<table>" in (tmp_path / "report" / "bisect_report.html").read_text()
+    assert "confirm" in done.stderr and "bisect" in done.stderr  # steps printed as they go
+    # The re-run after Ctrl-C continued: the confirm step came from the kept runs.
+    assert result["steps"][0]["cached"] and kept <= {p.name for p in (tmp_path / "runs").iterdir()}
+
+    # Every measured run is in the history store, with its commits' facts.
+    runs = {p.name for p in (tmp_path / "runs").iterdir()}
+    with sqlite3.connect(tmp_path / "history.sqlite") as db:
+        indexed = {r for (r,) in db.execute("select run_id from runs")}
+        shas = {s for (s,) in db.execute("select distinct git_sha from points")}
+    assert runs <= indexed and repo.culprit_sha in shas
+
+    again = _bisect(repo, tmp_path, repo.shas[0], "main")
+    assert again.returncode == 0, again.stderr
+    assert {p.name for p in (tmp_path / "runs").iterdir()} == runs  # nothing measured again
+    cached = json.loads((tmp_path / "report" / "bisect.json").read_text())
+    assert cached["first_bad"]["sha"] == repo.culprit_sha
+    assert all(s["cached"] for s in cached["steps"])
+
+
+@pytest.mark.slow
+def test_bisect_without_a_change_between_good_and_bad_says_so_and_exits_1(tmp_path: Path) -> None:
+    repo = make_bisect_repo(tmp_path, commits=12, slow_at=12, slowdown=0.30, seed=1)
+    done = _bisect(repo, tmp_path, repo.shas[0], repo.shas[8], "--threshold", "50%")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "do not differ by 50%" in done.stdout
+    result = json.loads((tmp_path / "report" / "bisect.json").read_text())
+    assert result["status"] == "no-change" and result["comparisons"] == 1
+
+
+def test_bisect_bad_refs_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    repo = make_bisect_repo(tmp_path, commits=3, slow_at=2, seed=0)
+    done = _bisect(repo, tmp_path, "nosuchref", "main")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "unknown git ref 'nosuchref'" in done.stderr
+    backwards = _bisect(repo, tmp_path, "main", repo.shas[0])
+    assert backwards.returncode == 2, backwards.stderr
+
+
+def test_the_report_names_the_commit_its_ratio_and_culprits_and_json_has_no_nan(
+    tmp_path: Path,
+) -> None:
+    from perfkit.bisect.records import BisectResult, CommitRef, CulpritLine, Step
+    from perfkit.report.bisect import write_bisect_report
+
+    good = CommitRef("a" * 40, "first", "2026-01-01T00:00:00+00:00", 1)
+    parent = CommitRef("b" * 40, "docs <b>", "2026-01-01T00:01:00+00:00", 2)
+    bad = CommitRef("c" * 40, "score: weight words", "2026-01-01T00:02:00+00:00", 3)
+    final = Step("final", bad, parent, est(1.05, 1.03, 1.07, 12), BAD, 9.5, ("/r/2",))
+    steps = (
+        Step("confirm", bad, good, est(1.05, 1.04, 1.06), DIFFERS, 5.0, ("/r/1",), cached=True),
+        Step("bisect", parent, good, est(math.nan, math.nan, math.nan, 0), INCONCLUSIVE, 0, ()),
+        final,
+    )
+    result = BisectResult(
+        status="found",
+        suite="suite.py",
+        benchmark="pipeline",
+        threshold=0.05,
+        good=good,
+        bad=bad,
+        n_candidates=2,
+        steps=steps,
+        wall_seconds=20.0,
+        message="first bad commit cccccccccc: score: weight words",
+        first_bad=bad,
+        parent=parent,
+        final=final,
+        culprits=(CulpritLine("score", "textkit/score.py", 6, 1e-4, "`score`: +100 µs"),),
+        culprit_notes=("the named culprit accounts for all of it",),
+    )
+    paths = write_bisect_report(result, tmp_path)
+    markdown = paths.markdown.read_text()
+    assert "c" * 40 in markdown and "authored 2026-01-01T00:02:00+00:00" in markdown
+    assert "+5.0 % slower" in markdown and "1.030–1.070" in markdown
+    assert "- `score`: +100 µs" in markdown and "docs \\<b\\>" in markdown
+    assert "| 1 | confirm |" in markdown and "(cached)" in markdown
+    data = json.loads(paths.json.read_text())  # strict JSON: NaN became null
+    assert data["steps"][1]["estimate"]["ratio"] is None and data["comparisons"] == 3
+    assert "<b>" not in paths.html.read_text().split("<body>")[1]
