@@ -7,17 +7,22 @@ trial here doubles the benchmark so that it stays short and certain on a busy bo
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import perfkit_cli
+from rich.console import Console
 
+from perfkit.bisect import BisectOptions, bisect
 from perfkit.bisect.decide import (
     BAD,
     DIFFERS,
@@ -29,8 +34,11 @@ from perfkit.bisect.decide import (
     classify,
     confirm,
 )
+from perfkit.bisect.interrupt import Interrupts
 from perfkit.bisect.records import Estimate
+from perfkit.bisect.search import BISECT_PLAN
 from perfkit.bisect.state import BisectState
+from perfkit.collect.supervisor import Workers, stop_on_signals
 from perfkit.errors import PerfkitError
 from perfkit.selfbench._bisect_repo import make_bisect_repo
 
@@ -83,6 +91,29 @@ def test_state_survives_a_reload_and_a_corrupt_file_is_one_clear_error(tmp_path:
         BisectState.load(path)
 
 
+def test_ctrl_c_between_runs_sets_one_flag_and_throws_nothing_into_bookkeeping() -> None:
+    before = signal.getsignal(signal.SIGINT)
+    with Interrupts() as stop:
+        assert not stop.requested
+        signal.raise_signal(signal.SIGINT)  # handled at once, in this thread
+        assert stop.requested
+        with pytest.raises(KeyboardInterrupt):
+            stop.check()
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_ctrl_c_a_run_got_after_its_last_look_at_its_flag_still_stops_the_bisection() -> None:
+    """The lost Ctrl-C: the run's own handler took it, then the run ended `complete`."""
+    with Interrupts() as stop:
+        workers = Workers()
+        with stop_on_signals(workers):
+            signal.raise_signal(signal.SIGINT)
+        assert workers.stop_requested.is_set()  # the run's flag, gone with the run
+        assert stop.requested  # and the bisection's
+    with Interrupts() as later:
+        assert not later.requested  # counted from the bisection's start
+
+
 def _args(repo, tmp: Path, good: str, bad: str, *extra: str) -> list[str]:
     return [
         "bisect",
@@ -113,23 +144,68 @@ def _bisect(repo, tmp: Path, good: str, bad: str, *extra: str):
 
 
 def _interrupt_after_confirm(repo, tmp: Path) -> tuple[int, str]:
-    """Start a bisection, press Ctrl-C once its first step is printed."""
+    """Start a bisection, press Ctrl-C once its first step is printed.
+
+    As a terminal does: SIGINT to the whole process group (git children included; the
+    workers have sessions of their own). Wherever it lands in the next step (an export,
+    a run, the bookkeeping between) the bisection must stop with status `interrupted`.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-m", "perfkit", *_args(repo, tmp, repo.shas[0], "main")],
         cwd=repo.path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,
     )
     seen = []
     assert proc.stderr is not None
     for line in proc.stderr:
         seen.append(line)
         if line.startswith("confirm "):
-            proc.send_signal(signal.SIGINT)
+            os.killpg(proc.pid, signal.SIGINT)
             break
     _, rest = proc.communicate(timeout=120)
     return proc.returncode, "".join(seen) + rest
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_a_run_writes_run_json_stops_the_bisection_and_keeps_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deterministic: SIGINT exactly in the window that once lost it (the run has decided
+    `complete` and writes run.json; its handler is still installed)."""
+    from perfkit.rundir.writer import RunWriter
+
+    finish = RunWriter.finish
+
+    def finish_with_ctrl_c(self: RunWriter, status: str) -> None:
+        signal.raise_signal(signal.SIGINT)
+        finish(self, status)
+
+    monkeypatch.setattr(RunWriter, "finish", finish_with_ctrl_c)
+    repo = make_bisect_repo(tmp_path, commits=4, slow_at=2, slowdown=1.0, seed=3)
+    options = BisectOptions(
+        suite=str(repo.suite),
+        benchmark="pipeline",
+        good=repo.shas[0],
+        bad=repo.shas[-1],
+        repo=repo.path,
+        plan=replace(BISECT_PLAN, worker_seconds=0.1),
+        rounds=RoundsPlan(3, 3, 6),
+        runs_dir=tmp_path / "runs",
+        state_dir=tmp_path / "state",
+        db=str(tmp_path / "history.sqlite"),
+    )
+    console = Console(file=io.StringIO(), width=200)
+    result = bisect(options, console)
+    assert result.status == "interrupted", console.file.getvalue()
+    assert result.steps == ()  # stopped inside the confirm step, after its first run
+    kept = [p for p in (tmp_path / "runs").iterdir()]
+    assert len(kept) == 1 and json.loads((kept[0] / "run.json").read_text())["status"] == "complete"
+    state = BisectState.load(Path(result.state_path))
+    assert [str(p) for p in kept] == [r for runs in state.pairs.values() for r in runs]
+    assert "fixed runs, not the adaptive plan" in result.plan
 
 
 @pytest.mark.slow
@@ -160,6 +236,7 @@ def test_bisect_names_the_slow_commit_and_its_function_and_continues_after_ctrl_
     assert repo.culprit_sha in markdown and "`score`" in markdown
     assert "<table>" in (tmp_path / "report" / "bisect_report.html").read_text()
     assert "confirm" in done.stderr and "bisect" in done.stderr  # steps printed as they go
+    assert "plan: bisect's own rounds (fixed runs, not the adaptive plan)" in done.stderr
     # The re-run after Ctrl-C continued: the confirm step came from the kept runs.
     assert result["steps"][0]["cached"] and kept <= {p.name for p in (tmp_path / "runs").iterdir()}
 

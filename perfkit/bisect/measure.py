@@ -6,7 +6,9 @@ interleaved and seeded like any `perfkit run`, each indexed into the history sto
 rounds of all its runs are pooled: per round the log of candidate / against of the
 worker medians, whose median and bootstrap CI (`perfkit.analysis.stats.paired_ratios`)
 are the estimate. More rounds are added while the rule says inconclusive and the rounds
-plan allows (`perfkit.bisect.decide.RoundsPlan`). Knows nothing of bisection order.
+plan allows (`perfkit.bisect.decide.RoundsPlan`); each run is a fixed run of exactly the
+rounds asked for. The bisection's stop flag (`perfkit.bisect.interrupt`) is checked before
+and after every run, so Ctrl-C keeps every finished run. Knows nothing of bisection order.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from rich.console import Console
 
 from perfkit.bisect.decide import INCONCLUSIVE, RoundsPlan
+from perfkit.bisect.interrupt import Interrupts
 from perfkit.bisect.records import CommitRef, Estimate, Step
 from perfkit.bisect.state import BisectState, pair_key
 from perfkit.collect.commits import Commit, commit_target
@@ -45,6 +48,16 @@ class Setup:
     db: str | None = None
     series: str = "current"
     seed: int | None = None
+
+    def describe(self) -> str:
+        """The plan in one line, as the bisection prints it."""
+        plan, rounds = self.plan, self.rounds
+        return (
+            f"bisect's own rounds (fixed runs, not the adaptive plan): {rounds.first} "
+            f"interleaved rounds a step, +{rounds.more} while its CI straddles the boundary, "
+            f"at most {rounds.most}; a round is one {plan.worker_seconds:g} s worker "
+            f"({plan.samples} samples) per commit"
+        )
 
 
 def ref_of(commit: Commit) -> CommitRef:
@@ -88,10 +101,13 @@ def run_seconds(run: Run) -> float:
 class Measurer:
     """Runs comparisons for one bisection, reusing the runs its state lists."""
 
-    def __init__(self, setup: Setup, state: BisectState, console: Console) -> None:
+    def __init__(
+        self, setup: Setup, state: BisectState, console: Console, stop: Interrupts
+    ) -> None:
         self.setup = setup
         self.state = state
         self.console = console
+        self.stop = stop
         self._targets: dict[str, Target] = {}
         self.steps: list[Step] = []  # every finished comparison, in order (kept on Ctrl-C)
 
@@ -120,7 +136,7 @@ class Measurer:
     ) -> tuple[Step, list[Run]]:
         """Measure candidate against `against` until `rule` decides or rounds run out.
 
-        Raises KeyboardInterrupt after recording a run that was stopped (Ctrl-C).
+        Raises KeyboardInterrupt (after recording the run in flight) once Ctrl-C was pressed.
         """
         pair = pair_key(against.sha, candidate.sha)
         runs = self._cached_runs(pair)
@@ -136,12 +152,18 @@ class Measurer:
                 n = self.setup.rounds.more
             if n == 0:
                 break
-            run = self._measure(candidate, against, n, need_profile, pair)
+            self.stop.check()
+            try:
+                run = self._measure(candidate, against, n, need_profile, pair)
+            except PerfkitError:
+                self.stop.check()  # a terminal's Ctrl-C also killed a git child: stopped
+                raise
             runs.append(run)
             measured = True
             est = estimate(runs, *labels, self.setup.case_id)
             if run.info.status == "interrupted":
                 raise KeyboardInterrupt
+            self.stop.check()  # a Ctrl-C that came after the run's last look at its flag
             if est.rounds == 0:
                 raise PerfkitError(
                     f"no round of {self.setup.case_id} measured on both {labels[0]} and "
@@ -172,7 +194,7 @@ class Measurer:
             setup.suite,
             [self.target(against), self.target(candidate)],
             setup.runs_dir,
-            plan=replace(setup.plan, workers=rounds),
+            plan=replace(setup.plan, workers=rounds, adaptive=False),
             only=glob.escape(setup.case_id),
             profile=profile,
             seed=setup.seed,

@@ -77,6 +77,7 @@ class BisectResult:
     final: Step | None = None
     culprits: tuple[CulpritLine, ...] = ()
     culprit_notes: tuple[str, ...] = ()  # accounting and dependency sentences
+    plan: str = ""  # the rounds plan, as printed at the start
     state_path: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 

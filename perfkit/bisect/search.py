@@ -10,19 +10,26 @@ Steps, each one comparison (`perfkit.bisect.measure`):
    ratio the report gives and the culprit analysis (`perfkit.analysis.culprits`).
 
 A step still inconclusive when its rounds run out stops the bisection (status
-``inconclusive``) rather than guess; Ctrl-C stops it with status ``interrupted``. Both keep
+``inconclusive``) rather than guess; Ctrl-C (or SIGTERM) at any time stops it with status
+``interrupted`` (one flag for the whole bisection, `perfkit.bisect.interrupt`). Both keep
 every measured run in the state, so the same command continues where it stopped.
+
+The plan is bisect's own, chosen deliberately and printed at the start: every run is a
+*fixed* run of the rounds `RoundsPlan` asks for (never the collect adaptive plan, whose
+rule stops when a ratio is told apart from 1; a step here is judged against the midpoint
+between good and bad, so bisect decides itself when to add rounds).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from rich.console import Console
 
 from perfkit.bisect.decide import BAD, INCONCLUSIVE, SAME, RoundsPlan, classify, confirm
+from perfkit.bisect.interrupt import Interrupts
 from perfkit.bisect.measure import Measurer, Setup, ref_of
 from perfkit.bisect.records import BisectResult, CulpritLine, Step
 from perfkit.bisect.state import DEFAULT_STATE_DIR, BisectState, pair_key, state_key
@@ -32,8 +39,9 @@ from perfkit.config import MeasurePlan
 from perfkit.errors import PerfkitError, TargetError
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run
 
-# Bisect's own default: shorter workers than `perfkit run` (a step pools many rounds).
-BISECT_PLAN = MeasurePlan(worker_seconds=0.4, samples=5, profile_workers=3)
+# Bisect's own default: shorter workers than `perfkit run` (a step pools many rounds), and
+# the fixed plan, whatever DEFAULT_PLAN says: bisect's RoundsPlan schedules the rounds.
+BISECT_PLAN = MeasurePlan(worker_seconds=0.4, samples=5, profile_workers=3, adaptive=False)
 DEFAULT_ROUNDS = RoundsPlan()
 
 
@@ -89,8 +97,24 @@ def _range(repo: Path, good: Commit, bad: Commit) -> list[Commit]:
 
 
 def bisect(options: BisectOptions, console: Console | None = None) -> BisectResult:
-    """Find the first commit of good..bad with bad's timing of the benchmark."""
+    """Find the first commit of good..bad with bad's timing of the benchmark.
+
+    Ctrl-C or SIGTERM from here to the end (not only while a run measures) returns the
+    result so far with status ``interrupted``.
+    """
     console = console or Console(stderr=True)
+    with Interrupts() as stop:
+        found = _bisect(options, console, stop)
+    if stop.requested and found.status != "interrupted":
+        # Pressed while the handlers were put back: what was found stands, but say so.
+        return replace(found, status="interrupted", message=INTERRUPTED)
+    return found
+
+
+INTERRUPTED = "interrupted: every finished round is kept; run the same command to continue"
+
+
+def _bisect(options: BisectOptions, console: Console, stop: Interrupts) -> BisectResult:
     started = time.monotonic()
     repo = options.repo
     good, bad = commit_facts(repo, options.good), commit_facts(repo, options.bad)
@@ -105,19 +129,20 @@ def bisect(options: BisectOptions, console: Console | None = None) -> BisectResu
         repo,
         suite,
         case_id,
-        options.plan,
+        replace(options.plan, adaptive=False),  # bisect's RoundsPlan schedules the rounds
         options.rounds,
         options.runs_dir,
         options.db,
         options.series,
         options.seed,
     )
-    measurer = Measurer(setup, state, console)
+    measurer = Measurer(setup, state, console, stop)
     console.print(
         f"bisect {case_id}: {len(commits)} commits in {good.short}..{bad.short}, "
         f"at most {_steps(len(commits))} bisect steps",
         highlight=False,
     )
+    console.print(f"plan: {setup.describe()}", highlight=False)
     steps = measurer.steps
 
     def result(status: str, message: str, **more: object) -> BisectResult:
@@ -132,6 +157,7 @@ def bisect(options: BisectOptions, console: Console | None = None) -> BisectResu
             steps=tuple(steps),
             wall_seconds=time.monotonic() - started,
             message=message,
+            plan=setup.describe(),
             state_path=str(state.path),
             **more,  # type: ignore[arg-type]
         )
@@ -159,6 +185,7 @@ def bisect(options: BisectOptions, console: Console | None = None) -> BisectResu
         culprits, notes = explain(
             runs, state.profiled.get(pair_key(parent.sha, first_bad.sha)), final, case_id
         )
+        stop.check()
         return result(
             "found",
             f"first bad commit {first_bad.short}: {first_bad.subject}",
@@ -169,10 +196,7 @@ def bisect(options: BisectOptions, console: Console | None = None) -> BisectResu
             culprit_notes=notes,
         )
     except KeyboardInterrupt:
-        return result(
-            "interrupted",
-            "interrupted: every finished round is kept; run the same command to continue",
-        )
+        return result("interrupted", INTERRUPTED)
 
 
 def _steps(n: int) -> int:

@@ -88,18 +88,35 @@ class Workers:
             _kill_all(live)
 
 
+_stop_signals = 0  # Ctrl-C/SIGTERM received by any `stop_on_signals` block of this process
+
+
+def stop_signals() -> int:
+    """How many Ctrl-C/SIGTERM `stop_on_signals` blocks have received in this process.
+
+    A caller that runs several runs in a row (bisect) compares it before and after each:
+    a signal that lands after a run's last look at its stop flag (while run.json is
+    written, or pending until the handlers are restored) ends that run `complete`, and
+    only this count still tells the caller that Ctrl-C was pressed.
+    """
+    return _stop_signals
+
+
 @contextlib.contextmanager
 def stop_on_signals(workers: Workers) -> Iterator[None]:
     """Ctrl-C and SIGTERM only ask the run to stop; the loop then stops it in order.
 
     No exception is thrown into the middle of bookkeeping, so a second Ctrl-C a
     millisecond after the first cannot break a lock or leave run.json `running`.
+    Every such signal is also counted (`stop_signals`).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def request_stop(signum: int, frame: object) -> None:
+        global _stop_signals
+        _stop_signals += 1
         workers.stop_requested.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
