@@ -30,6 +30,7 @@ from perfkit.bisect.decide import (
     INCONCLUSIVE,
     SAME,
     RoundsPlan,
+    between,
     boundary,
     classify,
     confirm,
@@ -65,6 +66,16 @@ def test_classify_by_the_midpoint_between_good_and_bad() -> None:
     # A speedup: bad is faster, so a candidate near 0.8 is bad.
     assert classify(est(0.80, 0.78, 0.83), 0.8) == BAD
     assert classify(est(1.00, 0.98, 1.02), 0.8) == GOOD
+
+
+def test_between_judges_the_candidate_against_the_midpoint_measured_with_it() -> None:
+    # candidate / √(good · bad) per round: past 1 towards bad is bad, whatever R's estimate
+    assert between(est(1.02, 1.01, 1.03), 1.05) == BAD
+    assert between(est(0.98, 0.97, 0.99), 1.05) == GOOD
+    assert between(est(1.00, 0.98, 1.02), 1.05) == INCONCLUSIVE
+    assert between(est(0.98, 0.97, 0.99), 0.9) == BAD  # a speedup: faster than the midpoint
+    assert between(None, 1.05) == INCONCLUSIVE
+    assert between(est(1.3, 1.2, 1.4, rounds=2), 1.05) == INCONCLUSIVE
 
 
 def test_rounds_plan_adds_rounds_only_while_undecided_and_up_to_the_cap() -> None:

@@ -3,11 +3,16 @@
 * `confirm`: do good and bad really differ? The change must be significant (its CI
   excludes 1) and possibly at least the threshold (CI not inside ±threshold); a CI inside
   ±threshold means there is nothing worth bisecting.
-* `classify`: a candidate measured against good is *bad* when its ratio CI lies wholly
-  past the geometric midpoint between good (1) and bad (the confirmed ratio), *good* when
-  wholly before it, else inconclusive. The midpoint (not the threshold) is the boundary,
-  so a 5 % step is bisected as surely with a 5 % threshold as with a 2 % one, and
-  noise-level changes of other commits (far from the midpoint) do not flip a verdict.
+* `between`: a bisect step measures the candidate, good and bad in the same rounds; per
+  round the candidate against the geometric midpoint of that round's good and bad. It is
+  *bad* when that ratio's CI lies wholly on bad's side of 1, *good* when wholly on
+  good's, else inconclusive. The midpoint (not the threshold) is the boundary, so a 5 %
+  step is bisected as surely with a 5 % threshold as with a 2 % one, noise-level changes
+  of other commits (far from the midpoint) do not flip a verdict, and the boundary is
+  measured with the candidate, not taken from the confirm step's estimate of the bad
+  ratio (whose error, at a handful of rounds, is as large as half a 5 % step).
+* `classify`: the same against a known bad ratio (candidate measured against good
+  alone): the final step's word on the first bad commit against its parent.
 * `next_rounds`: how many more interleaved rounds an undecided comparison gets: a fixed
   chunk, up to a cap. The one place to switch to a sequential plan.
 """
@@ -41,12 +46,19 @@ def boundary(bad_ratio: float) -> float:
     return math.sqrt(bad_ratio)
 
 
-def classify(estimate: Estimate, bad_ratio: float) -> str:
+def between(midpoint: Estimate | None, bad_ratio: float) -> str:
+    """`bad`, `good` or `inconclusive` from candidate / midpoint of good and bad."""
+    if midpoint is None:
+        return INCONCLUSIVE
+    return classify(midpoint, bad_ratio, boundary_ratio=1.0)
+
+
+def classify(estimate: Estimate, bad_ratio: float, boundary_ratio: float | None = None) -> str:
     """`bad`, `good` or `inconclusive` for a candidate measured against good."""
     low, high = estimate.ci_low, estimate.ci_high
     if not (math.isfinite(low) and math.isfinite(high)) or estimate.rounds < MIN_ROUNDS:
         return INCONCLUSIVE
-    mid = boundary(bad_ratio)
+    mid = boundary(bad_ratio) if boundary_ratio is None else boundary_ratio
     slower = bad_ratio > 1.0
     if low > mid:
         return BAD if slower else GOOD

@@ -64,22 +64,57 @@ def ref_of(commit: Commit) -> CommitRef:
     return CommitRef(commit.sha, commit.subject, commit.author_time, commit.order)
 
 
-def estimate(runs: list[Run], against: str, candidate: str, case_id: str) -> Estimate:
-    """Pooled paired estimate of candidate / against over every round of `runs`."""
-    from perfkit.analysis.stats import paired_ratios, worker_medians
+def round_logs(runs: list[Run], labels: tuple[str, ...], case_id: str) -> np.ndarray:
+    """Per round (worker index) the log of each label's worker median; rounds with all."""
+    from perfkit.analysis.stats import worker_medians
 
-    logs: list[float] = []
+    rows: list[np.ndarray] = []
     for run in runs:
         med = worker_medians(run.samples)
         med = med[med["id"] == case_id]
-        a = med[med["target"] == against].set_index("worker")["median_seconds"]
-        c = med[med["target"] == candidate].set_index("worker")["median_seconds"]
-        common = a.index.intersection(c.index)
-        logs.extend(np.log(c.loc[common].to_numpy(float) / a.loc[common].to_numpy(float)))
+        sides = [
+            med[med["target"] == label].set_index("worker")["median_seconds"] for label in labels
+        ]
+        common = sides[0].index
+        for side in sides[1:]:
+            common = common.intersection(side.index)
+        if len(common):
+            rows.append(
+                np.log(np.column_stack([side.loc[common].to_numpy(float) for side in sides]))
+            )
+    return np.concatenate(rows) if rows else np.empty((0, len(labels)))
+
+
+def estimate_logs(logs: np.ndarray) -> Estimate:
+    """Median and bootstrap CI (`perfkit.analysis.stats.paired_ratios`) of per-round logs."""
+    from perfkit.analysis.stats import paired_ratios
+
     if len(logs) < 2:
         return Estimate(math.nan, math.nan, math.nan, len(logs))
-    est = paired_ratios([np.array(logs)], [len(logs)], [len(logs)], DEFAULT_STATS)[0]
+    est = paired_ratios([np.asarray(logs, float)], [len(logs)], [len(logs)], DEFAULT_STATS)[0]
     return Estimate(est.ratio, est.ci_low, est.ci_high, len(logs))
+
+
+def estimate(runs: list[Run], against: str, candidate: str, case_id: str) -> Estimate:
+    """Pooled paired estimate of candidate / against over every round of `runs`."""
+    logs = round_logs(runs, (against, candidate), case_id)
+    return estimate_logs(logs[:, 1] - logs[:, 0])
+
+
+def estimates(
+    runs: list[Run], labels: tuple[str, str, str | None], case_id: str
+) -> tuple[Estimate, Estimate | None]:
+    """candidate / against, and (with a bad side) candidate / √(against · bad) per round.
+
+    The second is the candidate against the midpoint of good and bad measured in the same
+    round: no earlier estimate of the bad ratio (and its error) places the boundary.
+    """
+    against, candidate, bad = labels
+    if bad is None:
+        return estimate(runs, against, candidate, case_id), None
+    logs = round_logs(runs, (against, candidate, bad), case_id)
+    g, c, b = logs[:, 0], logs[:, 1], logs[:, 2]
+    return estimate_logs(c - g), estimate_logs(c - (g + b) / 2)
 
 
 def run_seconds(run: Run) -> float:
@@ -131,18 +166,21 @@ class Measurer:
         kind: str,
         candidate: Commit,
         against: Commit,
-        rule: Callable[[Estimate], str],
+        rule: Callable[[Estimate, Estimate | None], str],
         profile: bool = False,
+        bad: Commit | None = None,
     ) -> tuple[Step, list[Run]]:
-        """Measure candidate against `against` until `rule` decides or rounds run out.
+        """Measure candidate against `against` (and `bad`, if given, in the same rounds)
+        until `rule` decides or rounds run out.
 
+        `rule` gets candidate / against and, with `bad`, candidate / midpoint (`estimates`).
         Raises KeyboardInterrupt (after recording the run in flight) once Ctrl-C was pressed.
         """
-        pair = pair_key(against.sha, candidate.sha)
+        pair = pair_key(against.sha, candidate.sha) + (f"..{bad.sha}" if bad else "")
         runs = self._cached_runs(pair)
-        labels = (against.sha[:10], candidate.sha[:10])
-        est = estimate(runs, *labels, self.setup.case_id)
-        verdict = rule(est)
+        labels = (against.sha[:10], candidate.sha[:10], bad.sha[:10] if bad else None)
+        est, mid = estimates(runs, labels, self.setup.case_id)
+        verdict = rule(est, mid)
         measured = False
         started = time.monotonic()
         while True:
@@ -153,23 +191,24 @@ class Measurer:
             if n == 0:
                 break
             self.stop.check()
+            commits = [against, candidate] + ([bad] if bad else [])
             try:
-                run = self._measure(candidate, against, n, need_profile, pair)
+                run = self._measure(commits, n, need_profile, pair)
             except PerfkitError:
                 self.stop.check()  # a terminal's Ctrl-C also killed a git child: stopped
                 raise
             runs.append(run)
             measured = True
-            est = estimate(runs, *labels, self.setup.case_id)
+            est, mid = estimates(runs, labels, self.setup.case_id)
             if run.info.status == "interrupted":
                 raise KeyboardInterrupt
             self.stop.check()  # a Ctrl-C that came after the run's last look at its flag
             if est.rounds == 0:
                 raise PerfkitError(
-                    f"no round of {self.setup.case_id} measured on both {labels[0]} and "
-                    f"{labels[1]} (see the failures of run {run.path})"
+                    f"no round of {self.setup.case_id} measured on all of "
+                    f"{', '.join(x for x in labels if x)} (see the failures of run {run.path})"
                 )
-            verdict = rule(est)
+            verdict = rule(est, mid)
         step = Step(
             kind=kind,
             candidate=ref_of(candidate),
@@ -179,20 +218,20 @@ class Measurer:
             seconds=sum(run_seconds(r) for r in runs),
             runs=tuple(str(r.path) for r in runs),
             cached=not measured,
+            bad=ref_of(bad) if bad else None,
+            midpoint=mid,
         )
         self.steps.append(step)
         self._print(step, time.monotonic() - started)
         return step, runs
 
-    def _measure(
-        self, candidate: Commit, against: Commit, rounds: int, profile: bool, pair: str
-    ) -> Run:
+    def _measure(self, commits: list[Commit], rounds: int, profile: bool, pair: str) -> Run:
         from perfkit.collect.scheduler import run_suite
 
         setup = self.setup
         result = run_suite(
             setup.suite,
-            [self.target(against), self.target(candidate)],
+            [self.target(c) for c in commits],
             setup.runs_dir,
             plan=replace(setup.plan, workers=rounds, adaptive=False),
             only=glob.escape(setup.case_id),
@@ -208,12 +247,18 @@ class Measurer:
             raise PerfkitError(f"cannot read the run just measured: {exc}") from None
 
     def _print(self, step: Step, elapsed: float) -> None:
-        est = step.estimate
+        est, mid = step.estimate, step.midpoint
         cost = "cached" if step.cached else f"{format_seconds(elapsed)} now"
+        between = (
+            f"; vs the midpoint of good and bad {format_change(mid.ratio)}, "
+            f"CI {format_ratio_ci(mid.ci_low, mid.ci_high)}"
+            if mid is not None
+            else ""
+        )
         self.console.print(
             f"{step.kind:8} {step.candidate.short} vs {step.against.short}: "
-            f"{format_change(est.ratio)}, ratio CI {format_ratio_ci(est.ci_low, est.ci_high)} "
-            f"over {est.rounds} rounds → [bold]{step.verdict}[/] "
+            f"{format_change(est.ratio)}, ratio CI {format_ratio_ci(est.ci_low, est.ci_high)}"
+            f"{between} over {est.rounds} rounds → [bold]{step.verdict}[/] "
             f"(runs took {format_seconds(step.seconds)}; {cost})",
             highlight=False,
         )

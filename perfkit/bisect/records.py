@@ -45,6 +45,8 @@ class Step:
     seconds: float  # wall time of the measuring (0 when all of it came from the cache)
     runs: tuple[str, ...]  # run directories, in measuring order
     cached: bool = False  # every round came from an earlier invocation
+    bad: CommitRef | None = None  # measured in the same rounds (bisect steps)
+    midpoint: Estimate | None = None  # candidate / √(against · bad), per round
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ Steps, each one comparison (`perfkit.bisect.measure`):
 
 1. *confirm*: bad against good. `same` stops with status ``no-change``; the ratio R it
    finds sets the boundary every later step is judged by (`perfkit.bisect.decide`).
-2. *bisect*: the middle candidate of the open range against good; `bad` keeps the lower
-   half, `good` the upper. ⌈log2 N⌉ steps for N commits in ``good..bad``.
+2. *bisect*: the middle candidate of the open range, measured with good and bad in the
+   same rounds and judged against their midpoint (`decide.between`); `bad` keeps the
+   lower half, `good` the upper. ⌈log2 N⌉ steps for N commits in ``good..bad``.
 3. *final*: the first bad commit against its parent, with profiles on both sides: the
    ratio the report gives and the culprit analysis (`perfkit.analysis.culprits`).
 
@@ -28,7 +29,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from perfkit.bisect.decide import BAD, INCONCLUSIVE, SAME, RoundsPlan, classify, confirm
+from perfkit.bisect.decide import (
+    BAD,
+    INCONCLUSIVE,
+    SAME,
+    RoundsPlan,
+    between,
+    classify,
+    confirm,
+)
 from perfkit.bisect.interrupt import Interrupts
 from perfkit.bisect.measure import Measurer, Setup, ref_of
 from perfkit.bisect.records import BisectResult, CulpritLine, Step
@@ -163,7 +172,7 @@ def _bisect(options: BisectOptions, console: Console, stop: Interrupts) -> Bisec
         )
 
     try:
-        step, _ = measurer.compare("confirm", bad, good, lambda e: confirm(e, options.threshold))
+        step, _ = measurer.compare("confirm", bad, good, lambda e, _: confirm(e, options.threshold))
         if step.verdict == SAME:
             return result("no-change", f"good and bad do not differ by {options.threshold:.0%}")
         if step.verdict == INCONCLUSIVE:
@@ -173,14 +182,14 @@ def _bisect(options: BisectOptions, console: Console, stop: Interrupts) -> Bisec
         while hi - lo > 1:
             mid = (lo + hi) // 2
             step, _ = measurer.compare(
-                "bisect", commits[mid], good, lambda e: classify(e, bad_ratio)
+                "bisect", commits[mid], good, lambda _, m: between(m, bad_ratio), bad=bad
             )
             if step.verdict == INCONCLUSIVE:
                 return result("inconclusive", _undecided(step))
             lo, hi = (lo, mid) if step.verdict == BAD else (mid, hi)
         first_bad, parent = commits[hi], commits[lo] if lo >= 0 else good
         final, runs = measurer.compare(
-            "final", first_bad, parent, lambda e: classify(e, bad_ratio), profile=True
+            "final", first_bad, parent, lambda e, _: classify(e, bad_ratio), profile=True
         )
         culprits, notes = explain(
             runs, state.profiled.get(pair_key(parent.sha, first_bad.sha)), final, case_id

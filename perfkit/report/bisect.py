@@ -48,6 +48,12 @@ def context(result: Any) -> dict[str, Any]:
             "against": s.against.sha[:10],
             "change": format_change(s.estimate.ratio),
             "ci": format_ratio_ci(s.estimate.ci_low, s.estimate.ci_high),
+            "midpoint": (
+                f"{format_change(s.midpoint.ratio)} "
+                f"{format_ratio_ci(s.midpoint.ci_low, s.midpoint.ci_high)}"
+                if s.midpoint is not None
+                else "–"
+            ),
             "rounds": s.estimate.rounds,
             "verdict": s.verdict,
             "cost": format_seconds(s.seconds) + (" (cached)" if s.cached else ""),
