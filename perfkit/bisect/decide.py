@@ -76,7 +76,7 @@ class RoundsPlan:
 
     first: int = 6
     more: int = 6
-    most: int = 30
+    most: int = 60
 
     def next_rounds(self, done: int, decided: bool) -> int:
         """How many rounds to measure next (0: stop, decided or out of rounds)."""

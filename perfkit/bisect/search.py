@@ -48,9 +48,11 @@ from perfkit.config import MeasurePlan
 from perfkit.errors import PerfkitError, TargetError
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run
 
-# Bisect's own default: shorter workers than `perfkit run` (a step pools many rounds), and
-# the fixed plan, whatever DEFAULT_PLAN says: bisect's RoundsPlan schedules the rounds.
-BISECT_PLAN = MeasurePlan(worker_seconds=0.4, samples=5, profile_workers=3, adaptive=False)
+# Bisect's own default: shorter workers than `perfkit run` (a step pools many rounds) with
+# 15 samples (a worker's median of 5 short samples spread a round's ratio ~2x wider on this
+# box: python -m perfkit.selfbench bisect_noise), and the fixed plan, whatever
+# DEFAULT_PLAN says: bisect's RoundsPlan schedules the rounds.
+BISECT_PLAN = MeasurePlan(worker_seconds=0.6, samples=15, profile_workers=3, adaptive=False)
 DEFAULT_ROUNDS = RoundsPlan()
 
 

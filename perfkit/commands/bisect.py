@@ -36,14 +36,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--more-rounds", type=int, default=6, help="rounds added while inconclusive (default 6)"
     )
     p.add_argument(
-        "--max-rounds", type=int, default=30, help="rounds a step may reach (default 30)"
+        "--max-rounds", type=int, default=60, help="rounds a step may reach (default 60)"
     )
     p.add_argument(
         "--worker-seconds",
         type=float,
         default=None,
         metavar="S",
-        help="sampling time of one timing worker (default 0.4)",
+        help="sampling time of one timing worker (default 0.6; 15 samples)",
     )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report directory")
     p.add_argument(

@@ -6,13 +6,15 @@ a random place in the middle half, the others docs, unused helpers, or a ±1-pas
 ``tokenize``, about ±0.5 %) and bisects it in-process with bisect's defaults. Scored: the
 first bad commit named is the slow one, the comparisons it took (goal ≤ ⌈log2 64⌉ + 2 = 8),
 rounds, wall time, and whether the report's culprits name ``score``. Goal (issue 18): the
-right commit in ≥ 9 of 10 trials. Run it under the heavy lock:
-``flock /tmp/perfkit-heavy.lock python -m perfkit.selfbench bisect``.
+right commit in ≥ 9 of 10 trials. Run it under the heavy lock, held per trial so that a
+shared machine's other heavy jobs can run between trials:
+``python -m perfkit.selfbench bisect --lock /tmp/perfkit-heavy.lock``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import math
 import random
@@ -28,6 +30,7 @@ from rich.console import Console
 from perfkit.bisect import BisectOptions, bisect
 from perfkit.bisect.decide import RoundsPlan
 from perfkit.bisect.search import BISECT_PLAN
+from perfkit.collect.envs import file_lock
 from perfkit.report.bisect import write_bisect_report
 from perfkit.selfbench._bisect_repo import make_bisect_repo
 
@@ -69,6 +72,7 @@ def trial(where: Path, number: int, args: argparse.Namespace) -> dict:
         "final": final,
         "score_named": "`score`" in report.markdown.read_text(),
         "spread": round_spread(result),
+        "per_step": "/".join(str(s.estimate.rounds) for s in result.steps),
     }
 
 
@@ -94,22 +98,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threshold", type=float, default=0.05)
     p.add_argument("--worker-seconds", type=float, default=BISECT_PLAN.worker_seconds)
     p.add_argument("--rounds", type=int, default=6, help="first and added rounds of a step")
-    p.add_argument("--max-rounds", type=int, default=30, help="rounds a step may reach")
+    p.add_argument("--max-rounds", type=int, default=60, help="rounds a step may reach")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--verbose", action="store_true", help="print each bisection's steps")
+    p.add_argument(
+        "--lock",
+        type=Path,
+        help="flock this file around each trial (e.g. /tmp/perfkit-heavy.lock)",
+    )
     args = p.parse_args(argv)
     print(
         f"bisect trials: {args.commits} commits, +{args.slowdown:.0%} in score, "
         f"threshold {args.threshold:.0%}, worker {args.worker_seconds} s, rounds "
         f"{args.rounds} (+{args.rounds} while inconclusive, ≤ {args.max_rounds})\n\n"
-        "| trial | slow commit | named | status | right | comparisons | rounds | wall | "
-        "final ratio [95 % CI] | report names score | round spread ≈ |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| trial | slow commit | named | status | right | comparisons | rounds | rounds per step "
+        "| wall | final ratio [95 % CI] | report names score | round spread ≈ |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         flush=True,
     )
     rows = []
     for number in range(args.trials):
-        with tempfile.TemporaryDirectory(prefix="perfkit-bisect-") as tmp:
+        held = file_lock(args.lock) if args.lock else contextlib.nullcontext()
+        with held, tempfile.TemporaryDirectory(prefix="perfkit-bisect-") as tmp:
             row = trial(Path(tmp), number, args)
         rows.append(row)
         final = row["final"]
@@ -117,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {row['trial']} | {row['slow_at']} | {row['named_at']} | {row['status']} | "
             f"{'yes' if row['right'] else 'NO'} | {row['comparisons']} | {row['rounds']} | "
+            f"{row['per_step']} | "
             f"{row['wall']:.0f} s | {ratio} | {'yes' if row['score_named'] else 'no'} | "
             f"{row['spread']:.1%} |",
             flush=True,
