@@ -80,7 +80,7 @@ def _suite_spec(suite: str) -> str:
 
 def resolve_case(suite: str, benchmark: str, target_path: str) -> str:
     """The one case id `benchmark` (id, name or glob) names in the suite at good."""
-    from perfkit.collect.scheduler import discover, select
+    from perfkit.collect.discovery import discover, select
     from perfkit.collect.supervisor import Workers
     from perfkit.collect.targets import Target
 
