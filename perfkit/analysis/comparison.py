@@ -172,6 +172,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+# What `Comparison.interval` (and comparison.json's settings.interval) says was used.
+INTERVAL_SEQUENTIAL = "anytime-valid confidence sequence (adaptive plan)"
+INTERVAL_PAIRED = "bootstrap over rounds (paired)"
+INTERVAL_INDEPENDENT = "bootstrap over workers"
+
+
 @dataclass
 class Comparison:
     """Baseline vs current, one row per common benchmark in `table`."""
@@ -199,6 +205,13 @@ class Comparison:
     @property
     def has_memory(self) -> bool:
         return "memory_ratio" in self.table.columns
+
+    @property
+    def interval(self) -> str:
+        """How the ratio CIs were made: `INTERVAL_SEQUENTIAL`, `_PAIRED` or `_INDEPENDENT`."""
+        if not self.paired:
+            return INTERVAL_INDEPENDENT
+        return INTERVAL_SEQUENTIAL if _is_adaptive(self.baseline_run) else INTERVAL_PAIRED
 
     def regressions(self) -> list[str]:
         return list(self.table.loc[self.table["verdict"] == "regression", "id"])
@@ -256,9 +269,7 @@ class Comparison:
                 "false_discovery_rate": self.config.false_discovery_rate,
                 "multiple_comparisons": "benjamini-hochberg",
                 "paired_by_round": self.paired,
-                "interval": "anytime-valid confidence sequence (adaptive plan)"
-                if self.paired and _is_adaptive(self.baseline_run)
-                else "bootstrap",
+                "interval": self.interval,
             },
             "comparison": comparison,
             "summary": {k: _clean(v) for k, v in self.summary.items()},

@@ -17,6 +17,11 @@ import jinja2
 
 from perfkit import __version__
 from perfkit.analysis import triage
+from perfkit.analysis.comparison import (
+    INTERVAL_INDEPENDENT,
+    INTERVAL_PAIRED,
+    INTERVAL_SEQUENTIAL,
+)
 from perfkit.render.format import format_bytes, format_ratio_ci, format_seconds
 from perfkit.report import sections
 from perfkit.report.artifacts import COMPARISON_JSON
@@ -269,6 +274,22 @@ def _count(rep: ReportData, verdict: str) -> int:
     return 0 if rep.table is None else int((rep.table["verdict"] == verdict).sum())
 
 
+# The footnote under the benchmarks table: what `Comparison.interval` means, in words.
+RATIO_CI_WORDS = {
+    INTERVAL_SEQUENTIAL: "the anytime-valid confidence sequence over paired rounds that the "
+    "adaptive plan stopped on",
+    INTERVAL_PAIRED: "a bootstrap over rounds (each round timed both targets)",
+    INTERVAL_INDEPENDENT: "a bootstrap over workers",
+}
+
+
+def ratio_ci_words(rep: ReportData) -> str | None:
+    """How the ratio CIs of this report were made (None without a comparison)."""
+    if rep.comparison is None:
+        return None
+    return RATIO_CI_WORDS.get(rep.comparison.interval, rep.comparison.interval)
+
+
 def report_context(rep: ReportData) -> dict[str, Any]:
     """Everything the template shows, formatted (markdown-safe) but not laid out."""
     figures = rep.files.figures()
@@ -282,6 +303,7 @@ def report_context(rep: ReportData) -> dict[str, Any]:
     return {
         "title": md_text(rep.title),
         "compared": rep.compared,
+        "ratio_ci": ratio_ci_words(rep),
         "sides": [md_code(s.ref) for s in rep.sides],
         "series": [md_code(s) for s in rep.series],
         "threshold": f"{rep.threshold:.0%}",
