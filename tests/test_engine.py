@@ -306,3 +306,41 @@ def test_worker_env_respects_a_users_hash_seed(monkeypatch: pytest.MonkeyPatch) 
     assert worker_env(None) is None
     monkeypatch.setenv("PYTHONHASHSEED", "0")
     assert worker_env(42) is None
+
+
+ATEXIT_SUITE = """
+import atexit
+import os
+
+import perfkit
+
+
+@perfkit.benchmark
+def noop():
+    def mark():
+        with open(os.environ["PERFKIT_ATEXIT_MARKER"], "a") as handle:
+            handle.write("atexit\\n")
+
+    atexit.register(mark)
+    return lambda: None
+"""
+
+
+def test_workers_skip_finalization_but_run_atexit_handlers(tmp_path: Path) -> None:
+    suite, marker = tmp_path / "atexit_suite.py", tmp_path / "atexit.txt"
+    suite.write_text(ATEXIT_SUITE)
+    proc = perfkit_cli(
+        "run",
+        str(suite),
+        "--quick",
+        "--workers",
+        "2",
+        "--out",
+        str(tmp_path / "runs"),
+        env={**os.environ, "PERFKIT_ATEXIT_MARKER": str(marker)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    # Worker processes end with os._exit after their message; the handlers a benchmark
+    # registered still ran, once per timing worker.
+    assert marker.read_text().count("atexit") == 2
+    assert load_run(run_dir_of(proc)).failures.empty
