@@ -219,3 +219,37 @@ def test_perfkit_demo_quick_writes_the_report(tmp_path: Path) -> None:
     assert re.search(budget_row, report), "apply_filter's budget row"
     assert "regression" in done.stdout
     assert not (tmp_path / "demo-data" / "scratch").exists()
+
+
+_FOUND_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from perfkit.collect.suite import load_suite
+suite = load_suite(sys.argv[2])
+first = suite._found(10)
+kept = sorted(p.name for p in (suite._data().directory / "found").glob("*.pickle"))
+again = suite._found(10)
+with suite._catalogue() as url:
+    direct = suite._match(url, suite._playlist(10))
+print(json.dumps({"kept": kept, "same": first == again == direct, "n": len(first)}))
+"""
+
+
+def test_export_setup_keeps_the_match_results_per_trackmatch_version(
+    data: datagen.DemoData,
+) -> None:
+    kept = []
+    for version in (BASELINE_DIR, CURRENT_DIR):
+        done = subprocess.run(
+            [sys.executable, "-c", _FOUND_SCRIPT, str(version), str(SUITE_PATH)],
+            env=_env(data),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout)
+        assert out["same"] and out["n"] == 10  # loaded results equal a fresh match
+        kept.append(set(out["kept"]))
+    assert len(kept[0]) == 1 and len(kept[1]) == 2  # one file per version of trackmatch
