@@ -13,6 +13,8 @@ from types import ModuleType
 
 import pytest
 from helpers.clock import FakeClock, install
+from helpers.demo_runs import DemoQuick
+from helpers.demo_runs import demo_quick as run_demo_quick
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "tests" / "suites"
@@ -35,6 +37,12 @@ def perfkit_cli(
         timeout=timeout,
         check=False,
     )
+
+
+@pytest.fixture(scope="session")
+def demo_quick(tmp_path_factory: pytest.TempPathFactory) -> DemoQuick:
+    """`perfkit demo --quick`, run once per session for the slow tests that check it."""
+    return run_demo_quick(tmp_path_factory.mktemp("demo-quick"))
 
 
 @pytest.fixture

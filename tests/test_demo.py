@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import perfkit_cli
-from helpers.demo_runs import run_demo_suite
+from helpers.demo_runs import DemoQuick
 
 from perfkit import cli, demo
 from perfkit.commands.demo import demo_plan
@@ -183,12 +183,10 @@ def test_suite_without_a_trackmatch_target_is_a_clear_error(
     assert "Traceback" not in done.stderr
 
 
-def test_perfkit_run_measures_demo_benchmarks_on_both_versions(
-    data: datagen.DemoData, tmp_path: Path
-) -> None:
-    run = run_demo_suite(data.directory, tmp_path, "--workers", "2", "--only", "search_cache_*")
+@pytest.mark.slow
+def test_demo_measures_the_monitor_figures_of_both_versions(demo_quick: DemoQuick) -> None:
+    run = demo_quick.run()
     assert run.failures.empty
-    assert set(run.samples["benchmark"]) == {"search_cache_miss", "search_cache_hit"}
     assert set(run.samples["target"]) == {"baseline", "current"}
     from perfkit.analysis.monitor import monitor_summary
 
@@ -199,16 +197,14 @@ def test_perfkit_run_measures_demo_benchmarks_on_both_versions(
     assert miss["cache_hit_rate"] == 0.0
     assert hit["cache_hit_rate"] == 1.0
     assert 0 < miss["network_share"] <= 1
-    assert not list((data.directory / "scratch").glob("trackmatch-*"))
 
 
 @pytest.mark.slow
-def test_perfkit_demo_quick_writes_the_report(tmp_path: Path) -> None:
-    env = {**os.environ, datagen.DATA_DIR_ENV: str(tmp_path / "demo-data")}
-    done = perfkit_cli("demo", "--quick", env=env, cwd=tmp_path)
+def test_perfkit_demo_quick_writes_the_report(demo_quick: DemoQuick) -> None:
+    done = demo_quick.done
     assert done.returncode == 0, done.stderr[-2000:]
-    report = (tmp_path / "reports" / "performance_report.md").read_text(encoding="utf-8")
-    assert (tmp_path / "reports" / "performance_report.html").is_file()
+    report = (demo_quick.reports / "performance_report.md").read_text(encoding="utf-8")
+    assert (demo_quick.reports / "performance_report.html").is_file()
     for scenario in ("process_playlist", "export_csv", "search_cache_hit", "filter_results"):
         assert scenario in report
     for scenario in ("load_ui[n=", "update_results_view[n=", "apply_filter[n="):  # Qt, offscreen
@@ -218,7 +214,7 @@ def test_perfkit_demo_quick_writes_the_report(tmp_path: Path) -> None:
     )
     assert re.search(budget_row, report), "apply_filter's budget row"
     assert "regression" in done.stdout
-    assert not (tmp_path / "demo-data" / "scratch").exists()
+    assert not (demo_quick.data_dir / "scratch").exists()
 
 
 _FOUND_SCRIPT = """

@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.demo_runs import run_demo_suite
+from helpers.demo_runs import DemoQuick
 
+from perfkit.collect.discovery import select
 from perfkit.demo import BASELINE_DIR, CURRENT_DIR, datagen
 
 pytest.importorskip("PySide6.QtWidgets", reason="the demo's UI needs PySide6-Essentials")
@@ -154,22 +155,18 @@ def test_screenshot_of_the_results_window_shows_rows(history: Path, tmp_path: Pa
     assert inked_rows > 60, inked_rows
 
 
-def test_ui_scenarios_run_in_perfkit_workers_with_profiles(tmp_path: Path) -> None:
-    data = datagen.prepare(tmp_path / "demo-data")
-    run = run_demo_suite(
-        data.directory,
-        tmp_path,
-        "--workers",
-        "1",
-        "--profile",
-        "--profile-workers",
-        "1",  # one profile per UI scenario and target: Qt workers are the slow part
-        "--only",
-        "*[iwr][[]n=*",  # load_ui[n=…], update_results_view[n=…], apply_filter[n=…]
-    )
+@pytest.mark.slow
+def test_ui_scenarios_run_in_perfkit_workers_with_profiles(demo_quick: DemoQuick) -> None:
+    run = demo_quick.run()
     assert run.failures.empty, run.failures.to_dict("records")
-    measured = set(zip(run.samples["benchmark"], run.samples["target"], strict=True))
+    ui = run.samples[run.samples["benchmark"].isin(UI_SCENARIOS)]
+    measured = set(zip(ui["benchmark"], ui["target"], strict=True))
     assert measured == {(name, t) for name in UI_SCENARIOS for t in ("baseline", "current")}
-    assert (run.samples["seconds"] > 0).all()
-    profiles = sorted(p.name for p in (run.path / "profiles" / "current").glob("*.prof"))
-    assert len(profiles) == 3 and all(p.split("[")[0] in UI_SCENARIOS for p in profiles)
+    assert (ui["seconds"] > 0).all()
+    for side in ("baseline", "current"):
+        profiles = [p.name for p in (run.path / "profiles" / side).glob("*.prof")]
+        assert len([p for p in profiles if p.split("[")[0] in UI_SCENARIOS]) == 3
+    # The glob that picks the UI scenarios alone (load_ui[n=…], update_results_view[n=…],
+    # apply_filter[n=…]) for a run of just the Qt workers.
+    picked = select(list(run.cases.values()), "*[iwr][[]n=*")
+    assert {c.name for c in picked} == UI_SCENARIOS and len(picked) == 3

@@ -270,7 +270,9 @@ def execute(
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=True,  # the report notebook links itself
-            cwd=str(executed.parent),
+            # A given kernel already runs in the notebook's directory; papermill's own cwd
+            # would os.chdir the whole process, which notebooks run side by side must not do.
+            cwd=None if manager is not None else str(executed.parent),
             kernel_manager_class=_kernel_manager_class(executed.parent / KERNEL_LOG),
             extra_arguments=KERNEL_ARGUMENTS,
             **({"km": manager} if manager is not None else {}),

@@ -1,42 +1,45 @@
-"""The demo suite under a real `perfkit run` on both versions of trackmatch (shared by the
-demo and UI tests): one call, one loaded run."""
+"""`perfkit demo --quick` (the whole chain, on both versions of trackmatch), which the
+`demo_quick` session fixture runs once for every slow demo and UI test that checks it."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from perfkit.demo import BASELINE_DIR, CURRENT_DIR, SUITE_PATH, datagen
+from perfkit.demo import datagen
 from perfkit.rundir import Run, load_run
 
 
-def run_demo_suite(data_dir: Path, cwd: Path, *options: str) -> Run:
-    """`perfkit run` of the demo suite, baseline and current, --quick, with `options` (e.g.
-    --workers, --only); the demo data in `data_dir`, the run directory under ``cwd/runs``."""
+@dataclass(frozen=True)
+class DemoQuick:
+    """One `perfkit demo --quick` (the whole chain) that several slow tests check."""
+
+    done: subprocess.CompletedProcess[str]
+    cwd: Path
+    data_dir: Path
+
+    @property
+    def reports(self) -> Path:
+        return self.cwd / "reports"
+
+    def run(self) -> Run:
+        (path,) = (self.cwd / "runs").iterdir()
+        return load_run(path)
+
+
+def demo_quick(cwd: Path) -> DemoQuick:
+    """Run `perfkit demo --quick` in `cwd` (data in ``cwd/demo-data``, runs in ``cwd/runs``)."""
+    data_dir = cwd / "demo-data"
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "perfkit",
-            "run",
-            str(SUITE_PATH),
-            "--target",
-            f"baseline={BASELINE_DIR}",
-            "--target",
-            f"current={CURRENT_DIR}",
-            "--quick",
-            *options,
-            "--out",
-            str(cwd / "runs"),
-        ],
+        [sys.executable, "-m", "perfkit", "demo", "--quick", "--runs-dir", str(cwd / "runs")],
         cwd=cwd,
         env={**os.environ, datagen.DATA_DIR_ENV: str(data_dir)},
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
         check=False,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return load_run(Path(done.stdout.strip().splitlines()[-1]))
+    return DemoQuick(done, cwd, data_dir)
