@@ -4,7 +4,6 @@ the papermill pipeline end to end on a real two-target run with profiles and mem
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sys
@@ -421,23 +420,3 @@ def test_advice_on_inconclusive_names_the_cause_and_the_biggest_slow_down():
                          "baseline_peak_rss_bytes": 40e6, "current_peak_rss_bytes": 60e6}])  # fmt: skip
     (advice,) = _memory_growth(memory)
     assert "Peak memory of `m` grew 40 MB → 60 MB (+50%)" in advice.text
-
-
-def test_notebooks_side_by_side_leave_the_working_directory_alone(run_dir, tmp_path):
-    from perfkit.report.pipeline import plan_report, run_plan
-
-    chosen = [PACKAGE_NOTEBOOKS / n for n in ("02_scaling.ipynb", "04_memory.ipynb")]
-    plan = plan_report(
-        str(run_dir),
-        out_dir=tmp_path / "out",
-        notebooks=[*chosen, PACKAGE_NOTEBOOKS / "05_report.ipynb"],
-    )
-    before = os.getcwd()
-    result = run_plan(plan)
-    # papermill's cwd= would os.chdir the process under the other notebook's feet.
-    assert os.getcwd() == before
-    assert [p.name for p in result.executed] == [p.name for p in plan.notebooks]
-    assert result.markdown.is_file() and all(p.is_file() for p in result.exports)
-    manifest = json.loads((tmp_path / "out" / "data" / "figures.json").read_text())
-    assert any(v["section"] == "scaling" for v in manifest.values())
-    assert any(v["section"] == "memory" for v in manifest.values())

@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +36,8 @@ from perfkit.rundir import DEFAULT_RUNS_DIR
 PACKAGE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL_NAME = "python3"
 KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
-# Notebooks before the last run side by side, this many at a time (each a kernel process).
-PARALLEL_NOTEBOOKS = 2
-# A kernel imports these while it waits for its notebook: the report notebook's kernel boots
-# while the others run, instead of adding to the pipeline's time.
+# A kernel is launched one notebook ahead and imports these while it waits: its start-up
+# then overlaps the previous notebook instead of adding to the pipeline's time.
 WARM_IMPORTS = "import perfkit.report.views, perfkit.report.document"
 # The kernel's own stderr (transport warnings such as "TCP without encryption", shutdown
 # noise, a crash's last words) goes to this file under OUT/notebooks, not to the user.
@@ -225,16 +223,17 @@ def export_html(notebook: Path) -> Path:
 
 
 class Kernels:
-    """Kernels for the notebooks: launched with the warm imports, shut down after use.
+    """Kernels for the notebooks, each launched one notebook ahead (a warm pool of one).
 
     papermill runs a notebook on a kernel it is given (``km``) exactly as on one it
-    starts; starting them here lets one boot while other notebooks run.
+    starts; this class starts them early and shuts each down after its notebook.
     """
 
     def __init__(self, cwd: Path, log: Path) -> None:
         self.cwd, self.log = cwd, log
+        self.ready: list[Any] = []
 
-    def launch(self) -> Any:
+    def _launch(self) -> Any:
         from jupyter_core.utils import run_sync
 
         manager = _kernel_manager_class(self.log)(kernel_name=KERNEL_NAME)
@@ -244,12 +243,22 @@ class Kernels:
         )
         return manager
 
+    def prelaunch(self) -> None:
+        self.ready.append(self._launch())
+
+    def take(self) -> Any:
+        return self.ready.pop(0) if self.ready else self._launch()
+
     @staticmethod
     def shutdown(manager: Any) -> None:
         from jupyter_core.utils import run_sync
 
         if manager.has_kernel:
             run_sync(manager.shutdown_kernel)(now=True)
+
+    def close(self) -> None:
+        while self.ready:
+            self.shutdown(self.ready.pop())
 
 
 def execute(
@@ -270,9 +279,7 @@ def execute(
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=True,  # the report notebook links itself
-            # A given kernel already runs in the notebook's directory; papermill's own cwd
-            # would os.chdir the whole process, which notebooks run side by side must not do.
-            cwd=None if manager is not None else str(executed.parent),
+            cwd=str(executed.parent),
             kernel_manager_class=_kernel_manager_class(executed.parent / KERNEL_LOG),
             extra_arguments=KERNEL_ARGUMENTS,
             **({"km": manager} if manager is not None else {}),
@@ -301,49 +308,37 @@ def _parameters_index(notebook: Path) -> int:
 
 
 def run_plan(plan: Plan, progress: Callable[[str], None] | None = None) -> PipelineResult:
-    """Execute the planned notebooks, then export each as HTML.
-
-    The last notebook (the report) reads what the others wrote; the others only read the
-    run, so they run side by side, `PARALLEL_NOTEBOOKS` at a time, each on its own kernel,
-    while the last one's kernel boots. A failing notebook raises `NotebookFailed`.
-    """
+    """Execute the planned notebooks in order, then export each as HTML."""
     say = progress or (lambda _message: None)
     started = time.perf_counter()
     notebooks_out = plan.out_dir / NOTEBOOKS_DIR
     notebooks_out.mkdir(parents=True, exist_ok=True)
     clean_outputs(plan.out_dir)
     result = PipelineResult(plan.out_dir, plan.out_dir / MARKDOWN_NAME, plan.out_dir / HTML_NAME)
-    total = len(plan.notebooks)
-    *views, last = plan.notebooks
+    exports: list[Future[Path]] = []
     kernels = Kernels(notebooks_out, notebooks_out / KERNEL_LOG)
-
-    def run_one(index: int, source: Path, manager: Any | None = None) -> tuple[Path, Path]:
-        executed = notebooks_out / source.name
-        t0 = time.perf_counter()
-        say(f"[{index}/{total}] {source.stem} …")
-        # A kernel is used in the thread that started it (its event loop lives there).
-        manager = manager if manager is not None else kernels.launch()
+    # While notebook i runs, kernel i+1 boots and the HTML of notebook i-1 is exported:
+    # three processes' work on the machine's cores instead of one after another.
+    with quiet(), ThreadPoolExecutor(max_workers=1) as pool:
         try:
-            execute(source, executed, plan.parameters[source.name], manager)
+            total = len(plan.notebooks)
+            for index, source in enumerate(plan.notebooks, 1):
+                executed = notebooks_out / source.name
+                t0 = time.perf_counter()
+                say(f"[{index}/{total}] {source.stem} …")
+                manager = kernels.take()
+                if index < total:
+                    kernels.prelaunch()
+                try:
+                    execute(source, executed, plan.parameters[source.name], manager)
+                finally:
+                    kernels.shutdown(manager)
+                result.executed.append(executed)
+                exports.append(pool.submit(export_html, executed))
+                say(f"[{index}/{total}] {source.stem} done in {time.perf_counter() - t0:.1f} s")
         finally:
-            kernels.shutdown(manager)
-        say(f"[{index}/{total}] {source.stem} done in {time.perf_counter() - t0:.1f} s")
-        return executed, export_html(executed)
-
-    width = max(1, min(PARALLEL_NOTEBOOKS, len(views)))
-    with quiet(), ThreadPoolExecutor(max_workers=width) as pool:
-        running = [pool.submit(run_one, i, nb) for i, nb in enumerate(views, 1)]
-        final_kernel = kernels.launch()  # boots while the views run
-        try:
-            done = [f.result() for f in running]  # in order; the first failure raises
-        except BaseException:
-            for future in running:
-                future.cancel()
-            kernels.shutdown(final_kernel)
-            raise
-        done.append(run_one(total, last, final_kernel))
-    result.executed = [executed for executed, _ in done]
-    result.exports = [html for _, html in done]
+            kernels.close()
+        result.exports = [f.result() for f in exports]
     for path in (result.markdown, result.html):
         if not path.is_file():
             raise PerfkitError(f"{path}: not written (the report notebook did not render it)")
