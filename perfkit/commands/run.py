@@ -75,7 +75,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--resolution",
         metavar="PCT",
         help="adaptive plan: a change smaller than this counts as none "
-        f"(default {DEFAULT_PLAN.resolution:.0%}); keep it below the smallest change to flag",
+        f"(default {DEFAULT_PLAN.resolution:.0%}%); keep it below the smallest change to flag",
     )
     p.add_argument(
         "--profile", action="store_true", help="also a cProfile pass per benchmark and target"
