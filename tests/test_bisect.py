@@ -18,6 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import perfkit_cli
 from rich.console import Console
@@ -56,6 +57,17 @@ def test_confirm_needs_a_significant_change_that_may_reach_the_threshold() -> No
     assert confirm(est(1.05, 0.98, 1.12), 0.05) == INCONCLUSIVE
     assert confirm(est(1.30, 1.20, 1.40, rounds=2), 0.05) == INCONCLUSIVE
     assert confirm(est(math.nan, math.nan, math.nan, 0), 0.05) == INCONCLUSIVE
+
+
+def test_no_verdict_before_six_rounds_because_four_same_sign_rounds_exclude_1() -> None:
+    """Unchanged code gives 4 rounds of one sign with chance 1/8; the round bootstrap's CI
+    then excludes 1, so a verdict at 4 rounds would call a pair without change "differs"."""
+    from perfkit.analysis.stats import paired_ratios
+
+    four = paired_ratios([np.array([0.004, 0.011, 0.002, 0.007])], [4], [4])[0]
+    assert four.ci_low > 1.0  # the flaw: significant from four coin flips all heads
+    assert confirm(est(four.ratio, four.ci_low, four.ci_high, rounds=4), 0.005) == INCONCLUSIVE
+    assert confirm(est(four.ratio, four.ci_low, four.ci_high, rounds=6), 0.005) == DIFFERS
 
 
 def test_classify_by_the_midpoint_between_good_and_bad() -> None:
