@@ -119,10 +119,10 @@ print(json.dumps(out))
 """
 
 
-def _matches(version_dir: Path, data: datagen.DemoData, out: Path) -> dict:
-    out.mkdir()
+def _script_json(script: str, data: datagen.DemoData, *args: str) -> dict:
+    """Run `script` in a fresh interpreter with the demo's environment; its stdout as JSON."""
     done = subprocess.run(
-        [sys.executable, "-c", _MATCH_SCRIPT, str(version_dir), str(out)],
+        [sys.executable, "-c", script, *args],
         env=_env(data),
         capture_output=True,
         text=True,
@@ -131,6 +131,11 @@ def _matches(version_dir: Path, data: datagen.DemoData, out: Path) -> dict:
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
+
+
+def _matches(version_dir: Path, data: datagen.DemoData, out: Path) -> dict:
+    out.mkdir()
+    return _script_json(_MATCH_SCRIPT, data, str(version_dir), str(out))
 
 
 def test_both_versions_find_the_known_tracks_and_agree(
@@ -236,16 +241,7 @@ def test_export_setup_keeps_the_match_results_per_trackmatch_version(
 ) -> None:
     kept = []
     for version in (BASELINE_DIR, CURRENT_DIR):
-        done = subprocess.run(
-            [sys.executable, "-c", _FOUND_SCRIPT, str(version), str(SUITE_PATH)],
-            env=_env(data),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        out = json.loads(done.stdout)
+        out = _script_json(_FOUND_SCRIPT, data, str(version), str(SUITE_PATH))
         assert out["same"] and out["n"] == 10  # loaded results equal a fresh match
         kept.append(set(out["kept"]))
     assert len(kept[0]) == 1 and len(kept[1]) == 2  # one file per version of trackmatch
