@@ -167,6 +167,8 @@ def from_json(data: dict) -> Noise:
     out = []
     for runs in data["pools"].values():
         kept = [r for i, r in enumerate(runs) if i not in loaded]
+        if not kept:
+            continue
         centre = float(np.median([np.median(r) for r in kept]))
         out += [np.asarray(r, float) / centre for r in kept]
     return Noise(pools=out, provenance=provenance, left_out=len(loaded))
