@@ -338,3 +338,39 @@ def test_the_report_names_the_commit_its_ratio_and_culprits_and_json_has_no_nan(
     data = json.loads(paths.json.read_text())  # strict JSON: NaN became null
     assert data["steps"][1]["estimate"]["ratio"] is None and data["comparisons"] == 3
     assert "<b>" not in paths.html.read_text().split("<body>")[1]
+
+
+def test_a_final_step_on_good_side_is_not_reported_as_found(tmp_path: Path) -> None:
+    """Trial 2 of selfbench bisect: a noisy step went the wrong way, the final check of the
+    named commit against its parent said good (0.980), and the status was still `found`."""
+    from dataclasses import replace as with_
+
+    from perfkit.bisect.records import BisectResult, CommitRef, Step
+    from perfkit.bisect.search import final_status
+    from perfkit.report.bisect import write_bisect_report
+
+    good = CommitRef("a" * 40, "first", "2026-01-01T00:00:00+00:00", 1)
+    parent = CommitRef("b" * 40, "docs", "2026-01-01T00:01:00+00:00", 2)
+    named = CommitRef("c" * 40, "tidy", "2026-01-01T00:02:00+00:00", 3)
+    wrong = Step("final", named, parent, est(0.980, 0.967, 1.022, 18), GOOD, 9.0, ("/r/2",))
+    assert final_status(wrong) == "inconclusive"
+    assert final_status(with_(wrong, verdict=BAD)) == "found"
+    assert final_status(with_(wrong, verdict=INCONCLUSIVE)) == "found"  # the report says so
+    result = BisectResult(
+        status=final_status(wrong),
+        suite="suite.py",
+        benchmark="pipeline",
+        threshold=0.05,
+        good=good,
+        bad=named,
+        n_candidates=2,
+        steps=(wrong,),
+        wall_seconds=9.0,
+        message="not confirmed",
+        first_bad=named,
+        parent=parent,
+        final=wrong,
+    )
+    markdown = write_bisect_report(result, tmp_path).markdown.read_text()
+    assert "## The commit the search ended on (not confirmed)" in markdown
+    assert "## First bad commit" not in markdown

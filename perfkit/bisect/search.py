@@ -31,6 +31,7 @@ from rich.console import Console
 
 from perfkit.bisect.decide import (
     BAD,
+    GOOD,
     INCONCLUSIVE,
     SAME,
     RoundsPlan,
@@ -46,6 +47,7 @@ from perfkit.collect.commits import Commit, commit_facts, commit_target, list_co
 from perfkit.collect.git import git
 from perfkit.config import MeasurePlan
 from perfkit.errors import PerfkitError, TargetError
+from perfkit.render.format import format_change, format_ratio_ci
 from perfkit.rundir import DEFAULT_RUNS_DIR, Run
 
 # Bisect's own default: shorter workers than `perfkit run` (a step pools many rounds) with
@@ -197,9 +199,16 @@ def _bisect(options: BisectOptions, console: Console, stop: Interrupts) -> Bisec
             runs, state.profiled.get(pair_key(parent.sha, first_bad.sha)), final, case_id
         )
         stop.check()
+        status = final_status(final)
         return result(
-            "found",
-            f"first bad commit {first_bad.short}: {first_bad.subject}",
+            status,
+            f"first bad commit {first_bad.short}: {first_bad.subject}"
+            if status == "found"
+            else f"not confirmed: {first_bad.short} ({first_bad.subject}) is not slower than its "
+            f"parent {parent.short} ({format_change(final.estimate.ratio)}, "
+            f"{format_ratio_ci(final.estimate.ci_low, final.estimate.ci_high)}): a step went the "
+            "wrong way or the change is spread over several commits; run again (measured rounds "
+            "are kept) or bisect a narrower range",
             first_bad=ref_of(first_bad),
             parent=ref_of(parent),
             final=final,
@@ -208,6 +217,13 @@ def _bisect(options: BisectOptions, console: Console, stop: Interrupts) -> Bisec
         )
     except KeyboardInterrupt:
         return result("interrupted", INTERRUPTED)
+
+
+def final_status(final: Step) -> str:
+    """`found`, unless the named commit measured against its parent is on good's side of the
+    midpoint (`good`): then a noisy step sent the search down the wrong half (or the change
+    is spread out), and naming the commit would be a wrong answer given as found."""
+    return "inconclusive" if final.verdict == GOOD else "found"
 
 
 def _steps(n: int) -> int:
