@@ -48,26 +48,31 @@ def plan_jobs(
     timing: bool = True,
 ) -> list[Job]:
     """Timing jobs in rounds (every target once per round, shuffled), then profile and memory jobs."""
+    jobs = _rounds("time", cases, targets, plan.workers if timing else 0, rng)
+    if profile:
+        # Several profiling workers per side, in rounds like timing: one profile cannot tell
+        # a 3 % change of a function from noise; the spread over workers gives culprits a CI.
+        jobs += _rounds("profile", cases, targets, plan.profile_workers, rng)
+    if memory:
+        jobs.extend(Job("memory", case, target, 0) for case in cases for target in targets)
+    return jobs
+
+
+def _rounds(
+    mode: str, cases: list[CaseRecord], targets: list[Target], n: int, rng: random.Random
+) -> list[Job]:
+    """`n` rounds of `mode` jobs: every case on every target once per round, targets shuffled.
+
+    Common random numbers: all workers of a round share one hash seed, so string hashing and
+    dict layout vary between rounds but not between the targets compared.
+    """
     jobs: list[Job] = []
-    for round_no in range(plan.workers if timing else 0):
-        # Common random numbers: all workers of a round share one hash seed, so string
-        # hashing and dict layout vary between rounds but not between the targets compared.
+    for round_no in range(n):
         hash_seed = rng.randrange(1, 2**32)
         for case in cases:
             order = list(targets)
             rng.shuffle(order)
-            jobs.extend(Job("time", case, target, round_no, hash_seed) for target in order)
-    if profile:
-        # Several profiling workers per side, in rounds like timing: one profile cannot tell
-        # a 3 % change of a function from noise; the spread over workers gives culprits a CI.
-        for worker in range(plan.profile_workers):
-            hash_seed = rng.randrange(1, 2**32)
-            for case in cases:
-                order = list(targets)
-                rng.shuffle(order)
-                jobs.extend(Job("profile", case, target, worker, hash_seed) for target in order)
-    if memory:
-        jobs.extend(Job("memory", case, target, 0) for case in cases for target in targets)
+            jobs.extend(Job(mode, case, target, round_no, hash_seed) for target in order)
     return jobs
 
 
