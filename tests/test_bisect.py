@@ -297,11 +297,9 @@ def test_bisect_bad_refs_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert backwards.returncode == 2, backwards.stderr
 
 
-def test_the_report_names_the_commit_its_ratio_and_culprits_and_json_has_no_nan(
-    tmp_path: Path,
-) -> None:
+def _found_result():
+    """A `found` bisection of two candidates, with a culprit: what the report tests render."""
     from perfkit.bisect.records import BisectResult, CommitRef, CulpritLine, Step
-    from perfkit.report.bisect import write_bisect_report
 
     good = CommitRef("a" * 40, "first", "2026-01-01T00:00:00+00:00", 1)
     parent = CommitRef("b" * 40, "docs <b>", "2026-01-01T00:01:00+00:00", 2)
@@ -312,7 +310,7 @@ def test_the_report_names_the_commit_its_ratio_and_culprits_and_json_has_no_nan(
         Step("bisect", parent, good, est(math.nan, math.nan, math.nan, 0), INCONCLUSIVE, 0, ()),
         final,
     )
-    result = BisectResult(
+    return BisectResult(
         status="found",
         suite="suite.py",
         benchmark="pipeline",
@@ -329,7 +327,14 @@ def test_the_report_names_the_commit_its_ratio_and_culprits_and_json_has_no_nan(
         culprits=(CulpritLine("score", "textkit/score.py", 6, 1e-4, "`score`: +100 µs"),),
         culprit_notes=("the named culprit accounts for all of it",),
     )
-    paths = write_bisect_report(result, tmp_path)
+
+
+def test_the_report_names_the_commit_its_ratio_and_culprits_and_json_has_no_nan(
+    tmp_path: Path,
+) -> None:
+    from perfkit.report.bisect import write_bisect_report
+
+    paths = write_bisect_report(_found_result(), tmp_path)
     markdown = paths.markdown.read_text()
     assert "c" * 40 in markdown and "authored 2026-01-01T00:02:00+00:00" in markdown
     assert "+5.0 % slower" in markdown and "1.030–1.070" in markdown
@@ -343,34 +348,15 @@ def test_the_report_names_the_commit_its_ratio_and_culprits_and_json_has_no_nan(
 def test_a_final_step_on_good_side_is_not_reported_as_found(tmp_path: Path) -> None:
     """Trial 2 of selfbench bisect: a noisy step went the wrong way, the final check of the
     named commit against its parent said good (0.980), and the status was still `found`."""
-    from dataclasses import replace as with_
-
-    from perfkit.bisect.records import BisectResult, CommitRef, Step
     from perfkit.bisect.search import final_status
     from perfkit.report.bisect import write_bisect_report
 
-    good = CommitRef("a" * 40, "first", "2026-01-01T00:00:00+00:00", 1)
-    parent = CommitRef("b" * 40, "docs", "2026-01-01T00:01:00+00:00", 2)
-    named = CommitRef("c" * 40, "tidy", "2026-01-01T00:02:00+00:00", 3)
-    wrong = Step("final", named, parent, est(0.980, 0.967, 1.022, 18), GOOD, 9.0, ("/r/2",))
+    found = _found_result()
+    wrong = replace(found.final, estimate=est(0.980, 0.967, 1.022, 18), verdict=GOOD)
     assert final_status(wrong) == "inconclusive"
-    assert final_status(with_(wrong, verdict=BAD)) == "found"
-    assert final_status(with_(wrong, verdict=INCONCLUSIVE)) == "found"  # the report says so
-    result = BisectResult(
-        status=final_status(wrong),
-        suite="suite.py",
-        benchmark="pipeline",
-        threshold=0.05,
-        good=good,
-        bad=named,
-        n_candidates=2,
-        steps=(wrong,),
-        wall_seconds=9.0,
-        message="not confirmed",
-        first_bad=named,
-        parent=parent,
-        final=wrong,
-    )
+    assert final_status(replace(wrong, verdict=BAD)) == "found"
+    assert final_status(replace(wrong, verdict=INCONCLUSIVE)) == "found"  # the report says so
+    result = replace(found, status=final_status(wrong), steps=(wrong,), final=wrong)
     markdown = write_bisect_report(result, tmp_path).markdown.read_text()
     assert "## The commit the search ended on (not confirmed)" in markdown
     assert "## First bad commit" not in markdown
