@@ -1,8 +1,10 @@
-"""perfkit bisect: its rules on their own, its state file, and one real bisection of a git
-repository of 64 commits (one slows `score` down) through the command line.
+"""perfkit bisect: its rules on their own, its state file, the search's way back from a
+wrong turn (a table of commits' timings in place of runs), and one real bisection of a git
+repository of 16 commits (one slows `score` down) through the command line.
 
-The 5 % slowdown, 10 trials and the cost are `python -m perfkit.selfbench bisect`; the
-trial here doubles the benchmark so that it stays short and certain on a busy box.
+The 5 % slowdown over 64 commits, 10 trials and the cost are `python -m perfkit.selfbench
+bisect`; the trial here doubles the benchmark so that it stays short and certain on a
+busy box.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from perfkit.bisect.decide import (
     boundary,
     classify,
     confirm,
+    contradicts,
+    final_check,
+    first,
 )
 from perfkit.bisect.interrupt import Interrupts
 from perfkit.bisect.records import Estimate
@@ -137,6 +142,122 @@ def test_ctrl_c_a_run_got_after_its_last_look_at_its_flag_still_stops_the_bisect
         assert not later.requested  # counted from the bisection's start
 
 
+def test_first_step_confirms_good_vs_bad_before_it_judges_the_candidate() -> None:
+    bad_side, good_side = est(1.02, 1.01, 1.03), est(0.98, 0.97, 0.99)
+    assert first(est(1.06, 1.04, 1.08), bad_side, 0.05) == BAD
+    assert first(est(1.06, 1.04, 1.08), good_side, 0.05) == GOOD
+    assert first(est(1.01, 0.99, 1.03), bad_side, 0.05) == SAME  # nothing to bisect
+    assert first(est(1.05, 0.98, 1.12), bad_side, 0.05) == INCONCLUSIVE  # more rounds
+    assert first(est(0.90, 0.88, 0.93), est(0.98, 0.97, 0.99), 0.05) == BAD  # a speedup
+    assert first(None, bad_side, 0.05) == INCONCLUSIVE
+
+
+def test_a_contradicting_final_check_waits_until_its_rounds_say_which_side_went_wrong() -> None:
+    span = est(1.05, 1.04, 1.06)
+    slower, flat = est(1.05, 1.03, 1.07), est(1.00, 0.99, 1.01)
+    bad_side, good_side, unsure = est(1.02, 1.01, 1.03), est(0.98, 0.97, 0.99), est(1, 0.97, 1.03)
+    assert final_check(slower, span, good_side, bad_side) == BAD  # confirmed
+    assert final_check(flat, span, bad_side, bad_side) == GOOD  # the parent is bad: go back
+    assert final_check(flat, span, good_side, good_side) == GOOD  # the named one is good
+    assert final_check(flat, span, good_side, bad_side) == GOOD  # neither: a spread change
+    assert final_check(flat, span, unsure, unsure) == INCONCLUSIVE  # which? more rounds
+    assert final_check(flat, span, good_side, unsure) == INCONCLUSIVE
+    assert final_check(flat, span, None, None) == GOOD  # good and bad themselves: nothing to ask
+    assert contradicts(flat, span) and not contradicts(slower, span)
+
+
+class TableMeasurer:
+    """Comparisons answered from a table of each commit's log time instead of runs (narrow
+    CIs at 12 rounds), except that the bisect steps at `flipped` commits come out on the
+    wrong side of the midpoint: a noisy step. The rules applied are bisect's own."""
+
+    def __init__(self, times: dict[str, float], flipped: set[str]) -> None:
+        self.times, self.flipped = times, flipped
+        self.steps: list = []
+        self.console = Console(file=io.StringIO(), width=200)
+        self.stop = Interrupts()
+
+    def compare(self, kind, candidate, against, rule, profile=False, good=None, bad=None):
+        from perfkit.bisect.measure import Views, ref_of
+        from perfkit.bisect.records import Step
+
+        def e(log: float) -> Estimate:
+            return est(math.exp(log), math.exp(log - 0.005), math.exp(log + 0.005), 12)
+
+        t = self.times
+        views = Views(e(t[candidate.sha] - t[against.sha]))
+        if good is not None and bad is not None:
+            middle = (t[good.sha] + t[bad.sha]) / 2
+            wrong = -1 if kind == "bisect" and candidate.sha in self.flipped else 1
+            views = Views(
+                views.estimate,
+                midpoint=e(wrong * (t[candidate.sha] - middle)),
+                span=e(t[bad.sha] - t[good.sha]),
+                against_midpoint=None if against == good else e(t[against.sha] - middle),
+            )
+        step = Step(
+            kind,
+            ref_of(candidate),
+            ref_of(against),
+            views.estimate,
+            rule(views),
+            1.0,
+            (),
+            midpoint=views.midpoint,
+            span=views.span,
+            against_midpoint=views.against_midpoint,
+        )
+        self.steps.append(step)
+        return step, []
+
+
+def _table_bisect(tmp: Path, flipped_steps: set[int], commits: int = 64, slow_at: int = 37):
+    """Search 64 commits (good + 64), the one at `slow_at` 5 % slower, with the bisect steps
+    numbered in `flipped_steps` (1 = first) going the wrong way; returns (result, steps)."""
+    from perfkit.bisect.search import _search
+    from perfkit.collect.git import Commit
+
+    chain = [Commit(f"{i:040x}", "", i, f"commit {i}") for i in range(commits + 1)]
+    times = {c.sha: (math.log(1.05) if i >= slow_at else 0.0) for i, c in enumerate(chain)}
+    # which candidates the flipped steps measure: those of a search without mistakes
+    plain = TableMeasurer(times, set())
+    options = BisectOptions("suite.py", "pipeline", chain[0].sha, chain[-1].sha)
+    state = BisectState(tmp / "state.json")
+    done = lambda status, message, **more: {"status": status, **more}  # noqa: E731
+    flipped: set[str] = set()
+    for number in sorted(flipped_steps):  # each flip changes the steps after it
+        plain = TableMeasurer(times, flipped)
+        _search(options, plain, chain[1:], chain[0], chain[-1], "pipeline", state, done)
+        flipped.add([s for s in plain.steps if s.kind == "bisect"][number - 1].candidate.sha)
+    table = TableMeasurer(times, flipped)
+    result = _search(options, table, chain[1:], chain[0], chain[-1], "pipeline", state, done)
+    return result, table.steps, chain
+
+
+def test_the_search_names_the_slow_commit_in_log2_n_plus_1_comparisons(tmp_path: Path) -> None:
+    result, steps, chain = _table_bisect(tmp_path, set())
+    assert result["status"] == "found" and result["first_bad"].sha == chain[37].sha
+    assert [s.kind for s in steps] == ["bisect"] * 6 + ["final"]  # no confirm step of its own
+    assert result["extra"] == {"recoveries": 0}
+
+
+def test_a_wrong_last_step_is_found_by_the_final_check_and_undone_within_8(tmp_path: Path) -> None:
+    result, steps, chain = _table_bisect(tmp_path, {6})
+    assert result["status"] == "found" and result["first_bad"].sha == chain[37].sha
+    assert [s.kind for s in steps] == ["bisect"] * 6 + ["final", "final"]  # ⌈log2 64⌉ + 2
+    assert steps[6].verdict == GOOD and result["extra"] == {"recoveries": 1}
+
+
+def test_an_early_wrong_step_is_undone_at_the_cost_of_the_range_it_dropped(tmp_path: Path) -> None:
+    result, steps, chain = _table_bisect(tmp_path, {2})
+    assert result["status"] == "found" and result["first_bad"].sha == chain[37].sha
+    # 6 steps, a contradicting final, the 4 halvings of the 16 commits step 2 dropped, final
+    assert [s.kind for s in steps] == ["bisect"] * 6 + ["final"] + ["bisect"] * 4 + ["final"]
+    two_wrong, _, _ = _table_bisect(tmp_path, {1, 4})
+    assert two_wrong["status"] == "found" and two_wrong["first_bad"].sha == chain[37].sha
+    assert two_wrong["extra"] == {"recoveries": 2}
+
+
 def _args(repo, tmp: Path, good: str, bad: str, *extra: str) -> list[str]:
     return [
         "bisect",
@@ -147,11 +268,11 @@ def _args(repo, tmp: Path, good: str, bad: str, *extra: str) -> list[str]:
         "--bad",
         bad,
         "--rounds",
-        "4",
+        "6",
         "--more-rounds",
-        "4",
+        "3",
         "--worker-seconds",
-        "0.15",
+        "0.1",
         "--out",
         str(tmp / "report"),
         "--runs-dir",
@@ -166,7 +287,7 @@ def _bisect(repo, tmp: Path, good: str, bad: str, *extra: str):
     return perfkit_cli(*_args(repo, tmp, good, bad, *extra), cwd=repo.path, timeout=600)
 
 
-def _interrupt_after_confirm(repo, tmp: Path) -> tuple[int, str]:
+def _interrupt_after_first_step(repo, tmp: Path) -> tuple[int, str]:
     """Start a bisection, press Ctrl-C once its first step is printed.
 
     As a terminal does: SIGINT to the whole process group (git children included; the
@@ -185,7 +306,7 @@ def _interrupt_after_confirm(repo, tmp: Path) -> tuple[int, str]:
     assert proc.stderr is not None
     for line in proc.stderr:
         seen.append(line)
-        if line.startswith("confirm "):
+        if line.startswith("bisect ") and " vs " in line:  # a step, not the heading
             os.killpg(proc.pid, signal.SIGINT)
             break
     _, rest = proc.communicate(timeout=120)
@@ -223,7 +344,7 @@ def test_ctrl_c_while_a_run_writes_run_json_stops_the_bisection_and_keeps_the_ru
     console = Console(file=io.StringIO(), width=200)
     result = bisect(options, console)
     assert result.status == "interrupted", console.file.getvalue()
-    assert result.steps == ()  # stopped inside the confirm step, after its first run
+    assert result.steps == ()  # stopped inside the first step, after its first run
     kept = [p for p in (tmp_path / "runs").iterdir()]
     assert len(kept) == 1 and json.loads((kept[0] / "run.json").read_text())["status"] == "complete"
     state = BisectState.load(Path(result.state_path))
@@ -235,11 +356,11 @@ def test_ctrl_c_while_a_run_writes_run_json_stops_the_bisection_and_keeps_the_ru
 def test_bisect_names_the_slow_commit_and_its_function_and_continues_after_ctrl_c(
     tmp_path: Path,
 ) -> None:
-    repo = make_bisect_repo(tmp_path, commits=64, slow_at=37, slowdown=1.0, seed=3)
-    code, stderr = _interrupt_after_confirm(repo, tmp_path)
+    repo = make_bisect_repo(tmp_path, commits=16, slow_at=11, slowdown=1.0, seed=3)
+    code, stderr = _interrupt_after_first_step(repo, tmp_path)
     assert code == 130, stderr
     stopped = json.loads((tmp_path / "report" / "bisect.json").read_text())
-    assert stopped["status"] == "interrupted" and stopped["steps"][0]["kind"] == "confirm"
+    assert stopped["status"] == "interrupted" and stopped["steps"][0]["kind"] == "bisect"
     kept = {p.name for p in (tmp_path / "runs").iterdir()}
 
     done = _bisect(repo, tmp_path, repo.shas[0], "main")
@@ -248,19 +369,21 @@ def test_bisect_names_the_slow_commit_and_its_function_and_continues_after_ctrl_
     assert result["status"] == "found"
     assert result["first_bad"]["sha"] == repo.culprit_sha
     assert result["first_bad"]["subject"].startswith("score:")
-    assert result["parent"]["sha"] == repo.shas[36]
-    # confirm, ⌈log2 64⌉ = 6 halvings, the final comparison against the parent
-    assert [s["kind"] for s in result["steps"]] == ["confirm"] + ["bisect"] * 6 + ["final"]
-    assert result["comparisons"] == 8
+    assert result["parent"]["sha"] == repo.shas[10]
+    # ⌈log2 16⌉ = 4 halvings (the first also confirms bad vs good), the final check
+    assert [s["kind"] for s in result["steps"]] == ["bisect"] * 4 + ["final"]
+    assert result["comparisons"] == 5
+    span = result["steps"][0]["span"]
+    assert span["ci_low"] > 1.5, span  # the folded confirm: bad measured against good
     final = result["final"]["estimate"]
     assert final["ci_low"] > 1.0, final
     assert any(c["name"] == "score" for c in result["culprits"]), result["culprits"]
     markdown = (tmp_path / "report" / "bisect_report.md").read_text()
     assert repo.culprit_sha in markdown and "`score`" in markdown
     assert "<table>" in (tmp_path / "report" / "bisect_report.html").read_text()
-    assert "confirm" in done.stderr and "bisect" in done.stderr  # steps printed as they go
+    assert "bisect " in done.stderr and "final " in done.stderr  # steps printed as they go
     assert "plan: bisect's own rounds (fixed runs, not the adaptive plan)" in done.stderr
-    # The re-run after Ctrl-C continued: the confirm step came from the kept runs.
+    # The re-run after Ctrl-C continued: the first step came from the kept runs.
     assert result["steps"][0]["cached"] and kept <= {p.name for p in (tmp_path / "runs").iterdir()}
 
     # Every measured run is in the history store, with its commits' facts.

@@ -13,6 +13,13 @@
   ratio (whose error, at a handful of rounds, is as large as half a 5 % step).
 * `classify`: the same against a known bad ratio (candidate measured against good
   alone): the final step's word on the first bad commit against its parent.
+* `first`: the first bisect step also measures bad against good (same rounds): it is the
+  confirm step folded in. Until that says `differs` the step says nothing else (`same`
+  stops the bisection: nothing to bisect).
+* `final_check`: the named commit against its parent, measured with good and bad. `bad`
+  confirms; `good` contradicts (the two are on one side of the midpoint: a step went the
+  wrong way), and is only given once the same rounds also say which side holds the
+  mistake (the parent on bad's side, or the named commit on good's) or that neither does.
 * `next_rounds`: how many more interleaved rounds an undecided comparison gets: a fixed
   chunk, up to a cap. The one place to switch to a sequential plan.
 """
@@ -65,6 +72,45 @@ def classify(estimate: Estimate, bad_ratio: float, boundary_ratio: float | None 
     if high < mid:
         return GOOD if slower else BAD
     return INCONCLUSIVE
+
+
+def first(span: Estimate | None, midpoint: Estimate | None, threshold: float) -> str:
+    """The first bisect step: `confirm` on bad / good, then `between` on the candidate."""
+    word = INCONCLUSIVE if span is None else confirm(span, threshold)
+    if word != DIFFERS or span is None:
+        return word
+    return between(midpoint, span.ratio)
+
+
+def final_check(
+    estimate: Estimate,
+    span: Estimate | None,
+    parent: Estimate | None,
+    candidate: Estimate | None,
+) -> str:
+    """`bad`, `good` (contradicts, and the sides are decided) or `inconclusive`.
+
+    `parent` / `candidate` are those commits against the midpoint of good and bad in the
+    same rounds; None when the commit is good (the parent) or bad (the candidate) itself.
+    """
+    bad_ratio = math.nan if span is None else span.ratio
+    word = classify(estimate, bad_ratio)
+    if word != GOOD:
+        return word
+    p, c = side(parent, GOOD, bad_ratio), side(candidate, BAD, bad_ratio)
+    if p == BAD or c == GOOD or (p, c) == (GOOD, BAD):
+        return GOOD  # the mistake is located, or neither side holds one (a spread change)
+    return INCONCLUSIVE  # contradicts, but which side is wrong? more rounds
+
+
+def side(midpoint: Estimate | None, known: str, bad_ratio: float) -> str:
+    """A commit's side of the midpoint (`between`), `known` when it is good or bad itself."""
+    return known if midpoint is None else between(midpoint, bad_ratio)
+
+
+def contradicts(final: Estimate, span: Estimate | None) -> bool:
+    """The named commit against its parent lies on good's side of the midpoint."""
+    return classify(final, math.nan if span is None else span.ratio) == GOOD
 
 
 # A bootstrap CI of the median of n rounds excludes 1 whenever all n rounds point the same

@@ -60,6 +60,18 @@ class Setup:
         )
 
 
+def comparison_key(
+    against: Commit, candidate: Commit, good: Commit | None = None, bad: Commit | None = None
+) -> str:
+    """The state's key of a comparison: ``against..candidate``, with ``/good`` when good is
+    measured besides `against` and ``..bad`` when bad is (the keys of earlier versions for
+    the comparisons they made)."""
+    key = pair_key(against.sha, candidate.sha)
+    if good is None or bad is None:
+        return key
+    return key + ("" if good.sha == against.sha else f"/{good.sha}") + f"..{bad.sha}"
+
+
 def ref_of(commit: Commit) -> CommitRef:
     return CommitRef(commit.sha, commit.subject, commit.author_time, commit.order)
 
@@ -101,20 +113,53 @@ def estimate(runs: list[Run], against: str, candidate: str, case_id: str) -> Est
     return estimate_logs(logs[:, 1] - logs[:, 0])
 
 
-def estimates(
-    runs: list[Run], labels: tuple[str, str, str | None], case_id: str
-) -> tuple[Estimate, Estimate | None]:
-    """candidate / against, and (with a bad side) candidate / √(against · bad) per round.
+@dataclass(frozen=True)
+class Views:
+    """What one comparison's pooled rounds say.
 
-    The second is the candidate against the midpoint of good and bad measured in the same
-    round: no earlier estimate of the bad ratio (and its error) places the boundary.
+    `estimate` is candidate / against. With good and bad measured in the same rounds:
+    `midpoint` is candidate / √(good · bad) per round (no earlier estimate of the bad ratio,
+    and its error, places the boundary), `span` is bad / good (the confirm step folded into
+    the first bisect step), and `against_midpoint` is against / √(good · bad) (the final
+    check's parent, so a contradicting final says which side of it went wrong).
     """
-    against, candidate, bad = labels
-    if bad is None:
-        return estimate(runs, against, candidate, case_id), None
-    logs = round_logs(runs, (against, candidate, bad), case_id)
-    g, c, b = logs[:, 0], logs[:, 1], logs[:, 2]
-    return estimate_logs(c - g), estimate_logs(c - (g + b) / 2)
+
+    estimate: Estimate
+    midpoint: Estimate | None = None
+    span: Estimate | None = None
+    against_midpoint: Estimate | None = None
+
+
+def views(runs: list[Run], labels: Labels, case_id: str) -> Views:
+    """The pooled `Views` of every round of `runs` that measured all of `labels`."""
+    if labels.good is None or labels.bad is None:
+        return Views(estimate(runs, labels.against, labels.candidate, case_id))
+    names = labels.unique()
+    logs = round_logs(runs, names, case_id)
+    col = {name: logs[:, i] for i, name in enumerate(names)}
+    a, c = col[labels.against], col[labels.candidate]
+    g, b = col[labels.good], col[labels.bad]
+    middle = (g + b) / 2
+    return Views(
+        estimate=estimate_logs(c - a),
+        midpoint=estimate_logs(c - middle),
+        span=estimate_logs(b - g),
+        against_midpoint=None if labels.against == labels.good else estimate_logs(a - middle),
+    )
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Run labels (short shas) of a comparison's commits; good and bad when measured too."""
+
+    against: str
+    candidate: str
+    good: str | None = None
+    bad: str | None = None
+
+    def unique(self) -> tuple[str, ...]:
+        names = (self.against, self.candidate, self.good, self.bad)
+        return tuple(dict.fromkeys(n for n in names if n is not None))
 
 
 def run_seconds(run: Run) -> float:
@@ -166,32 +211,42 @@ class Measurer:
         kind: str,
         candidate: Commit,
         against: Commit,
-        rule: Callable[[Estimate, Estimate | None], str],
+        rule: Callable[[Views], str],
         profile: bool = False,
+        good: Commit | None = None,
         bad: Commit | None = None,
     ) -> tuple[Step, list[Run]]:
-        """Measure candidate against `against` (and `bad`, if given, in the same rounds)
-        until `rule` decides or rounds run out.
+        """Measure candidate against `against` (and `good` and `bad`, if given, in the same
+        rounds; each commit once) until `rule` decides or rounds run out.
 
-        `rule` gets candidate / against and, with `bad`, candidate / midpoint (`estimates`).
-        Raises KeyboardInterrupt (after recording the run in flight) once Ctrl-C was pressed.
+        `rule` gets the pooled `Views`. Raises KeyboardInterrupt (after recording the run in
+        flight) once Ctrl-C was pressed.
         """
-        pair = pair_key(against.sha, candidate.sha) + (f"..{bad.sha}" if bad else "")
+        both = good is not None and bad is not None
+        pair = comparison_key(against, candidate, good, bad)
         runs = self._cached_runs(pair)
-        labels = (against.sha[:10], candidate.sha[:10], bad.sha[:10] if bad else None)
-        est, mid = estimates(runs, labels, self.setup.case_id)
-        verdict = rule(est, mid)
+        short = {c.sha: c.sha[:10] for c in (against, candidate, good, bad) if c is not None}
+        labels = Labels(
+            short[against.sha],
+            short[candidate.sha],
+            short[good.sha] if both else None,  # type: ignore[union-attr]
+            short[bad.sha] if both else None,  # type: ignore[union-attr]
+        )
+        commits = list({c.sha: c for c in (against, candidate, good, bad) if c}.values())
+        if not both:
+            commits = [against, candidate]
+        seen = views(runs, labels, self.setup.case_id)
+        verdict = rule(seen)
         measured = False
         started = time.monotonic()
         while True:
             need_profile = profile and pair not in self.state.profiled
-            n = self.setup.rounds.next_rounds(est.rounds, verdict != INCONCLUSIVE)
+            n = self.setup.rounds.next_rounds(seen.estimate.rounds, verdict != INCONCLUSIVE)
             if n == 0 and need_profile:
                 n = self.setup.rounds.more
             if n == 0:
                 break
             self.stop.check()
-            commits = [against, candidate] + ([bad] if bad else [])
             try:
                 run = self._measure(commits, n, need_profile, pair)
             except PerfkitError:
@@ -199,27 +254,30 @@ class Measurer:
                 raise
             runs.append(run)
             measured = True
-            est, mid = estimates(runs, labels, self.setup.case_id)
+            seen = views(runs, labels, self.setup.case_id)
             if run.info.status == "interrupted":
                 raise KeyboardInterrupt
             self.stop.check()  # a Ctrl-C that came after the run's last look at its flag
-            if est.rounds == 0:
+            if seen.estimate.rounds == 0:
                 raise PerfkitError(
                     f"no round of {self.setup.case_id} measured on all of "
-                    f"{', '.join(x for x in labels if x)} (see the failures of run {run.path})"
+                    f"{', '.join(labels.unique())} (see the failures of run {run.path})"
                 )
-            verdict = rule(est, mid)
+            verdict = rule(seen)
         step = Step(
             kind=kind,
             candidate=ref_of(candidate),
             against=ref_of(against),
-            estimate=est,
+            estimate=seen.estimate,
             verdict=verdict,
             seconds=sum(run_seconds(r) for r in runs),
             runs=tuple(str(r.path) for r in runs),
             cached=not measured,
-            bad=ref_of(bad) if bad else None,
-            midpoint=mid,
+            bad=ref_of(bad) if both else None,  # type: ignore[arg-type]
+            midpoint=seen.midpoint,
+            good=ref_of(good) if both else None,  # type: ignore[arg-type]
+            span=seen.span,
+            against_midpoint=seen.against_midpoint,
         )
         self.steps.append(step)
         self._print(step, time.monotonic() - started)
@@ -247,18 +305,24 @@ class Measurer:
             raise PerfkitError(f"cannot read the run just measured: {exc}") from None
 
     def _print(self, step: Step, elapsed: float) -> None:
-        est, mid = step.estimate, step.midpoint
+        est = step.estimate
         cost = "cached" if step.cached else f"{format_seconds(elapsed)} now"
-        between = (
-            f"; vs the midpoint of good and bad {format_change(mid.ratio)}, "
-            f"CI {format_ratio_ci(mid.ci_low, mid.ci_high)}"
-            if mid is not None
-            else ""
-        )
-        self.console.print(
+        parts = [
             f"{step.kind:8} {step.candidate.short} vs {step.against.short}: "
             f"{format_change(est.ratio)}, ratio CI {format_ratio_ci(est.ci_low, est.ci_high)}"
-            f"{between} over {est.rounds} rounds → [bold]{step.verdict}[/] "
+        ]
+        for name, value in (
+            ("vs the midpoint of good and bad", step.midpoint),
+            (f"{step.against.short} vs the midpoint", step.against_midpoint),
+            ("bad vs good", step.span),
+        ):
+            if value is not None:
+                parts.append(
+                    f"{name} {format_change(value.ratio)}, "
+                    f"CI {format_ratio_ci(value.ci_low, value.ci_high)}"
+                )
+        self.console.print(
+            "; ".join(parts) + f" over {est.rounds} rounds → [bold]{step.verdict}[/] "
             f"(runs took {format_seconds(step.seconds)}; {cost})",
             highlight=False,
         )

@@ -41,12 +41,16 @@ class Step:
     candidate: CommitRef
     against: CommitRef
     estimate: Estimate
-    verdict: str  # differs/same/inconclusive (confirm), good/bad/inconclusive (bisect), final
+    verdict: str  # confirm: differs/same/inconclusive; bisect: good/bad/same/inconclusive;
+    # final: bad (confirmed), good (contradicts), inconclusive
     seconds: float  # wall time of the measuring (0 when all of it came from the cache)
     runs: tuple[str, ...]  # run directories, in measuring order
     cached: bool = False  # every round came from an earlier invocation
-    bad: CommitRef | None = None  # measured in the same rounds (bisect steps)
-    midpoint: Estimate | None = None  # candidate / √(against · bad), per round
+    bad: CommitRef | None = None  # measured in the same rounds (bisect and final steps)
+    midpoint: Estimate | None = None  # candidate / √(good · bad), per round
+    good: CommitRef | None = None  # measured in the same rounds (= against in bisect steps)
+    span: Estimate | None = None  # bad / good in the same rounds (the folded confirm)
+    against_midpoint: Estimate | None = None  # against / √(good · bad): the final's parent
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,21 @@
-"""The bisection: confirm good vs bad differ, halve the first-parent range, explain the culprit.
+"""The bisection: halve the first-parent range, check the commit it ends on, explain it.
 
 Steps, each one comparison (`perfkit.bisect.measure`):
 
-1. *confirm*: bad against good. `same` stops with status ``no-change``; the ratio R it
-   finds sets the boundary every later step is judged by (`perfkit.bisect.decide`).
-2. *bisect*: the middle candidate of the open range, measured with good and bad in the
+1. *bisect*: the middle candidate of the open range, measured with good and bad in the
    same rounds and judged against their midpoint (`decide.between`); `bad` keeps the
-   lower half, `good` the upper. ⌈log2 N⌉ steps for N commits in ``good..bad``.
-3. *final*: the first bad commit against its parent, with profiles on both sides: the
-   ratio the report gives and the culprit analysis (`perfkit.analysis.culprits`).
+   lower half, `good` the upper. ⌈log2 N⌉ steps for N commits in ``good..bad``. The first
+   step is also the confirm step (`decide.first`): its rounds measure bad against good, and
+   until that differs it says nothing else; `same` stops with status ``no-change``. (With
+   one commit in the range there is nothing to halve: a plain *confirm* step.)
+2. *final*: the first bad commit against its parent, measured with good and bad in the
+   same rounds and with profiles: the ratio the report gives and the culprit analysis
+   (`perfkit.analysis.culprits`). If it contradicts (the two on one side of the midpoint:
+   a step went the wrong way), its rounds also say which side: the parent on bad's side
+   (the step that called it good was wrong) or the named commit on good's side. The
+   search then goes back to the range that step dropped, and ends with a new final check
+   (at most `MAX_RECOVERIES` times). A mistake in the last step costs one comparison more
+   than none: ⌈log2 N⌉ + 2 in all. A contradiction that stays is status ``inconclusive``.
 
 A step still inconclusive when its rounds run out stops the bisection (status
 ``inconclusive``) rather than guess; Ctrl-C (or SIGTERM) at any time stops it with status
@@ -23,7 +30,9 @@ between good and bad, so bisect decides itself when to add rounds).
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -31,18 +40,22 @@ from rich.console import Console
 
 from perfkit.bisect.decide import (
     BAD,
+    DIFFERS,
     GOOD,
     INCONCLUSIVE,
     SAME,
     RoundsPlan,
     between,
-    classify,
     confirm,
+    contradicts,
+    final_check,
+    first,
+    side,
 )
 from perfkit.bisect.interrupt import Interrupts
-from perfkit.bisect.measure import Measurer, Setup, ref_of
+from perfkit.bisect.measure import Measurer, Setup, Views, comparison_key, ref_of
 from perfkit.bisect.records import BisectResult, CulpritLine, Step
-from perfkit.bisect.state import DEFAULT_STATE_DIR, BisectState, pair_key, state_key
+from perfkit.bisect.state import DEFAULT_STATE_DIR, BisectState, state_key
 from perfkit.collect.commits import Commit, commit_facts, commit_target, list_commits
 from perfkit.collect.git import git
 from perfkit.config import MeasurePlan
@@ -176,54 +189,168 @@ def _bisect(options: BisectOptions, console: Console, stop: Interrupts) -> Bisec
         )
 
     try:
-        step, _ = measurer.compare("confirm", bad, good, lambda e, _: confirm(e, options.threshold))
-        if step.verdict == SAME:
-            return result("no-change", f"good and bad do not differ by {options.threshold:.0%}")
-        if step.verdict == INCONCLUSIVE:
-            return result("inconclusive", _undecided(step))
-        bad_ratio = step.estimate.ratio
-        lo, hi = -1, len(commits) - 1  # good is index -1; commits[hi] is known bad
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            step, _ = measurer.compare(
-                "bisect", commits[mid], good, lambda _, m: between(m, bad_ratio), bad=bad
-            )
-            if step.verdict == INCONCLUSIVE:
-                return result("inconclusive", _undecided(step))
-            lo, hi = (lo, mid) if step.verdict == BAD else (mid, hi)
-        first_bad, parent = commits[hi], commits[lo] if lo >= 0 else good
-        final, runs = measurer.compare(
-            "final", first_bad, parent, lambda e, _: classify(e, bad_ratio), profile=True
-        )
-        culprits, notes = explain(
-            runs, state.profiled.get(pair_key(parent.sha, first_bad.sha)), final, case_id
-        )
-        stop.check()
-        status = final_status(final)
-        return result(
-            status,
-            f"first bad commit {first_bad.short}: {first_bad.subject}"
-            if status == "found"
-            else f"not confirmed: {first_bad.short} ({first_bad.subject}) is not slower than its "
-            f"parent {parent.short} ({format_change(final.estimate.ratio)}, "
-            f"{format_ratio_ci(final.estimate.ci_low, final.estimate.ci_high)}): a step went the "
-            "wrong way or the change is spread over several commits; run again (measured rounds "
-            "are kept) or bisect a narrower range",
-            first_bad=ref_of(first_bad),
-            parent=ref_of(parent),
-            final=final,
-            culprits=culprits,
-            culprit_notes=notes,
-        )
+        return _search(options, measurer, commits, good, bad, case_id, state, result)
     except KeyboardInterrupt:
         return result("interrupted", INTERRUPTED)
 
 
+# A contradicting final check that locates the mistake sends the search back this many times.
+MAX_RECOVERIES = 2
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One bisect step's verdict on commits[index], and the open range it was taken in."""
+
+    index: int
+    verdict: str
+    lo: int
+    hi: int
+
+
+def _search(
+    options: BisectOptions,
+    measurer: Measurer,
+    commits: list[Commit],
+    good: Commit,
+    bad: Commit,
+    case_id: str,
+    state: BisectState,
+    result: Callable[..., BisectResult],
+) -> BisectResult:
+    threshold = options.threshold
+    if len(commits) == 1:  # nothing to bisect: only the confirm step before the final
+        step, _ = measurer.compare("confirm", bad, good, lambda v: confirm(v.estimate, threshold))
+        if step.verdict != DIFFERS:
+            return _not_differing(step, threshold, result)
+    lo, hi = -1, len(commits) - 1  # good is index -1; commits[hi] is known bad
+    turns: list[Turn] = []
+    recoveries = 0
+    while True:
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            rule = _first_rule(threshold) if not turns else _step_rule(_span_ratio(measurer))
+            step, _ = measurer.compare("bisect", commits[mid], good, rule, good=good, bad=bad)
+            if step.verdict in (SAME, INCONCLUSIVE) and not turns:
+                return _not_differing(step, threshold, result)
+            if step.verdict == INCONCLUSIVE:
+                return result("inconclusive", _undecided(step))
+            turns.append(Turn(mid, step.verdict, lo, hi))
+            lo, hi = (lo, mid) if step.verdict == BAD else (mid, hi)
+        first_bad, parent = commits[hi], commits[lo] if lo >= 0 else good
+        final, runs = measurer.compare(
+            "final",
+            first_bad,
+            parent,
+            _final_rule(first_bad.sha == bad.sha),
+            profile=True,
+            good=good,
+            bad=bad,
+        )
+        back = _wrong_turn(final, turns, lo, hi, first_bad.sha == bad.sha)
+        if back is None or recoveries >= MAX_RECOVERIES:
+            break
+        recoveries += 1
+        measurer.console.print(
+            f"final check contradicts: {_side_words(final)}; "
+            f"searching commits {back[0] + 2}..{back[1] + 1} of {len(commits)} again",
+            highlight=False,
+        )
+        lo, hi = back
+    culprits, notes = explain(
+        runs, state.profiled.get(comparison_key(parent, first_bad, good, bad)), final, case_id
+    )
+    measurer.stop.check()
+    status = final_status(final)
+    return result(
+        status,
+        f"first bad commit {first_bad.short}: {first_bad.subject}"
+        if status == "found"
+        else f"not confirmed: {first_bad.short} ({first_bad.subject}) is not slower than its "
+        f"parent {parent.short} ({format_change(final.estimate.ratio)}, "
+        f"{format_ratio_ci(final.estimate.ci_low, final.estimate.ci_high)}): a step went the "
+        "wrong way or the change is spread over several commits; run again (measured rounds "
+        "are kept) or bisect a narrower range",
+        first_bad=ref_of(first_bad),
+        parent=ref_of(parent),
+        final=final,
+        culprits=culprits,
+        culprit_notes=notes,
+        extra={"recoveries": recoveries},
+    )
+
+
+def _first_rule(threshold: float) -> Callable[[Views], str]:
+    def rule(views: Views) -> str:
+        return first(views.span, views.midpoint, threshold)
+
+    return rule
+
+
+def _step_rule(bad_ratio: float) -> Callable[[Views], str]:
+    def rule(views: Views) -> str:
+        return between(views.midpoint, bad_ratio)
+
+    return rule
+
+
+def _final_rule(candidate_is_bad: bool) -> Callable[[Views], str]:
+    """`final_check`; the candidate's side is known (bad) when it is bad itself."""
+
+    def rule(views: Views) -> str:
+        own = None if candidate_is_bad else views.midpoint
+        return final_check(views.estimate, views.span, views.against_midpoint, own)
+
+    return rule
+
+
+def _span_ratio(measurer: Measurer) -> float:
+    """bad / good as the first bisect step measured it: only the direction is used."""
+    first_step = next(s for s in measurer.steps if s.span is not None)
+    return first_step.span.ratio  # type: ignore[union-attr]
+
+
+def _not_differing(
+    step: Step, threshold: float, result: Callable[..., BisectResult]
+) -> BisectResult:
+    if step.verdict == SAME:
+        return result("no-change", f"good and bad do not differ by {threshold:.0%}")
+    return result("inconclusive", _undecided(step))
+
+
+def _wrong_turn(
+    final: Step, turns: list[Turn], lo: int, hi: int, candidate_is_bad: bool
+) -> tuple[int, int] | None:
+    """The open range to search again when the final check contradicts and its rounds say
+    which bracket is wrong: the parent on bad's side (the step that called it good was
+    wrong: the first bad commit is in the range that step dropped, up to the parent), or
+    the named commit on good's side (likewise, after it). None: nothing to go back to."""
+    if not contradicts(final.estimate, final.span):
+        return None
+    ratio = final.span.ratio if final.span else math.nan
+    if lo >= 0 and side(final.against_midpoint, GOOD, ratio) == BAD:
+        turn = next((t for t in reversed(turns) if t.index == lo and t.verdict == GOOD), None)
+        return None if turn is None else (turn.lo, lo)
+    if not candidate_is_bad and side(final.midpoint, BAD, ratio) == GOOD:
+        turn = next((t for t in reversed(turns) if t.index == hi and t.verdict == BAD), None)
+        return None if turn is None else (hi, turn.hi)
+    return None
+
+
+def _side_words(final: Step) -> str:
+    ratio = final.span.ratio if final.span else math.nan
+    if side(final.against_midpoint, GOOD, ratio) == BAD:
+        return f"the parent {final.against.short} measures on bad's side"
+    return f"{final.candidate.short} measures on good's side"
+
+
 def final_status(final: Step) -> str:
     """`found`, unless the named commit measured against its parent is on good's side of the
-    midpoint (`good`): then a noisy step sent the search down the wrong half (or the change
-    is spread out), and naming the commit would be a wrong answer given as found."""
-    return "inconclusive" if final.verdict == GOOD else "found"
+    midpoint (`good`, or a CI there when its sides stayed undecided): then a noisy step sent
+    the search down the wrong half (or the change is spread out), and naming the commit
+    would be a wrong answer given as found."""
+    contradicted = final.verdict == GOOD or contradicts(final.estimate, final.span)
+    return "inconclusive" if contradicted else "found"
 
 
 def _steps(n: int) -> int:

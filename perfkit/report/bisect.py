@@ -39,6 +39,12 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _change_ci(estimate: Any) -> str:
+    if estimate is None:
+        return "–"
+    return f"{format_change(estimate.ratio)} {format_ratio_ci(estimate.ci_low, estimate.ci_high)}"
+
+
 def context(result: Any) -> dict[str, Any]:
     final = result.final
     steps = [
@@ -48,12 +54,9 @@ def context(result: Any) -> dict[str, Any]:
             "against": s.against.sha[:10],
             "change": format_change(s.estimate.ratio),
             "ci": format_ratio_ci(s.estimate.ci_low, s.estimate.ci_high),
-            "midpoint": (
-                f"{format_change(s.midpoint.ratio)} "
-                f"{format_ratio_ci(s.midpoint.ci_low, s.midpoint.ci_high)}"
-                if s.midpoint is not None
-                else "–"
-            ),
+            "midpoint": _change_ci(s.midpoint),
+            "span": _change_ci(s.span),
+            "against_midpoint": _change_ci(s.against_midpoint),
             "rounds": s.estimate.rounds,
             "verdict": s.verdict,
             "cost": format_seconds(s.seconds) + (" (cached)" if s.cached else ""),
@@ -77,6 +80,7 @@ def context(result: Any) -> dict[str, Any]:
         "notes": result.culprit_notes,
         "steps": steps,
         "json_name": JSON_NAME,
+        "recoveries": result.extra.get("recoveries", 0),
     }
 
 

@@ -73,6 +73,7 @@ def trial(where: Path, number: int, args: argparse.Namespace) -> dict:
         "score_named": "`score`" in report.markdown.read_text(),
         "spread": round_spread(result),
         "per_step": "/".join(str(s.estimate.rounds) for s in result.steps),
+        "recoveries": result.extra.get("recoveries", 0),
     }
 
 
@@ -93,6 +94,12 @@ def round_spread(result) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m perfkit.selfbench bisect")
     p.add_argument("--trials", type=int, default=10)
+    p.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="trials before these (a 10-trial run split into holds: --trials 3 --start 3 ...)",
+    )
     p.add_argument("--commits", type=int, default=64)
     p.add_argument("--slowdown", type=float, default=0.05)
     p.add_argument("--threshold", type=float, default=0.05)
@@ -111,13 +118,13 @@ def main(argv: list[str] | None = None) -> int:
         f"bisect trials: {args.commits} commits, +{args.slowdown:.0%} in score, "
         f"threshold {args.threshold:.0%}, worker {args.worker_seconds} s, rounds "
         f"{args.rounds} (+{args.rounds} while inconclusive, ≤ {args.max_rounds})\n\n"
-        "| trial | slow commit | named | status | right | comparisons | rounds | rounds per step "
-        "| wall | final ratio [95 % CI] | report names score | round spread ≈ |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| trial | slow commit | named | status | right | comparisons | went back | rounds "
+        "| rounds per step | wall | final ratio [95 % CI] | report names score | round spread ≈ |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         flush=True,
     )
     rows = []
-    for number in range(args.trials):
+    for number in range(args.start, args.start + args.trials):
         held = file_lock(args.lock) if args.lock else contextlib.nullcontext()
         with held, tempfile.TemporaryDirectory(prefix="perfkit-bisect-") as tmp:
             row = trial(Path(tmp), number, args)
@@ -126,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         ratio = f"{final.ratio:.3f} [{final.ci_low:.3f}–{final.ci_high:.3f}]" if final else "–"
         print(
             f"| {row['trial']} | {row['slow_at']} | {row['named_at']} | {row['status']} | "
-            f"{'yes' if row['right'] else 'NO'} | {row['comparisons']} | {row['rounds']} | "
+            f"{'yes' if row['right'] else 'NO'} | {row['comparisons']} | {row['recoveries']} | "
+            f"{row['rounds']} | "
             f"{row['per_step']} | "
             f"{row['wall']:.0f} s | {ratio} | {'yes' if row['score_named'] else 'no'} | "
             f"{row['spread']:.1%} |",
