@@ -1,11 +1,12 @@
-"""One comparison of two commits: interleaved perfkit runs until the rule has its answer.
+"""One comparison of commits: interleaved perfkit runs until the rule has its answer.
 
-A comparison of `candidate` against `against` is one or more ordinary runs of the one
-benchmark on both commits (exported once, cached by sha, labelled by short sha), rounds
+A comparison of `candidate` against `against` (with good and bad in the same rounds, when
+given: each commit once) is one or more ordinary runs of the one
+benchmark on those commits (exported once, cached by sha, labelled by short sha), rounds
 interleaved and seeded like any `perfkit run`, each indexed into the history store. The
 rounds of all its runs are pooled: per round the log of candidate / against of the
-worker medians, whose median and bootstrap CI (`perfkit.analysis.stats.paired_ratios`)
-are the estimate. More rounds are added while the rule says inconclusive and the rounds
+worker medians (and of the `Views` against the midpoint of good and bad), whose median and
+bootstrap CI (`perfkit.analysis.stats.paired_ratios`) are the estimate. More rounds are added while the rule says inconclusive and the rounds
 plan allows (`perfkit.bisect.decide.RoundsPlan`); each run is a fixed run of exactly the
 rounds asked for. The bisection's stop flag (`perfkit.bisect.interrupt`) is checked before
 and after every run, so Ctrl-C keeps every finished run. Knows nothing of bisection order.
@@ -114,6 +115,20 @@ def estimate(runs: list[Run], against: str, candidate: str, case_id: str) -> Est
 
 
 @dataclass(frozen=True)
+class Labels:
+    """Run labels (short shas) of a comparison's commits; good and bad when measured too."""
+
+    against: str
+    candidate: str
+    good: str | None = None
+    bad: str | None = None
+
+    def unique(self) -> tuple[str, ...]:
+        names = (self.against, self.candidate, self.good, self.bad)
+        return tuple(dict.fromkeys(n for n in names if n is not None))
+
+
+@dataclass(frozen=True)
 class Views:
     """What one comparison's pooled rounds say.
 
@@ -146,20 +161,6 @@ def views(runs: list[Run], labels: Labels, case_id: str) -> Views:
         span=estimate_logs(b - g),
         against_midpoint=None if labels.against == labels.good else estimate_logs(a - middle),
     )
-
-
-@dataclass(frozen=True)
-class Labels:
-    """Run labels (short shas) of a comparison's commits; good and bad when measured too."""
-
-    against: str
-    candidate: str
-    good: str | None = None
-    bad: str | None = None
-
-    def unique(self) -> tuple[str, ...]:
-        names = (self.against, self.candidate, self.good, self.bad)
-        return tuple(dict.fromkeys(n for n in names if n is not None))
 
 
 def run_seconds(run: Run) -> float:
@@ -222,19 +223,17 @@ class Measurer:
         `rule` gets the pooled `Views`. Raises KeyboardInterrupt (after recording the run in
         flight) once Ctrl-C was pressed.
         """
-        both = good is not None and bad is not None
+        if good is None or bad is None:
+            good = bad = None
         pair = comparison_key(against, candidate, good, bad)
         runs = self._cached_runs(pair)
-        short = {c.sha: c.sha[:10] for c in (against, candidate, good, bad) if c is not None}
         labels = Labels(
-            short[against.sha],
-            short[candidate.sha],
-            short[good.sha] if both else None,  # type: ignore[union-attr]
-            short[bad.sha] if both else None,  # type: ignore[union-attr]
+            against.sha[:10],
+            candidate.sha[:10],
+            good.sha[:10] if good else None,
+            bad.sha[:10] if bad else None,
         )
         commits = list({c.sha: c for c in (against, candidate, good, bad) if c}.values())
-        if not both:
-            commits = [against, candidate]
         seen = views(runs, labels, self.setup.case_id)
         verdict = rule(seen)
         measured = False
@@ -273,9 +272,9 @@ class Measurer:
             seconds=sum(run_seconds(r) for r in runs),
             runs=tuple(str(r.path) for r in runs),
             cached=not measured,
-            bad=ref_of(bad) if both else None,  # type: ignore[arg-type]
+            bad=ref_of(bad) if bad else None,
             midpoint=seen.midpoint,
-            good=ref_of(good) if both else None,  # type: ignore[arg-type]
+            good=ref_of(good) if good else None,
             span=seen.span,
             against_midpoint=seen.against_midpoint,
         )

@@ -5,10 +5,12 @@ Each trial builds a fresh repository (`perfkit.selfbench._bisect_repo`: the slow
 a random place in the middle half, the others docs, unused helpers, or a ±1-pass change of
 ``tokenize``, about ±0.5 %) and bisects it in-process with bisect's defaults. Scored: the
 first bad commit named is the slow one, the comparisons it took (goal ≤ ⌈log2 64⌉ + 2 = 8),
-rounds, wall time, and whether the report's culprits name ``score``. Goal (issue 18): the
+rounds, wall time, how often a contradicting final check sent the search back ("went
+back"), and whether the report's culprits name ``score``. Goal (issue 18): the
 right commit in ≥ 9 of 10 trials. Run it under the heavy lock, held per trial so that a
 shared machine's other heavy jobs can run between trials:
-``python -m perfkit.selfbench bisect --lock /tmp/perfkit-heavy.lock``.
+``python -m perfkit.selfbench bisect --lock /tmp/perfkit-heavy.lock``; ``--trials 3 --start
+3`` runs trials 4-6 of the same ten (same repositories and seeds), to split them over runs.
 """
 
 from __future__ import annotations
