@@ -95,9 +95,10 @@ def _plan(workers: int) -> list[str]:
     return ["--workers", str(workers)]
 
 
-def _one_run(out: str, workers: int) -> Path:
+def _one_run(out: str, workers: int, only: tuple[str, ...]) -> Path:
     command = [sys.executable, "-m", "perfkit", "run", str(SUITE), *_plan(workers),
-               "--out", out, "--db", f"{out}/h.sqlite"]  # fmt: skip
+               *(f"--only={name}" for name in only), "--out", out,
+               "--db", f"{out}/h.sqlite"]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"noise run failed: {done.stderr.strip()[-300:]}")
@@ -105,36 +106,46 @@ def _one_run(out: str, workers: int) -> Path:
 
 
 def record(
-    runs: int, workers: int, lock: Path | None = HEAVY_LOCK, path: Path = NOISE_FILE
+    runs: int,
+    workers: int,
+    lock: Path | None = HEAVY_LOCK,
+    path: Path = NOISE_FILE,
+    hold_runs: int = 10,
+    only: tuple[str, ...] = (),
 ) -> Noise:
-    """Measure the small suite `runs` times for real (holding `lock`); write and return the sample."""
+    """Measure the small suite `runs` times for real and write the sample; the lock is held
+    for `hold_runs` runs at a time (other engineers' jobs get the machine in between)."""
     from perfkit.analysis.stats import worker_medians
     from perfkit.collect.envs import file_lock
     from perfkit.rundir import load_run
     from perfkit.rundir.writer import atomic_write_json
 
-    if runs < 2 or workers < 2:
+    if runs < 2 or workers < 2 or hold_runs < 1:
         raise PerfkitError("noise needs at least 2 runs of at least 2 workers")
     pools: dict[str, list[list[float]]] = {}
-    per_run = []
+    per_run, holds = [], []
     print(f"recording real noise: {runs} perfkit runs of {SUITE.name}", file=sys.stderr)
-    held = file_lock(lock) if lock else contextlib.nullcontext()
-    with tempfile.TemporaryDirectory(prefix="perfkit-noise-") as tmp, held:
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        for number in range(runs):
-            run = load_run(_one_run(tmp, workers))
-            for case, group in worker_medians(run.samples).groupby("id"):
-                pools.setdefault(str(case), []).append(group["median_seconds"].tolist())
-            load = run.info.load.to_json() if run.info.load else None
-            per_run.append({"run_id": run.id, "created": run.info.created, "load": load})
-            print(f"  noise run {number + 1}/{runs} recorded", file=sys.stderr)
-        finished = datetime.now(UTC).isoformat(timespec="seconds")
+    with tempfile.TemporaryDirectory(prefix="perfkit-noise-") as tmp:
+        for first in range(0, runs, hold_runs):
+            held = file_lock(lock) if lock else contextlib.nullcontext()
+            with held:
+                started = datetime.now(UTC).isoformat(timespec="seconds")
+                for number in range(first, min(runs, first + hold_runs)):
+                    run = load_run(_one_run(tmp, workers, only))
+                    for case, group in worker_medians(run.samples).groupby("id"):
+                        pools.setdefault(str(case), []).append(group["median_seconds"].tolist())
+                    load = run.info.load.to_json() if run.info.load else None
+                    per_run.append({"run_id": run.id, "created": run.info.created, "load": load})
+                    print(f"  noise run {number + 1}/{runs} recorded", file=sys.stderr)
+                finished = datetime.now(UTC).isoformat(timespec="seconds")
+            holds.append({"started": started, "finished": finished})
     info = run.info
     data = {
         "format": FORMAT,
         "provenance": {
-            "started": started,
-            "finished": finished,
+            "started": holds[0]["started"],
+            "finished": holds[-1]["finished"],
+            "holds": holds,
             "heavy_lock": str(lock) if lock else None,
             "cpu_model": info.host.get("cpu_model"),
             "cores": info.host.get("cores"),
@@ -143,6 +154,7 @@ def record(
             "perfkit_version": info.perfkit_version,
             "perfkit_commit": _git_sha(),
             "plan": f"perfkit run {SUITE.name} {' '.join(_plan(workers))} (fixed plan, one target)",
+            "benchmarks": sorted(pools),
             "runs_count": runs,
             "workers": workers,
             "runs": per_run,
