@@ -56,14 +56,16 @@ def test_backfill_names_the_slowdown_and_speedup_commits_and_check_alerts(tmp_pa
     suite = tmp_path / "suite.py"
     suite.write_text(SUITE)
     runs, db = tmp_path / "runs", tmp_path / "history.sqlite"
-    common = ["--quick", "--workers", "5", "--out", str(runs), "--db", str(db)]
+    # 3 workers a commit: a sleep's steps stand far above its noise (each worker is a
+    # process start, most of this test's time).
+    common = ["--quick", "--workers", "3", "--out", str(runs), "--db", str(db)]
 
-    # First backfill up to commit 21: the slowdown is the head's level.
-    first = perfkit_cli("run", str(suite), "--commits", f"{shas[0]}..{shas[20]}", *common, cwd=repo)
+    # First backfill, commits 6..16: the slowdown (commit 10) is the head's level.
+    first = perfkit_cli("run", str(suite), "--commits", f"{shas[4]}..{shas[15]}", *common, cwd=repo)
     assert first.returncode == 0, first.stderr
-    assert "backfill: 20 commit(s)" in first.stderr
+    assert "backfill: 11 commit(s)" in first.stderr
     meta = json.loads((Path(first.stdout.strip()) / "run.json").read_text())
-    assert len(meta["targets"]) == 20 and meta["interleaved"]
+    assert len(meta["targets"]) == 11 and meta["interleaved"]
     facts = meta["targets"][shas[9][:10]]
     assert (
         facts["git_sha"] == shas[9] and facts["series"] == "current" and facts["commit_order"] == 10
@@ -82,11 +84,12 @@ def test_backfill_names_the_slowdown_and_speedup_commits_and_check_alerts(tmp_pa
     assert report["alerts"] == []
     assert [c["acknowledged"] for c in report["changes"]] == ["sleeps 10 % longer on purpose"]
 
-    # The rest of the range, thinned to every commit (--every 1) of the newest 9.
+    # The rest of the range, thinned to the newest 12 (commits 19..30, 18 is skipped).
     rest = perfkit_cli(
-        "run", str(suite), "--commits", f"{shas[20]}..main", "--last", "9", *common, cwd=repo
+        "run", str(suite), "--commits", f"{shas[15]}..main", "--last", "12", *common, cwd=repo
     )
     assert rest.returncode == 0, rest.stderr
+    assert "backfill: 12 commit(s)" in rest.stderr
     shown = perfkit_cli("history", "nap", "--format", "json", "--db", str(db), cwd=repo)
     assert shown.returncode == 0, shown.stderr
     changes = json.loads(shown.stdout)["changes"]

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from perfkit.analysis.changes import DEFAULT_DETECTOR, DetectorConfig, detect, kind
+from perfkit.analysis.changes import DEFAULT_DETECTOR, ChangePoint, DetectorConfig, kind
+from perfkit.analysis.run_factor import detect_together
 from perfkit.config.project import Acknowledgement, ProjectConfig
 
 DEFAULT_ALERT_THRESHOLD = 0.05
@@ -67,21 +68,33 @@ def all_changes(
     config: DetectorConfig = DEFAULT_DETECTOR,
     acknowledged: Iterable[Acknowledgement] = (),
 ) -> list[Change]:
-    """Change points of every series of an ordered points table, named by their commits."""
+    """Change points of every series of an ordered points table, named by their commits.
+
+    The benchmarks of one series name and machine class are searched together
+    (``run_factor.detect_together``): a point's run unit is its run and target, so what
+    a run's machine state did to all its benchmarks is divided out of each.
+    """
     if points.empty:
         return []
     acks = ProjectConfig(acknowledged=list(acknowledged))
     out: list[Change] = []
-    for _, group in points.groupby(SERIES_KEY, sort=False):
-        out += _series_changes(group.reset_index(drop=True), config, acks)
+    for _, suite in points.groupby(["series", "machine_id"], sort=False):
+        groups = [g.reset_index(drop=True) for _, g in suite.groupby(SERIES_KEY, sort=False)]
+        found = detect_together(
+            [g["median_seconds"].to_numpy(float) for g in groups],
+            [list(g["worker_seconds"]) for g in groups],
+            [_units(g) for g in groups],
+            config,
+        )
+        for group, changes in zip(groups, found, strict=True):
+            out += _series_changes(group, changes, acks)
     return out
 
 
 def _series_changes(
-    points: pd.DataFrame, config: DetectorConfig, acks: ProjectConfig
+    points: pd.DataFrame, found: list[ChangePoint], acks: ProjectConfig
 ) -> list[Change]:
     """The change points of one series (its points in order), with their commits."""
-    found = detect(points["median_seconds"].to_numpy(float), list(points["worker_seconds"]), config)
     first = points.iloc[0]
     out = []
     for i, cp in enumerate(found):
@@ -109,6 +122,12 @@ def _series_changes(
             )
         )
     return out
+
+
+def _units(points: pd.DataFrame) -> list[tuple[str, str]]:
+    """The measurement each point came from: its run and (in a backfill) its target."""
+    targets = points["target"] if "target" in points else [""] * len(points)
+    return list(zip(points["run_id"].astype(str), map(str, targets), strict=True))
 
 
 def alerts(changes: Iterable[Change], threshold: float = DEFAULT_ALERT_THRESHOLD) -> list[Change]:

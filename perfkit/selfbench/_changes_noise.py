@@ -40,6 +40,12 @@ class Noise:
     pools: list[np.ndarray]
     provenance: dict = field(default_factory=dict)
     left_out: int = 0  # recorded runs perfkit flagged as loaded, not resampled
+    runs: list[list[np.ndarray]] = field(default_factory=list)  # whole runs: one pool a benchmark
+
+    @property
+    def benchmarks(self) -> int:
+        """Benchmarks each whole run holds."""
+        return len(self.runs[0]) if self.runs else 1
 
     @staticmethod
     def _robust_sd(values: np.ndarray) -> float:
@@ -167,8 +173,9 @@ def record(
 
 
 def from_json(data: dict) -> Noise:
-    """Pools relative to each benchmark's median run, in run order per benchmark; runs
-    perfkit flagged as loaded while they measured are left out (the file keeps them)."""
+    """Pools relative to each benchmark's median run, in run order per benchmark, and the
+    same pools as whole runs (every benchmark of one run together); runs perfkit flagged
+    as loaded while they measured are left out (the file keeps them)."""
     provenance = data.get("provenance") or {
         "runs_count": data.get("runs"),
         "workers": data.get("workers"),
@@ -176,14 +183,18 @@ def from_json(data: dict) -> Noise:
     loaded = {
         i for i, r in enumerate(provenance.get("runs", [])) if (r.get("load") or {}).get("high")
     }
-    out = []
+    per_benchmark = []
     for runs in data["pools"].values():
         kept = [r for i, r in enumerate(runs) if i not in loaded]
         if not kept:
             continue
         centre = float(np.median([np.median(r) for r in kept]))
-        out += [np.asarray(r, float) / centre for r in kept]
-    return Noise(pools=out, provenance=provenance, left_out=len(loaded))
+        per_benchmark.append([np.asarray(r, float) / centre for r in kept])
+    whole = [list(run) for run in zip(*per_benchmark, strict=False)]
+    if any(len(r) != len(per_benchmark[0]) for r in per_benchmark):
+        whole = []  # not every benchmark in every run: no whole runs to resample
+    pools = [pool for runs in per_benchmark for pool in runs]
+    return Noise(pools=pools, provenance=provenance, left_out=len(loaded), runs=whole)
 
 
 def load(path: Path = NOISE_FILE) -> Noise | None:

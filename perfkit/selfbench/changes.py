@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from perfkit.analysis.changes import detect, kind
+from perfkit.analysis.changes import ChangePoint, kind
+from perfkit.analysis.run_factor import detect_together
 from perfkit.selfbench import _changes_noise
 from perfkit.selfbench._changes_noise import CACHE, HEAVY_LOCK, NOISE_FILE, Noise
 
@@ -42,6 +43,7 @@ STEP_SIZES = (0.02, 0.03, 0.05, 0.08, 0.10, 0.15, 0.20)
 LENGTH = 100
 TOLERANCE = 1
 LATE_AT, LATE_LENGTH, LATE_SIZE = 40, 50, 0.05
+COMMON_SIZE = 0.10  # a step of every benchmark of a group at once, at run LATE_AT
 DELAY_BUCKETS = ("1", "2", "3", "4–5", "6–10", "not in 10")
 
 
@@ -62,13 +64,29 @@ class Series:
 
 def make_series(noise: Noise, rng: np.random.Generator, levels: np.ndarray) -> Series:
     """One run per level: a real run's workers, resampled, scaled to the level."""
-    workers = []
-    for level in levels:
-        pool = noise.pools[rng.integers(len(noise.pools))]
-        workers.append(level * rng.choice(pool, size=len(pool), replace=True))
-    steps = tuple(int(i) for i in np.flatnonzero(np.diff(levels)) + 1)
-    sizes = tuple(float(levels[i] / levels[i - 1] - 1) for i in steps)
-    return Series(np.array([np.median(w) for w in workers]), workers, steps, sizes)
+    return make_group(noise, rng, [levels])[0]
+
+
+def make_group(noise: Noise, rng: np.random.Generator, levels: list[np.ndarray]) -> list[Series]:
+    """Series of benchmarks measured in the same runs: synthetic run t of every series
+    resamples the workers of the same real run (benchmark b: the real run's benchmark b,
+    modulo those recorded), so whatever a real run shared across its benchmarks they
+    share too. Without whole runs in the sample, each point picks its own pool."""
+    length = len(levels[0])
+    picks = rng.integers(len(noise.runs) if noise.runs else len(noise.pools), size=length)
+    out = []
+    for b, series_levels in enumerate(levels):
+        workers = []
+        for t, level in enumerate(series_levels):
+            if noise.runs:
+                pool = noise.runs[picks[t]][b % noise.benchmarks]
+            else:
+                pool = noise.pools[rng.integers(len(noise.pools))]
+            workers.append(level * rng.choice(pool, size=len(pool), replace=True))
+        steps = tuple(int(i) for i in np.flatnonzero(np.diff(series_levels)) + 1)
+        sizes = tuple(float(series_levels[i] / series_levels[i - 1] - 1) for i in steps)
+        out.append(Series(np.array([np.median(w) for w in workers]), workers, steps, sizes))
+    return out
 
 
 def step_levels(rng: np.random.Generator, length: int = LENGTH) -> np.ndarray:
@@ -97,23 +115,29 @@ def match(found: list[int], truth: tuple[int, ...]) -> int:
     return hits
 
 
-def perfkit_points(batch: list[tuple[np.ndarray, list[np.ndarray]]]) -> list[list[int]]:
-    return [[c.index for c in detect(m, w)] for m, w in batch]
+Group = list[tuple[np.ndarray, list[np.ndarray]]]  # series measured in the same runs
 
 
-def check_alerts(
-    batch: list[tuple[np.ndarray, list[np.ndarray]]], threshold: float
-) -> list[list[int]]:
+def perfkit_changes(groups: list[Group]) -> list[list[ChangePoint]]:
+    """perfkit's change points of every series of every group (flattened, group by group)."""
+    out: list[list[ChangePoint]] = []
+    for group in groups:
+        units = [range(len(m)) for m, _ in group]
+        out += detect_together([m for m, _ in group], [w for _, w in group], units)
+    return out
+
+
+def indices(found: list[list[ChangePoint]]) -> list[list[int]]:
+    return [[c.index for c in changes] for changes in found]
+
+
+def check_alerts(found: list[list[ChangePoint]], threshold: float) -> list[list[int]]:
     """What ``perfkit history --check --threshold T`` alerts on: the last step, a regression."""
     out = []
-    for m, w in batch:
-        found = detect(m, w)
-        alert = (
-            found
-            and kind(found[-1].ratio, found[-1].ci_low, found[-1].ci_high, threshold)
-            == "regression"
-        )
-        out.append([found[-1].index] if alert else [])
+    for changes in found:
+        last = changes[-1] if changes else None
+        alert = last and kind(last.ratio, last.ci_low, last.ci_high, threshold) == "regression"
+        out.append([last.index] if alert else [])
     return out
 
 
@@ -137,9 +161,12 @@ def ensure_otava() -> Path | None:
 
 def otava_points(python: Path, batch: list[np.ndarray]) -> list[list[int]]:
     payload = json.dumps({"series": [list(map(float, m)) for m in batch]})
+    # -I: the driver's own directory (selfbench/, whose bisect.py shadows the standard
+    # library's) is not put on sys.path
     done = subprocess.run(
-        [str(python), str(DRIVER)], input=payload, capture_output=True, text=True, check=True
-    )
+        [str(python), "-I", str(DRIVER)], input=payload, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
     return json.loads(done.stdout)
 
 
@@ -223,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", type=int, default=60, help="series with steps (default 60)")
     parser.add_argument("--flat", type=int, default=30, help="series without steps (default 30)")
     parser.add_argument("--late", type=int, default=40, help="series with a 5 %% step at run 40")
+    parser.add_argument(
+        "--common", type=int, default=6, help="groups whose every benchmark steps 10 %% at run 40"
+    )
     parser.add_argument("--runs", type=int, default=24, help="real runs recorded for noise")
     parser.add_argument("--workers", type=int, default=24, help="workers per real run")
     parser.add_argument("--refresh", action="store_true", help="re-record the real noise")
@@ -241,25 +271,57 @@ def main(argv: list[str] | None = None) -> int:
 
     noise = load_noise(args)
     rng = np.random.default_rng(args.seed)
-    stepped = [make_series(noise, rng, step_levels(rng)) for _ in range(args.series)]
-    flat = [make_series(noise, rng, np.ones(LENGTH)) for _ in range(args.flat)]
-    late = []  # one 5 % step at run 40, up and down alternately
+    size = noise.benchmarks  # a group: the benchmarks of one suite, measured in the same runs
+    stepped_groups = [
+        make_group(noise, rng, [step_levels(rng) for _ in range(size)])
+        for _ in range(-(-args.series // size))
+    ]
+    flat_groups = [
+        make_group(noise, rng, [np.ones(LENGTH)] * size) for _ in range(-(-args.flat // size))
+    ]
+    late_groups = []  # one 5 % step at run 40 (up and down alternately); the others flat
     for i in range(args.late):
         after = 1 + LATE_SIZE if i % 2 == 0 else 1 / (1 + LATE_SIZE)
-        late.append(make_series(noise, rng, np.where(np.arange(LATE_LENGTH) < LATE_AT, 1.0, after)))
-    prefixes = [(s, n) for s in flat for n in range(10, LENGTH + 1)]
-    replays = [(s, LATE_AT + d) for s in late for d in range(1, 11)]
-    up = [(s, n) for s, n in replays if s.sizes[0] > 0]
+        step = np.where(np.arange(LATE_LENGTH) < LATE_AT, 1.0, after)
+        late_groups.append(make_group(noise, rng, [step] + [np.ones(LATE_LENGTH)] * (size - 1)))
+    common_groups = []  # every benchmark steps at run 40 (up and down alternately)
+    for i in range(args.common):
+        after = 1 + COMMON_SIZE if i % 2 == 0 else 1 / (1 + COMMON_SIZE)
+        step = np.where(np.arange(LATE_LENGTH) < LATE_AT, 1.0, after)
+        common_groups.append(make_group(noise, rng, [step] * size))
+    stepped = [s for g in stepped_groups for s in g]
+    flat = [s for g in flat_groups for s in g]
+    late = [g[0] for g in late_groups]
+    prefixes = [(s, n) for g in flat_groups for n in range(10, LENGTH + 1) for s in g]
+    replays = [(g[0], LATE_AT + d) for g in late_groups for d in range(1, 11)]
+    common = [(s, LATE_AT + d) for g in common_groups for d in range(1, 11) for s in g]
 
-    batches_pk = {
-        "stepped": [(s.medians, s.workers) for s in stepped],
-        "flat": [(s.medians[:n], s.workers[:n]) for s, n in prefixes],
-        "late": [(s.medians[:n], s.workers[:n]) for s, n in replays],
+    def cut(group: list[Series], n: int) -> Group:
+        return [(s.medians[:n], s.workers[:n]) for s in group]
+
+    groups_pk = {
+        "stepped": [cut(g, LENGTH) for g in stepped_groups],
+        "flat": [cut(g, n) for g in flat_groups for n in range(10, LENGTH + 1)],
+        "late": [cut(g, LATE_AT + d) for g in late_groups for d in range(1, 11)],
+        "common": [cut(g, LATE_AT + d) for g in common_groups for d in range(1, 11)],
     }
-    results = {"perfkit": run_detectors(perfkit_points, batches_pk)}
+
+    def perfkit_run(key: str) -> list[list[ChangePoint]]:
+        found = perfkit_changes(groups_pk[key])
+        return found[::size] if key == "late" else found  # late: the stepped series only
+
+    started = time.perf_counter()
+    changes_pk = {key: perfkit_run(key) for key in groups_pk}
+    results = {"perfkit": {key: indices(found) for key, found in changes_pk.items()}}
+    results["perfkit"]["seconds"] = time.perf_counter() - started
     python = None if args.no_otava else ensure_otava()
     if python is not None:
-        batches_ot = {key: [m for m, _ in batch] for key, batch in batches_pk.items()}
+        batches_ot = {
+            "stepped": [s.medians for s in stepped],
+            "flat": [s.medians[:n] for s, n in prefixes],
+            "late": [s.medians[:n] for s, n in replays],
+            "common": [s.medians[:n] for s, n in common],
+        }
         results["Otava"] = run_detectors(lambda b: otava_points(python, b), batches_ot)
 
     print(
@@ -289,13 +351,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * alerts / len(prefixes):.2f} ({alerts} in {len(prefixes)}) | "
             f"{within}/{len(late)} | {out['seconds']:.1f} |"
         )
+    ups = [i for i, (s, _) in enumerate(replays) if s.sizes[0] > 0]
+    up = [replays[i] for i in ups]
     for pct in (float(t) for t in args.thresholds.split(",")):
         threshold = pct / 100
         name = f"`history --check --threshold {pct:g}%`"
-        alerts = false_alerts(check_alerts(batches_pk["flat"], threshold), prefixes)
-        found_after[name] = delays(
-            check_alerts([(s.medians[:n], s.workers[:n]) for s, n in up], threshold), up
-        )
+        alerts = false_alerts(check_alerts(changes_pk["flat"], threshold), prefixes)
+        late_alerts = check_alerts([changes_pk["late"][i] for i in ups], threshold)
+        found_after[name] = delays(late_alerts, up)
         within = sum(1 for d in found_after[name] if d is not None and d <= 3)
         print(
             f"| {name} | | | | | | | {100 * alerts / len(prefixes):.2f} ({alerts} in "
@@ -306,4 +369,13 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|" + "---|" * len(DELAY_BUCKETS))
     for name, found in found_after.items():
         print(f"| {name} | {' | '.join(delay_cells(found))} |")
+    if common:
+        print(
+            f"\nruns after a {COMMON_SIZE:.0%} step of every benchmark of a suite at once "
+            f"({len(common_groups)} suites × {size} benchmarks) until it is first found:\n"
+        )
+        print(f"| detector | {' | '.join(DELAY_BUCKETS)} |")
+        print("|---|" + "---|" * len(DELAY_BUCKETS))
+        for name, out in results.items():
+            print(f"| {name} | {' | '.join(delay_cells(delays(out['common'], common)))} |")
     return 0
