@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perfkit.analysis.changes import DEFAULT_DETECTOR, detect, head_change
+from perfkit.analysis.changes import DEFAULT_DETECTOR, detect, head_change, point_variances
 from perfkit.analysis.trends import alerts, all_changes
 from perfkit.config.project import load_config
 from perfkit.errors import PerfkitError
@@ -72,6 +72,19 @@ def test_noisy_runs_weigh_less_than_tight_ones() -> None:
     loose = [m * np.exp(rng.normal(0, 0.4, 8)) for m in medians]
     assert [c.index for c in detect(medians, tight)] == [15]
     assert detect(medians, loose) == []
+
+
+def test_a_far_off_worker_barely_moves_a_points_variance() -> None:
+    # The median's variance follows the body of its workers (MAD), not their SD: two
+    # workers 50 % off in 24 move a median little, and must not weigh the run as noisy.
+    rng = np.random.default_rng(2)
+    body = np.exp(rng.normal(0, 0.04, 24))
+    tails = body.copy()
+    tails[:2] *= 1.5
+    plain, tailed, short = point_variances([body, tails, body[:1]])
+    assert tailed < 1.5 * plain and np.isnan(short)
+    assert 0.5 < plain / (np.pi / 2 * 0.04**2 / 24) < 2
+    assert point_variances([np.ones(5)])[0] == 0.0  # all alike: no spread at all
 
 
 def test_a_young_step_is_found_two_runs_after_it_lands_and_one_odd_run_is_not() -> None:

@@ -91,25 +91,41 @@ def kind(ratio: float, ci_low: float, ci_high: float, threshold: float) -> str:
 def point_variances(workers: Sequence[np.ndarray]) -> np.ndarray:
     """Variance of the log median of each point from its workers (NaN with < 2 workers).
 
-    The median of k values has variance ≈ (π/2)·σ²/k for a normal body.
+    The median of k values has variance 1 / (4 k f²), f the density at the median: for a
+    normal body (π/2)·σ²/k. σ is the body's (1.4826 × MAD of the logs), not the SD: a
+    worker far off moves the median little, while it inflated the SD (the noise sample of
+    2026-11-27: SD 8 % against 4 % MAD), which weighed good runs as noisy ones and cost a
+    young step a third of its z.
     """
     counts = np.array([len(w) for w in workers], dtype=int)
     out = np.full(len(counts), np.nan)
-    if not counts.sum():
+    if not len(counts) or not counts.max(initial=0):
         return out
-    flat = np.concatenate([np.asarray(w, float) for w in workers])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.log(flat)
+    logs = np.full((len(counts), int(counts.max())), np.nan)  # one row a point, NaN-padded
+    for i, values in enumerate(workers):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs[i, : counts[i]] = np.log(np.asarray(values, float))
     logs[~np.isfinite(logs)] = np.nan
-    owner = np.repeat(np.arange(len(counts)), counts)
-    valid = np.isfinite(logs)
-    k = np.bincount(owner[valid], minlength=len(counts)).astype(float)
-    total = np.bincount(owner[valid], logs[valid], minlength=len(counts))
-    squares = np.bincount(owner[valid], logs[valid] ** 2, minlength=len(counts))
+    k = np.sum(np.isfinite(logs), axis=1)
     enough = k >= 2
-    var = (squares[enough] - total[enough] ** 2 / k[enough]) / (k[enough] - 1)
-    out[enough] = (math.pi / 2) * np.maximum(var, 0.0) / k[enough]
+    if not enough.any():
+        return out
+    body, n = logs[enough], k[enough]
+    centre = _row_medians(body, n)
+    sd = 1.4826 * _row_medians(np.abs(body - centre[:, None]), n)
+    alike = sd == 0.0  # more than half the workers alike: their SD, not nothing
+    if alike.any():
+        sd[alike] = np.nanstd(body[alike], axis=1, ddof=1)
+    out[enough] = (math.pi / 2) * sd**2 / k[enough]
     return out
+
+
+def _row_medians(rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Median of each row's first `counts` finite values (NaN sorts last): np.nanmedian
+    row by row, 5x faster on the many short rows a replayed history has."""
+    ordered = np.sort(rows, axis=1)
+    at = np.arange(len(rows))
+    return (ordered[at, (counts - 1) // 2] + ordered[at, counts // 2]) / 2
 
 
 def _robust_sd(values: np.ndarray) -> float:
