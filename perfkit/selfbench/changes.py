@@ -3,19 +3,24 @@
 Series of 100 runs with known steps (2–20 %, up and down, 2–4 per series) and flat
 series, whose per-run noise comes from REAL perfkit runs (``_changes_noise``: recorded
 on a quiet box under the heavy-job lock with its provenance, tracked in git at
-``data/selfbench/changes-noise.json``; ``--refresh`` records it anew): each synthetic run
-picks one real run and resamples its workers' medians (so both the spread inside a run and
-the drift between runs are real). Both detectors see exactly the same series: Otava the
-per-run medians (all it can take), perfkit also the workers behind them. Otava (PyPI
-``apache-otava``) pins numpy 2.2 and scipy < 1.17, so it runs in its own venv
-(``data/selfbench/otava-venv``, made on first use) fed by JSON.
+``data/selfbench/changes-noise.json``; ``--refresh`` records it anew). Series come in
+groups of as many benchmarks as the sample has (six): synthetic run t of a group picks
+ONE real run for all its benchmarks (whole runs: what the machine did to that run is in
+every benchmark of it, as in a real suite) and resamples each benchmark's workers'
+medians from it (so the spread inside a run, the drift between runs and what runs share
+are real; the resampling adds the spread of a median once more, so the synthetic runs
+are noisier than the real ones). perfkit searches a group together (run offsets,
+``analysis.run_factor``); Otava sees each series' per-run medians (all it can take) —
+exactly the same series. Otava (PyPI ``apache-otava``) pins numpy 2.2 and scipy < 1.17,
+so it runs in its own venv (``data/selfbench/otava-venv``, made on first use) fed by JSON.
 
 Scores: precision, recall and F1 of change points (±1 run), recall by step size; false
 alerts per 100 runs of an unchanged benchmark (the series replayed run by run as CI would
-see it, counting each new change point); and for series whose one 5 % step lands at run
-40, replayed run by run, after how many runs the step is first found (its distribution):
-by each detector, and by ``perfkit history --check`` (a regression at the head beyond the
-threshold: the up steps only). A maintainer's tool, not a test.
+see it, counting each new change point); for series whose one 5 % step lands at run 40
+(the group's other benchmarks flat), replayed run by run, after how many runs the step is
+first found (its distribution): by each detector, and by ``perfkit history --check`` (a
+regression at the head beyond the threshold: the up steps only); and the same for a 10 %
+step of every benchmark of a group at once. A maintainer's tool, not a test.
 """
 
 from __future__ import annotations
