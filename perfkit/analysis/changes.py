@@ -45,11 +45,11 @@ class DetectorConfig:
     max_p_value: float = 1e-4  # a boundary less sure than this is merged away
     min_rel_change: float = 0.005  # steps under 0.5 % are not reported
     head_runs: tuple[int, ...] = (2, 3)  # young steps tested at the head (runs after them)
-    head_z: float = 4.2  # |z| a head step needs (asked at every run: stricter than max_p_value)
+    head_z: float = 3.5  # |z| a head step needs (asked at every run: stricter than max_p_value)
     head_each_z: float = 1.0  # and each of its runs alone, on the same side
     # |z| a head step needs in a series divided by its run's offsets (run_factor): the
     # whole runs far off that make `head_z` so strict are divided out there
-    head_z_together: float = 4.2
+    head_z_together: float = 3.2
     head_reference: int = 30  # at most this many runs before the head form its reference
     outlier_z: float = 2.0  # > 0: robust drift, and Huber weights for runs this far out
 
