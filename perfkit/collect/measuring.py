@@ -1,12 +1,15 @@
 """The measuring loop: run a run's jobs on worker processes, write each result as it arrives.
 
 Timing jobs run `processes` at a time (the adaptive plan hands them out a round at a time);
-profile and memory jobs follow, on every core when the plan allows. The machine's load is
+with `MeasurePlan.pingpong` a benchmark's timing jobs of one round (one per target) run as one
+unit, their workers alive together and sampling in turn (`perfkit.collect.pingpong`). Profile
+and memory jobs follow, on every core when the plan allows. The machine's load is
 sampled between timing rounds and written into run.json with where each benchmark stopped.
 """
 
 from __future__ import annotations
 
+import random
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -31,9 +34,12 @@ from perfkit.collect.jobs import (
 )
 from perfkit.collect.load import LoadMonitor
 from perfkit.collect.supervisor import Interrupted, Workers
-from perfkit.collect.worker_call import Outcome, call_worker
+from perfkit.collect.worker_call import Outcome, call_round, call_worker
 from perfkit.config import MeasurePlan
 from perfkit.rundir import RunWriter
+from perfkit.rundir.schema import WorkerRequest
+
+PINGPONG_MAX = 4  # workers alive together in ping-pong (a backfill's round has many targets)
 
 
 def _progress(console: Console) -> Progress:
@@ -57,8 +63,9 @@ def _warn_leftovers(console: Console, job: Job, leftovers: list[str]) -> None:
     )
 
 
-def _describe(job: Job, rounds: AdaptiveRounds | None) -> str:
-    text = f"{job.mode} {job.case.id} @{job.target.label}"
+def _describe(group: list[Job], rounds: AdaptiveRounds | None) -> str:
+    job = group[0]
+    text = f"{job.mode} {job.case.id} @{' <-> '.join(j.target.label for j in group)}"
     if rounds is None or job.mode != "time":
         return text
     undecided = rounds.undecided
@@ -98,7 +105,7 @@ def measure(
         ThreadPoolExecutor(max_workers=max(1, processes, pass_slots)) as pool,
     ):
         task = progress.add_task("measuring", total=len(queue) + len(passes))
-        pending: dict[Future[Outcome], Job] = {}
+        pending: dict[Future[list[Outcome | None]], list[Job]] = {}
         try:
             while not workers.stop_requested.is_set():
                 if not queue and not pending:
@@ -119,48 +126,33 @@ def measure(
                         if last_round >= 0:
                             monitor.sample()
                         last_round = job.worker
-                    if (job.mode, job.case.id, job.target.label) in failed:
+                    group = [job]
+                    if job.mode == "time" and plan.pingpong:
+                        while queue and len(group) < PINGPONG_MAX and _same_round(queue[0], job):
+                            group.append(queue.pop(0))
+                    for skipped in [j for j in group if _key(j) in failed]:
+                        group.remove(skipped)
                         progress.advance(task)
+                    if not group:
                         continue
                     timeout = job.case.timeout_seconds or plan.timeout_seconds
                     with writing():
-                        request = request_for(job, suite_spec, plan, writer)
-                    progress.update(task, description=_describe(job, rounds))
-                    future = pool.submit(call_worker, workers, request, timeout, job.target.python)
-                    pending[future] = job
+                        requests = [request_for(j, suite_spec, plan, writer) for j in group]
+                    progress.update(task, description=_describe(group, rounds))
+                    pending[pool.submit(_call, workers, group, requests, timeout)] = group
                 done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
-                    job = pending.pop(future)
+                    group = pending.pop(future)
                     try:
-                        outcome = future.result()
+                        outcomes = future.result()
                     except Interrupted:
                         continue
-                    case_key = (job.mode, job.case.id, job.target.label)
-                    if outcome.leftovers and case_key not in warned:
-                        warned.add(case_key)  # once per case: every worker would say the same
-                        _warn_leftovers(console, job, outcome.leftovers)
-                    with writing():
-                        if outcome.ok and outcome.payload is not None:
-                            record(writer, job, outcome.payload)
-                            if rounds is not None and job.mode == "time":
-                                rounds.observe(
-                                    job.case.id,
-                                    job.target.label,
-                                    job.worker,
-                                    [float(x) for x in outcome.payload.get("samples", [])],
-                                )
-                        else:
-                            # One failure of a case is enough: later rounds would fail alike.
-                            failed.add(case_key)
-                            n_failed += 1
-                            kind = record_failure(writer, job, outcome)
-                            console.print(
-                                f"[red]{job.mode} {job.case.id} @{job.target.label}: "
-                                f"{kind}: {outcome.message}[/]"
-                            )
-                            if rounds is not None and job.mode == "time":
-                                rounds.fail(job.case.id)
-                    progress.advance(task)
+                    for job, outcome in zip(group, outcomes, strict=True):
+                        if outcome is None:  # its round's other side failed: nothing measured
+                            progress.advance(task)
+                            continue
+                        n_failed += _settle(writer, job, outcome, failed, warned, rounds, console)
+                        progress.advance(task)
         finally:
             if workers.stop_requested.is_set() or queue or pending:
                 workers.stop()  # also on a write error: no worker outlives the run
@@ -170,6 +162,66 @@ def measure(
         monitor.sample()
     _write_run_facts(writer, monitor, rounds, console)
     return ("interrupted" if workers.stop_requested.is_set() else "complete"), n_failed
+
+
+def _key(job: Job) -> tuple[str, str, str]:
+    return (job.mode, job.case.id, job.target.label)
+
+
+def _same_round(job: Job, first: Job) -> bool:
+    """`job` is another target's timing job of `first`'s benchmark and round."""
+    return (
+        job.mode == "time"
+        and job.case.id == first.case.id
+        and job.worker == first.worker
+        and job.target.label != first.target.label
+    )
+
+
+def _call(
+    workers: Workers, group: list[Job], requests: list[WorkerRequest], timeout: float
+) -> list[Outcome | None]:
+    """One worker, or a round's timing workers together (ping-pong)."""
+    if len(group) == 1:
+        return [call_worker(workers, requests[0], timeout, group[0].target.python)]
+    order = random.Random(f"{group[0].hash_seed}:{group[0].case.id}")  # reproducible
+    return call_round(workers, requests, timeout, [j.target.python for j in group], order)
+
+
+def _settle(
+    writer: RunWriter,
+    job: Job,
+    outcome: Outcome,
+    failed: set[tuple[str, str, str]],
+    warned: set[tuple[str, str, str]],
+    rounds: AdaptiveRounds | None,
+    console: Console,
+) -> int:
+    """Write one job's result or failure; returns how many workers failed (0 or 1)."""
+    case_key = _key(job)
+    if outcome.leftovers and case_key not in warned:
+        warned.add(case_key)  # once per case: every worker would say the same
+        _warn_leftovers(console, job, outcome.leftovers)
+    with writing():
+        if outcome.ok and outcome.payload is not None:
+            record(writer, job, outcome.payload)
+            if rounds is not None and job.mode == "time":
+                rounds.observe(
+                    job.case.id,
+                    job.target.label,
+                    job.worker,
+                    [float(x) for x in outcome.payload.get("samples", [])],
+                )
+            return 0
+        # One failure of a case is enough: later rounds would fail alike.
+        failed.add(case_key)
+        kind = record_failure(writer, job, outcome)
+    console.print(
+        f"[red]{job.mode} {job.case.id} @{job.target.label}: {kind}: {outcome.message}[/]"
+    )
+    if rounds is not None and job.mode == "time":
+        rounds.fail(job.case.id)
+    return 1
 
 
 def _write_run_facts(

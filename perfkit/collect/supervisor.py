@@ -45,7 +45,7 @@ class WorkerEnd:
 
 
 @dataclass
-class _Live:
+class Live:
     proc: subprocess.Popen[bytes]
     descendants: dict[int, psutil.Process] = field(default_factory=dict)
 
@@ -54,12 +54,12 @@ class Workers:
     """Live worker processes and their descendants, so that a stop can kill them all."""
 
     def __init__(self) -> None:
-        self._live: dict[int, _Live] = {}
+        self._live: dict[int, Live] = {}
         self._lock = threading.Lock()
         self.stop_requested = threading.Event()
 
     @contextlib.contextmanager
-    def spawn(self, args: list[str], env: dict[str, str] | None = None) -> Iterator[_Live]:
+    def spawn(self, args: list[str], env: dict[str, str] | None = None) -> Iterator[Live]:
         with self._lock:
             if self.stop_requested.is_set():
                 raise Interrupted
@@ -71,7 +71,7 @@ class Workers:
                 start_new_session=True,  # its own process group: one killpg ends the worker
                 env=env,
             )
-            live = _Live(proc)
+            live = Live(proc)
             self._live[proc.pid] = live
         try:
             yield live
@@ -85,7 +85,7 @@ class Workers:
         with self._lock:
             lives = list(self._live.values())
         for live in lives:
-            _kill_all(live)
+            kill_all(live)
 
 
 _stop_signals = 0  # Ctrl-C/SIGTERM received by any `stop_on_signals` block of this process
@@ -145,7 +145,7 @@ def _child_pids(pid: int) -> list[int] | None:
     return pids
 
 
-def _snapshot(live: _Live) -> None:
+def snapshot(live: Live) -> None:
     """Remember the worker's descendants now: once it exits they are orphans and untraceable."""
     todo = _child_pids(live.proc.pid)
     if todo is None:  # no /proc/PID/task/TID/children here: let psutil scan
@@ -178,7 +178,7 @@ def _group_members(pgid: int) -> list[psutil.Process]:
     return members
 
 
-def _survivors(live: _Live) -> list[psutil.Process]:
+def _survivors(live: Live) -> list[psutil.Process]:
     """Processes started by the worker that still run: its process group and known descendants."""
     found: dict[int, psutil.Process] = {}
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -192,13 +192,13 @@ def _survivors(live: _Live) -> list[psutil.Process]:
     return list(found.values())
 
 
-def _kill_all(live: _Live) -> list[str]:
+def kill_all(live: Live) -> list[str]:
     """SIGKILL the worker's group and every known descendant; name the others killed."""
     # Frozen first, the group cannot start new children between the listing and the kill.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(live.proc.pid, signal.SIGSTOP)
     if live.proc.poll() is None:
-        _snapshot(live)
+        snapshot(live)
     survivors = _survivors(live)
     names = [_describe(p) for p in survivors]
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -209,7 +209,7 @@ def _kill_all(live: _Live) -> list[str]:
     return names
 
 
-class _Reader:
+class Reader:
     """Non-blocking reads of the worker's stdout (the message) and stderr (a bounded tail)."""
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
@@ -225,6 +225,13 @@ class _Reader:
     def message_line(self) -> bytes | None:
         end = self.out.find(b"\n")
         return bytes(self.out[:end]) if end >= 0 else None
+
+    def take_line(self) -> bytes | None:
+        """The first whole line, removed (a streaming worker sends several)."""
+        line = self.message_line()
+        if line is not None:
+            del self.out[: len(line) + 1]
+        return line
 
     def poll(self, timeout: float) -> bool:
         """Read what is there within `timeout`; False once both pipes are closed."""
@@ -249,7 +256,7 @@ class _Reader:
         self.selector.close()
 
 
-def _parse(line: bytes | None) -> dict[str, Any] | None:
+def parse_message(line: bytes | None) -> dict[str, Any] | None:
     if line is None:
         return None
     try:
@@ -259,7 +266,7 @@ def _parse(line: bytes | None) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-def _close_stdin(proc: subprocess.Popen[bytes]) -> None:
+def close_stdin(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(OSError):
         assert proc.stdin is not None
         proc.stdin.close()
@@ -272,7 +279,7 @@ def run_worker(
     """Run one worker on `request`; return once its message arrived, it died, or time ran out."""
     with workers.spawn(args, env) as live:
         proc = live.proc
-        reader = _Reader(proc)
+        reader = Reader(proc)
         try:
             assert proc.stdin is not None
             with contextlib.suppress(BrokenPipeError):
@@ -287,62 +294,65 @@ def run_worker(
                         stream.close()
 
 
-def _follow(workers: Workers, live: _Live, reader: _Reader, timeout: float) -> WorkerEnd:
+def _follow(workers: Workers, live: Live, reader: Reader, timeout: float) -> WorkerEnd:
     proc = live.proc
     deadline = time.monotonic() + timeout
     died_at: float | None = None
     next_snapshot = 0.0
     while True:
         if workers.stop_requested.is_set():
-            _kill_all(live)
-            _reap(proc)
+            kill_all(live)
+            reap(proc)
             raise Interrupted
         now = time.monotonic()
         if now >= next_snapshot and died_at is None:
-            _snapshot(live)
+            snapshot(live)
             next_snapshot = now + SNAPSHOT_SECONDS
         open_pipes = reader.poll(0.05)
         line = reader.message_line()
         if line is not None:
-            return _after_message(live, reader, _parse(line))
+            return after_message(live, reader, parse_message(line))
         if died_at is None and proc.poll() is not None:
             died_at = time.monotonic()  # drain briefly: a forked child may hold the pipes
         if died_at is not None and (not open_pipes or time.monotonic() - died_at > DRAIN_SECONDS):
-            leftovers = _kill_all(live)
-            return WorkerEnd(_parse(bytes(reader.out)), proc.returncode, _tail(reader), False,
+            leftovers = kill_all(live)
+            message = parse_message(bytes(reader.out))
+            return WorkerEnd(message, proc.returncode, last_stderr_line(reader), False,
                              tuple(leftovers))  # fmt: skip
         if time.monotonic() >= deadline:
-            _snapshot(live)
-            leftovers = _kill_all(live)
-            _reap(proc)
-            return WorkerEnd(None, proc.returncode, _tail(reader), True, tuple(leftovers))
+            snapshot(live)
+            leftovers = kill_all(live)
+            reap(proc)
+            return WorkerEnd(
+                None, proc.returncode, last_stderr_line(reader), True, tuple(leftovers)
+            )
 
 
-def _after_message(live: _Live, reader: _Reader, message: dict[str, Any] | None) -> WorkerEnd:
+def after_message(live: Live, reader: Reader, message: dict[str, Any] | None) -> WorkerEnd:
     """The message is in: list descendants, let the worker exit, kill what stays behind."""
     proc = live.proc
-    _snapshot(live)
-    _close_stdin(proc)  # the worker waits for this before it exits
+    snapshot(live)
+    close_stdin(proc)  # the worker waits for this before it exits
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=EXIT_GRACE_SECONDS)
     returncode = proc.poll()
-    leftovers = _kill_all(live)
+    leftovers = kill_all(live)
     if returncode is None:
         leftovers.insert(
             0,
             f"pid {proc.pid} (the worker, still running {EXIT_GRACE_SECONDS:g} s after its result)",
         )
-        _reap(proc)
+        reap(proc)
     threads = (message or {}).get("threads") or []
     leftovers += [f"thread {name!r}" for name in threads]
-    return WorkerEnd(message, returncode, _tail(reader), False, tuple(leftovers))
+    return WorkerEnd(message, returncode, last_stderr_line(reader), False, tuple(leftovers))
 
 
-def _reap(proc: subprocess.Popen[bytes]) -> None:
+def reap(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=EXIT_GRACE_SECONDS)  # SIGKILLed: normally immediate
 
 
-def _tail(reader: _Reader) -> str:
+def last_stderr_line(reader: Reader) -> str:
     lines = reader.err.decode(errors="replace").strip().splitlines()
     return lines[-1] if lines else ""

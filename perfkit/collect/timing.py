@@ -4,6 +4,10 @@ GC policy: the garbage collector stays enabled, as in the application, but a
 full collection runs before each sample so that garbage left by setup or by the
 previous sample is not billed to the next one. A sample lasts at least
 `min_sample_seconds`; the loop count is calibrated once per worker.
+
+Ping-pong (a `Gate` given): after calibration the pass says how many steps (warm-ups, then
+samples) it will take and takes each one only when the gate lets it, so that the parent can
+alternate the steps of the targets of a round and adjacent samples see the same machine.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import gc
 import itertools
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from perfkit.config import DEFAULT_PLAN
 
@@ -51,10 +55,26 @@ def calibrate(
         loops = min(max_loops, max(loops * 2, int(loops * factor * 1.1) + 1))
 
 
-def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
+class Gate(Protocol):
+    """The parent's pacing of a ping-pong timing pass (`perfkit.collect.worker` makes one)."""
+
+    def ready(self, steps: int) -> None:
+        """Calibrated: `steps` warm-ups and samples follow, each one after `go`."""
+
+    def go(self) -> None:
+        """Block until the parent lets the next step run."""
+
+    def done(self, step: int) -> None:
+        """Step `step` (0-based) is over."""
+
+
+def measure(
+    body: Callable[[], Any], options: dict[str, Any], gate: Gate | None = None
+) -> dict[str, Any]:
     """Calibrate, warm up and sample; seconds are per call.
 
-    An option the request leaves out takes `perfkit.config.DEFAULT_PLAN`'s value.
+    An option the request leaves out takes `perfkit.config.DEFAULT_PLAN`'s value. With a
+    `gate`, every warm-up and sample waits for its `go`.
     """
     min_sample = float(options.get("min_sample_seconds", DEFAULT_PLAN.min_sample_seconds))
     n_samples = int(options.get("samples", DEFAULT_PLAN.samples))
@@ -67,13 +87,17 @@ def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
     n_samples = max(1, min(n_samples, affordable))
     if sample_seconds > worker_seconds:
         n_warmups = 0  # calibration already ran the body once
-    for _ in range(n_warmups):
-        gc.collect()
-        time_loops(body, loops)
-        calls += loops
+    if gate is not None:
+        gate.ready(n_warmups + n_samples)
     samples = []
-    for _ in range(n_samples):
+    for step in range(n_warmups + n_samples):
+        if gate is not None:
+            gate.go()
         gc.collect()
-        samples.append(time_loops(body, loops) / loops)
+        seconds = time_loops(body, loops)
         calls += loops
+        if step >= n_warmups:
+            samples.append(seconds / loops)
+        if gate is not None:
+            gate.done(step)
     return {"loops": loops, "samples": samples, "body_calls": calls}

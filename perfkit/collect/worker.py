@@ -5,6 +5,10 @@ its own copy of stdout (both defined in `perfkit.rundir.schema`; the benchmark's
 to stderr), then waits for stdin to close before it exits, so the parent can list what it
 leaves behind. Nothing of the parent's state leaks in: the target's path is put first on
 sys.path, then the suite is loaded.
+
+A timing request with option ``stream`` (ping-pong) talks more: after calibration a
+``{"ready": true, "steps": N}`` line, then for each ``go`` line from the parent one step
+(warm-up or sample) and a ``{"step": i}`` line, then the reply as usual.
 """
 
 from __future__ import annotations
@@ -81,8 +85,33 @@ def _monitor_reset() -> None:
         monitor.reset()
 
 
-def handle(request: WorkerRequest) -> WorkerReply:
-    """Serve one request; exceptions of user code become an error reply."""
+class StreamGate:
+    """The worker's end of ping-pong timing: lines on the control and message channels."""
+
+    def __init__(self, control: Any, channel: Any) -> None:
+        self.control = control
+        self.channel = channel
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.channel.write(json.dumps(message) + "\n")
+        self.channel.flush()
+
+    def ready(self, steps: int) -> None:
+        self._send({"ready": True, "steps": steps})
+
+    def go(self) -> None:
+        line = self.control.readline()
+        if line.strip() != b"go":
+            raise RuntimeError("the parent ended the ping-pong before the last step")
+
+    def done(self, step: int) -> None:
+        self._send({"step": step})
+
+
+def handle(request: WorkerRequest, gate: StreamGate | None = None) -> WorkerReply:
+    """Serve one request; exceptions of user code become an error reply.
+
+    `gate`: a streamed timing pass (`perfkit.collect.timing.Gate`)."""
     from perfkit.collect.suite import (
         collect_cases,
         find_benchmark,
@@ -105,7 +134,8 @@ def handle(request: WorkerRequest) -> WorkerReply:
         _monitor_reset()
         module_name, _, func_name = PASSES[request.mode].partition(":")
         run_pass = getattr(importlib.import_module(module_name), func_name)
-        payload = run_pass(instance.body, request.options)
+        extra = (gate,) if gate is not None and request.mode == "time" else ()
+        payload = run_pass(instance.body, request.options, *extra)
         payload["monitor"] = _monitor_snapshot()
         stage = "teardown"
         instance.teardown()
@@ -144,7 +174,8 @@ def main() -> None:
     try:
         request = WorkerRequest.from_json(json.loads(raw))
         _set_memory_limit(request.memory_limit_bytes)
-        reply = handle(request)
+        stream = request.mode == "time" and bool(request.options.get("stream"))
+        reply = handle(request, StreamGate(control, channel) if stream else None)
     except MemoryError:
         reply = WorkerReply.failure("crash", "memory limit reached (MemoryError)")
     except Exception as exc:

@@ -1,19 +1,23 @@
-"""One worker process from the parent's side: start it, feed it a request, read how it ended.
+"""Worker processes from the parent's side: start one, feed it a request, read how it ended.
 
 Turns a `perfkit.collect.supervisor` ending (reply, exit code, timeout, leftovers) into an
-`Outcome`. Knows nothing of rounds, plans or the run directory.
+`Outcome`; `call_round` does so for a round's timing workers run in ping-pong
+(`perfkit.collect.pingpong`). Knows nothing of plans or the run directory.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from perfkit.collect.pingpong import WorkerStart, run_round
 from perfkit.collect.shipping import worker_path
-from perfkit.collect.supervisor import Workers, run_worker
+from perfkit.collect.supervisor import WorkerEnd, Workers, run_worker
 from perfkit.errors import RunDirError
 from perfkit.render.format import format_bytes
 from perfkit.rundir.schema import CaseRecord, WorkerReply, WorkerRequest
@@ -60,9 +64,38 @@ def call_worker(
     """Run one worker process and interpret how it ended.
 
     `python`: the target's own interpreter (`Target.python`); None runs perfkit's own."""
-    args = [python, "-c", FOREIGN_WORKER] if python else [sys.executable, "-m", WORKER_MODULE]
+    args = _worker_args(python)
     env = worker_env(request.hash_seed, python)
     end = run_worker(workers, args, request.to_json(), timeout, env)
+    return _outcome(end, request, timeout)
+
+
+def call_round(
+    workers: Workers,
+    requests: Sequence[WorkerRequest],
+    timeout: float,
+    pythons: Sequence[str | None],
+    rng: random.Random,
+) -> list[Outcome | None]:
+    """Run a round's timing requests (one per target) in ping-pong; None: a side voided by
+    another side's failure (nothing to record for it)."""
+    starts = []
+    for request, python in zip(requests, pythons, strict=True):
+        streamed = replace(request, options={**request.options, "stream": True})
+        env = worker_env(request.hash_seed, python)
+        starts.append(WorkerStart(_worker_args(python), streamed.to_json(), timeout, env))
+    ends = run_round(workers, starts, rng)
+    return [
+        None if end is None else _outcome(end, request, timeout)
+        for end, request in zip(ends, requests, strict=True)
+    ]
+
+
+def _worker_args(python: str | None) -> list[str]:
+    return [python, "-c", FOREIGN_WORKER] if python else [sys.executable, "-m", WORKER_MODULE]
+
+
+def _outcome(end: WorkerEnd, request: WorkerRequest, timeout: float) -> Outcome:
     leftovers = list(end.leftovers)
     if end.timed_out:
         return Outcome(

@@ -98,6 +98,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="sampling time one timing worker may spend (default 1 s); slower bodies get fewer samples",
     )
+    p.add_argument(
+        "--pingpong",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a round's timing workers of a benchmark alive together, sampling in turn "
+        "(default); --no-pingpong runs them one after another",
+    )
     p.add_argument("--seed", type=int, help="seed of the interleaving order")
     p.add_argument(
         "--commits",
@@ -158,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
         plan = replace(plan, worker_seconds=args.budget_seconds)
     if args.memory_limit:
         plan = replace(plan, memory_limit_bytes=parse_bytes(args.memory_limit))
+    if args.pingpong is not None:
+        plan = replace(plan, pingpong=args.pingpong)
     if args.commits:
         from perfkit.collect.commits import range_targets
 

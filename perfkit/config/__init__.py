@@ -33,6 +33,9 @@ class MeasurePlan:
     max_timing_seconds: float | None = None  # cap of the whole timing phase (None: no cap)
     resolution: float = 0.03  # smallest change told apart from none: stop "unchanged" within it
     parallel_passes: bool = False  # profile and memory workers on all cores (no timing then)
+    # Ping-pong (perfkit.collect.pingpong): a round's timing workers of a benchmark (one per
+    # target, at most 4 together) are alive at once and take their samples in turn.
+    pingpong: bool = True
 
     def quick(self) -> MeasurePlan:
         """Less precision, much less time: for a first look."""

@@ -2,13 +2,16 @@
 
 For each true slowdown (default 0, 3, 5, 10 %: extra loop iterations, never sleeps)
 and each trial, one comparison by each perfkit plan (`perfkit run` with two interleaved
-targets, then `compare`; a fixed number of workers or the adaptive plan) and one by pyperf
+targets, then `compare`; a fixed number of workers or the adaptive plan, each with a round's
+workers in ping-pong, the default, or one after another, ``-nopp``) and one by pyperf
 (`Runner` script per version, default settings, then `python -m pyperf compare_to`).
 `--load-trials N` adds N trials per slowdown of the perfkit plans under a competing CPU load
 that this tool starts itself (one busy process per core, killed after the block). Prints
 detection rate, false alarms at 0 %, median and mean wall seconds per comparison, rounds the
-adaptive plan used, and the machine load perfkit recorded. Spawns hundreds of processes: a
-maintainer's tool, not a test.
+adaptive plan used, and the machine load perfkit recorded. `--append FILE` adds this
+invocation's trials to those FILE holds (written by an earlier `--json`/`--append`) and
+tables them all, so a long measurement can be split into short holds of a shared machine.
+Spawns hundreds of processes: a maintainer's tool, not a test.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ class PerfkitResult:
 
 
 def perfkit_trial(
-    root: Path, base: Path, current: Path, seed: int, workers: int | None
+    root: Path, base: Path, current: Path, seed: int, workers: int | None, pingpong: bool = True
 ) -> PerfkitResult:
     """One perfkit comparison (`workers` None: the adaptive plan)."""
     from perfkit.analysis.comparison import compare
@@ -141,6 +144,8 @@ def perfkit_trial(
     cmd += ["--out", str(root / "runs"), "--seed", str(seed)]
     if workers:
         cmd += ["--workers", str(workers)]
+    if not pingpong:
+        cmd.append("--no-pingpong")
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -289,16 +294,22 @@ class Tool:
     trials: int
     workers: int | None = None  # perfkit --workers; None: the MeasurePlan default
     pyperf: bool = False
+    pingpong: bool = True  # False: perfkit --no-pingpong (a round's workers one after another)
 
 
 def parse_perfkit_spec(spec: str, default_trials: int) -> Tool:
     """``adaptive``, ``24``, ``adaptive:4`` or ``24:10`` (plan[:trials]); ``default`` is
-    `perfkit run`'s default, the adaptive plan."""
-    workers_text, _, trials_text = spec.partition(":")
+    `perfkit run`'s default, the adaptive plan. A plan ending in ``-nopp`` runs a round's
+    workers one after another (``--no-pingpong``), e.g. ``24-nopp:10``."""
+    plan_text, _, trials_text = spec.partition(":")
     trials = int(trials_text) if trials_text else default_trials
+    workers_text = plan_text.removesuffix("-nopp")
+    pingpong = workers_text == plan_text
+    rounds = "ping-pong" if pingpong else "one after another"
     if workers_text in ("default", "adaptive"):
-        return Tool("perfkit (adaptive, default)", trials)
-    return Tool(f"perfkit ({int(workers_text)} workers, fixed)", trials, int(workers_text))
+        return Tool(f"perfkit (adaptive, {rounds})", trials, pingpong=pingpong)
+    workers = int(workers_text)
+    return Tool(f"perfkit ({workers} workers, fixed, {rounds})", trials, workers, pingpong=pingpong)
 
 
 def run_trial(
@@ -311,7 +322,7 @@ def run_trial(
         return Trial(
             tool.name, pct, trial, significant, significant and ratio > 1, ratio, outcome, wall
         )
-    result = perfkit_trial(root, dirs["base"], current, seed, tool.workers)
+    result = perfkit_trial(root, dirs["base"], current, seed, tool.workers, tool.pingpong)
     return Trial(
         tool.name,
         pct,
@@ -376,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         metavar="PLAN[:TRIALS]",
         help="a perfkit plan: 'adaptive' (the default of perfkit run) or a fixed worker count, "
-        "optionally with its own trial count; repeatable (default: 'adaptive' and '24')",
+        "'-nopp' appended for a round's workers one after another, optionally with its own "
+        "trial count; repeatable (default: adaptive, 24, adaptive-nopp, 24-nopp)",
     )
     parser.add_argument(
         "--load-trials",
@@ -401,6 +413,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="working directory (kept; default: a temp dir)")
     parser.add_argument("--json", type=Path, help="also write trials and table as JSON")
+    parser.add_argument(
+        "--append",
+        type=Path,
+        metavar="FILE",
+        help="add these trials to FILE's (an earlier --json/--append; created if missing), "
+        "table them all and write FILE back",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of trial order and interleaving")
     parser.add_argument(
         "--lock",
@@ -413,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.pyperf_trials > 0:
         require("selfbench", "the pyperf comparison (--pyperf-trials 0 to skip it)")
     slowdowns = [float(x) for x in args.slowdowns.split(",") if x.strip()]
-    tools = [parse_perfkit_spec(spec, args.trials) for spec in args.perfkit or ["adaptive", "24"]]
+    specs = args.perfkit or ["adaptive", "24", "adaptive-nopp", "24-nopp"]
+    tools = [parse_perfkit_spec(spec, args.trials) for spec in specs]
     perfkit_tools = list(tools)
     tools.append(Tool("pyperf (default settings)", args.pyperf_trials, pyperf=True))
     root = args.out or Path(tempfile.mkdtemp(prefix="perfkit-detect-"))
@@ -441,19 +461,25 @@ def main(argv: list[str] | None = None) -> int:
         ]
         load_slowdowns = [float(x) for x in args.load_slowdowns.split(",") if x.strip()]
         trials += _trials_under_load(loaded, root, dirs, load_slowdowns, rng, args.lock)
+    if args.append is not None and args.append.exists():
+        earlier = json.loads(args.append.read_text(encoding="utf-8"))
+        trials = [Trial(**t) for t in earlier["trials"]] + trials
     rows = summarise(trials)
     print()
     print(format_table(rows))
     print(f"\ntotal wall {time.perf_counter() - started:.0f} s; workdir {root}")
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {"iterations": iterations, "rows": rows, "trials": [asdict(t) for t in trials]},
-                indent=2,
-            ),
-            encoding="utf-8",
+    for path in {args.json, args.append} - {None}:
+        _write_json(
+            path, {"iterations": iterations, "rows": rows, "trials": [asdict(t) for t in trials]}
         )
     return 0
+
+
+def _write_json(path: Path, data: dict[str, object]) -> None:
+    """Whole or not at all: a hold killed while writing keeps the earlier file."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(part, path)
 
 
 if __name__ == "__main__":

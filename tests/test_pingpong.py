@@ -1,0 +1,177 @@
+"""Ping-pong rounds (`perfkit.collect.pingpong`): a round's timing workers alive together,
+taking their samples in turn. Real worker processes on a small suite whose behaviour each
+target's module chooses: alternation, one side failing (error, crash, hang), leftovers,
+Ctrl-C, a foreign interpreter, and the CLI switch."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import threading
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import psutil
+import pytest
+from conftest import perfkit_cli
+
+from perfkit.collect.supervisor import Interrupted, Workers
+from perfkit.collect.worker_call import call_round
+from perfkit.config import DEFAULT_PLAN
+from perfkit.rundir import load_run
+from perfkit.rundir.schema import WorkerRequest
+
+SUITE = """
+import os, subprocess, time
+import perfkit
+
+
+@perfkit.benchmark()
+def side():
+    import pp_side
+
+    def body():
+        with open(os.environ["PP_LOG"], "a") as log:
+            log.write(pp_side.NAME + "\\n")
+        if pp_side.MODE == "crash":
+            os._exit(3)
+        if pp_side.MODE == "hang":
+            time.sleep(3600)
+        time.sleep(0.002)
+
+    if pp_side.MODE == "setup_error":
+        raise RuntimeError("setup broke")
+    if pp_side.MODE == "child":
+        subprocess.Popen(["sleep", os.environ["PP_MARK"]], start_new_session=True)
+    return body
+"""
+
+PLAN = replace(DEFAULT_PLAN, samples=3, warmups=1, min_sample_seconds=0.001)
+
+
+def _targets(tmp_path: Path, **modes: str) -> list[Path]:
+    paths = []
+    for name, mode in modes.items():
+        path = tmp_path / name
+        path.mkdir()
+        (path / "pp_side.py").write_text(f"NAME = {name!r}\nMODE = {mode!r}\n")
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "pp_suite.py"
+    path.write_text(SUITE)
+    monkeypatch.setenv("PP_LOG", str(tmp_path / "calls.log"))
+    monkeypatch.setenv("PP_MARK", f"76.{random.randrange(10**6):06d}")
+    return path
+
+
+def _round(suite: Path, targets: list[Path], timeout: float = 60, workers: Workers | None = None,
+           pythons: list[str | None] | None = None):  # fmt: skip
+    requests = [
+        WorkerRequest("time", str(suite), str(t), "side", "", asdict(PLAN), None, 7)
+        for t in targets
+    ]
+    pythons = pythons or [None] * len(targets)
+    return call_round(workers or Workers(), requests, timeout, pythons, random.Random(3))
+
+
+def _calls(suite: Path) -> list[str]:
+    return (suite.parent / "calls.log").read_text().split()
+
+
+def test_samples_of_a_round_alternate_between_its_targets(suite: Path, tmp_path: Path) -> None:
+    outcomes = _round(suite, _targets(tmp_path, a="ok", b="ok", c="ok"))
+    assert all(o is not None and o.ok for o in outcomes)
+    assert [len(o.payload["samples"]) for o in outcomes] == [3, 3, 3]  # type: ignore[union-attr,index]
+    calls = _calls(suite)
+    # One calibration call each (a 2 ms body outlasts the 1 ms sample), in any order as
+    # the workers start together; then 4 steps (1 warm-up, 3 samples), each one call of
+    # every target before the next step begins.
+    assert sorted(calls[:3]) == ["a", "b", "c"]
+    steps = [calls[i : i + 3] for i in range(3, len(calls), 3)]
+    assert len(steps) == 4 and all(sorted(step) == ["a", "b", "c"] for step in steps)
+    assert len({tuple(step) for step in steps}) > 1  # a fresh random order per step
+
+
+def test_a_setup_error_on_one_side_voids_the_other(suite: Path, tmp_path: Path) -> None:
+    outcomes = _round(suite, _targets(tmp_path, a="ok", b="setup_error"))
+    assert outcomes[0] is None
+    assert outcomes[1] is not None and not outcomes[1].ok
+    assert outcomes[1].kind == "error" and "setup broke" in outcomes[1].message
+
+
+def test_a_crash_between_samples_is_a_crash_and_loses_the_pair(suite: Path, tmp_path: Path) -> None:
+    outcomes = _round(suite, _targets(tmp_path, a="crash", b="ok"))
+    assert outcomes[0] is not None and outcomes[0].kind == "crash"
+    assert "code 3" in outcomes[0].message
+    assert outcomes[1] is None
+
+
+def test_a_hanging_side_times_out_on_its_own_budget(suite: Path, tmp_path: Path) -> None:
+    started = time.monotonic()
+    outcomes = _round(suite, _targets(tmp_path, a="ok", b="hang"), timeout=2)
+    assert outcomes[1] is not None and outcomes[1].kind == "timeout"
+    assert outcomes[0] is None
+    assert time.monotonic() - started < 15
+
+
+def _sleepers(mark: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if process.info["cmdline"] == ["sleep", mark] and process.info["status"] != "zombie":
+            found.append(process)
+    return found
+
+
+def test_what_a_side_leaves_behind_is_killed_and_named(suite: Path, tmp_path: Path) -> None:
+    outcomes = _round(suite, _targets(tmp_path, a="child", b="ok"))
+    assert all(o is not None and o.ok for o in outcomes)
+    assert any("sleep" in text for text in outcomes[0].leftovers)  # type: ignore[union-attr]
+    assert not outcomes[1].leftovers  # type: ignore[union-attr]
+    assert not _sleepers(os.environ["PP_MARK"])
+
+
+def test_a_stop_kills_every_worker_of_the_round(suite: Path, tmp_path: Path) -> None:
+    workers = Workers()
+    timer = threading.Timer(1.5, workers.stop)  # as Ctrl-C does, from the signal handler
+    timer.start()
+    with pytest.raises(Interrupted):
+        _round(suite, _targets(tmp_path, a="ok", b="hang"), workers=workers)
+    timer.join()
+    alive = [
+        child
+        for child in psutil.Process().children(recursive=True)
+        if child.is_running() and child.status() != psutil.STATUS_ZOMBIE
+    ]
+    assert not alive
+
+
+def test_a_foreign_interpreter_takes_part(
+    suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the shipped worker modules go under ./data/envs
+    outcomes = _round(suite, _targets(tmp_path, a="ok", b="ok"), pythons=[None, sys.executable])
+    assert all(o is not None and o.ok for o in outcomes)
+    assert (tmp_path / "data" / "envs").is_dir()
+
+
+@pytest.mark.parametrize("flag", [None, "--no-pingpong"])
+def test_the_run_records_how_its_rounds_ran(tmp_path: Path, flag: str | None) -> None:
+    suite = Path(__file__).parent / "suites" / "target_suite.py"
+    targets = Path(__file__).parent / "targets"
+    done = perfkit_cli(
+        "run", str(suite), "--only", "work*", "--target", f"a={targets / 'v1'}",
+        "--target", f"b={targets / 'v2'}", "--workers", "3", "--quick", "--out", str(tmp_path),
+        *([flag] if flag else []),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run = load_run(Path(done.stdout.strip().splitlines()[-1]))
+    assert run.info.options["pingpong"] is (flag is None)
+    assert sorted(set(zip(run.samples["target"], run.samples["worker"], strict=True))) == [
+        (t, w) for t in ("a", "b") for w in range(3)
+    ]
