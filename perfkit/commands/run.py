@@ -102,8 +102,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--pingpong",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="a round's timing workers of a benchmark alive together, sampling in turn "
-        "(default); --no-pingpong runs them one after another",
+        help="a round's timing workers of a benchmark alive together, sampling in turn; "
+        "--no-pingpong (default) runs them one after another",
     )
     p.add_argument("--seed", type=int, help="seed of the interleaving order")
     p.add_argument(

@@ -34,8 +34,9 @@ class MeasurePlan:
     resolution: float = 0.03  # smallest change told apart from none: stop "unchanged" within it
     parallel_passes: bool = False  # profile and memory workers on all cores (no timing then)
     # Ping-pong (perfkit.collect.pingpong): a round's timing workers of a benchmark (one per
-    # target, at most 4 together) are alive at once and take their samples in turn.
-    pingpong: bool = True
+    # target, at most 4 together) are alive at once and take their samples in turn. Off by
+    # default: on the loaded shared box it did not halve the per-round noise (README).
+    pingpong: bool = False
 
     def quick(self) -> MeasurePlan:
         """Less precision, much less time: for a first look."""

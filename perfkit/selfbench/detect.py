@@ -3,7 +3,7 @@
 For each true slowdown (default 0, 3, 5, 10 %: extra loop iterations, never sleeps)
 and each trial, one comparison by each perfkit plan (`perfkit run` with two interleaved
 targets, then `compare`; a fixed number of workers or the adaptive plan, each with a round's
-workers in ping-pong, the default, or one after another, ``-nopp``) and one by pyperf
+workers one after another, the default, or in ping-pong, ``-pp``) and one by pyperf
 (`Runner` script per version, default settings, then `python -m pyperf compare_to`).
 `--load-trials N` adds N trials per slowdown of the perfkit plans under a competing CPU load
 that this tool starts itself (one busy process per core, killed after the block). Prints
@@ -133,7 +133,7 @@ class PerfkitResult:
 
 
 def perfkit_trial(
-    root: Path, base: Path, current: Path, seed: int, workers: int | None, pingpong: bool = True
+    root: Path, base: Path, current: Path, seed: int, workers: int | None, pingpong: bool = False
 ) -> PerfkitResult:
     """One perfkit comparison (`workers` None: the adaptive plan)."""
     from perfkit.analysis.comparison import compare
@@ -144,8 +144,7 @@ def perfkit_trial(
     cmd += ["--out", str(root / "runs"), "--seed", str(seed)]
     if workers:
         cmd += ["--workers", str(workers)]
-    if not pingpong:
-        cmd.append("--no-pingpong")
+    cmd.append("--pingpong" if pingpong else "--no-pingpong")
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -294,17 +293,17 @@ class Tool:
     trials: int
     workers: int | None = None  # perfkit --workers; None: the MeasurePlan default
     pyperf: bool = False
-    pingpong: bool = True  # False: perfkit --no-pingpong (a round's workers one after another)
+    pingpong: bool = False  # True: perfkit --pingpong (a round's workers sampling in turn)
 
 
 def parse_perfkit_spec(spec: str, default_trials: int) -> Tool:
     """``adaptive``, ``24``, ``adaptive:4`` or ``24:10`` (plan[:trials]); ``default`` is
-    `perfkit run`'s default, the adaptive plan. A plan ending in ``-nopp`` runs a round's
-    workers one after another (``--no-pingpong``), e.g. ``24-nopp:10``."""
+    `perfkit run`'s default, the adaptive plan. A plan ending in ``-pp`` runs a round's
+    workers in ping-pong (``--pingpong``), e.g. ``24-pp:10``."""
     plan_text, _, trials_text = spec.partition(":")
     trials = int(trials_text) if trials_text else default_trials
-    workers_text = plan_text.removesuffix("-nopp")
-    pingpong = workers_text == plan_text
+    workers_text = plan_text.removesuffix("-pp")
+    pingpong = workers_text != plan_text
     rounds = "ping-pong" if pingpong else "one after another"
     if workers_text in ("default", "adaptive"):
         return Tool(f"perfkit (adaptive, {rounds})", trials, pingpong=pingpong)
@@ -387,8 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         action="append",
         metavar="PLAN[:TRIALS]",
         help="a perfkit plan: 'adaptive' (the default of perfkit run) or a fixed worker count, "
-        "'-nopp' appended for a round's workers one after another, optionally with its own "
-        "trial count; repeatable (default: adaptive, 24, adaptive-nopp, 24-nopp)",
+        "'-pp' appended for a round's workers in ping-pong, optionally with its own "
+        "trial count; repeatable (default: adaptive, 24, adaptive-pp, 24-pp)",
     )
     parser.add_argument(
         "--load-trials",
@@ -432,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pyperf_trials > 0:
         require("selfbench", "the pyperf comparison (--pyperf-trials 0 to skip it)")
     slowdowns = [float(x) for x in args.slowdowns.split(",") if x.strip()]
-    specs = args.perfkit or ["adaptive", "24", "adaptive-nopp", "24-nopp"]
+    specs = args.perfkit or ["adaptive", "24", "adaptive-pp", "24-pp"]
     tools = [parse_perfkit_spec(spec, args.trials) for spec in specs]
     perfkit_tools = list(tools)
     tools.append(Tool("pyperf (default settings)", args.pyperf_trials, pyperf=True))
