@@ -1,20 +1,31 @@
-"""Shared test helpers: the real `perfkit` command in subprocesses, and the fake clock
-(`helpers.clock`) as a fixture."""
+"""Shared test helpers: the real `perfkit` command in subprocesses, the fake clock
+(`helpers.clock`) as a fixture, and how the suite is split over two pytest-xdist workers.
+
+The suite runs on two processes (`-n 2 --dist loadfile` in pyproject.toml): a test file runs
+on one worker, so its module fixtures are built once, and the `demo_quick` run is shared by
+the workers through a file lock. Files with `slow` tests are handed out first, so the
+longest files do not end up last on one worker while the other idles. The few files whose
+assertions are verdicts of a short plan (`EXCLUSIVE_FILES`) run each test, fixtures included,
+alone on the machine: the other worker waits between two of its tests (a shared/exclusive
+`flock`), so a busy neighbour cannot turn their known change into "inconclusive".
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from helpers.clock import FakeClock, install
-from helpers.demo_runs import DemoQuick
-from helpers.demo_runs import demo_quick as run_demo_quick
+from helpers.demo_runs import DemoQuick, shared_demo_quick
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "tests" / "suites"
@@ -39,10 +50,47 @@ def perfkit_cli(
     )
 
 
+# Their verdicts come from plans of a few workers (the demo's --quick plan, the report
+# room's built run), which a second busy worker process can push to "inconclusive".
+EXCLUSIVE_FILES = frozenset({"test_demo.py", "test_demo_ui.py", "test_report.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Files with slow tests first (xdist hands out whole files in this order)."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items[:] = sorted(items, key=lambda item: item.path not in slow_files)  # stable
+
+
+@contextlib.contextmanager
+def _machine_share(exclusive: bool) -> Iterator[None]:
+    """Hold the xdist workers' shared lock (exclusive: alone) while one test runs."""
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run_id is None:  # one process: nothing to share
+        yield
+        return
+    path = Path(tempfile.gettempdir()) / f"perfkit-tests-{run_id}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Setup, call and teardown of one test under the machine share (see the module doc)."""
+    with _machine_share(exclusive=item.path.name in EXCLUSIVE_FILES):
+        return (yield)
+
+
 @pytest.fixture(scope="session")
 def demo_quick(tmp_path_factory: pytest.TempPathFactory) -> DemoQuick:
-    """`perfkit demo --quick`, run once per session for the slow tests that check it."""
-    return run_demo_quick(tmp_path_factory.mktemp("demo-quick"))
+    """`perfkit demo --quick`, run once per session (by whichever worker needs it first)."""
+    root = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        root = root.parent  # shared by the workers of this session
+    return shared_demo_quick(root / "demo-quick")
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """`perfkit demo --quick` (the whole chain, on both versions of trackmatch), which the
-`demo_quick` session fixture runs once for every slow demo and UI test that checks it."""
+`demo_quick` session fixture runs once for every slow demo and UI test that checks it,
+even when those tests run on two xdist workers."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -43,3 +46,24 @@ def demo_quick(cwd: Path) -> DemoQuick:
         check=False,
     )
     return DemoQuick(done, cwd, data_dir)
+
+
+def shared_demo_quick(cwd: Path) -> DemoQuick:
+    """`demo_quick(cwd)` once for every process that asks: the first runs it, under a file
+    lock, and records its outcome; the others wait for the lock and read it back."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    outcome = cwd / "outcome.json"
+    with (cwd.parent / f"{cwd.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if outcome.is_file():
+            kept = json.loads(outcome.read_text(encoding="utf-8"))
+            done = subprocess.CompletedProcess(
+                kept["args"], kept["returncode"], kept["stdout"], kept["stderr"]
+            )
+            return DemoQuick(done, cwd, cwd / "demo-data")
+        result = demo_quick(cwd)
+        kept = {
+            key: getattr(result.done, key) for key in ("args", "returncode", "stdout", "stderr")
+        }
+        outcome.write_text(json.dumps(kept), encoding="utf-8")
+        return result
