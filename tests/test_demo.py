@@ -94,6 +94,31 @@ def test_catalogue_server_exits_when_its_parent_goes_away(data: datagen.DemoData
         proc.stdout.close()
 
 
+def test_catalogue_server_child_imports_the_standard_library_only(data: datagen.DemoData) -> None:
+    command = CatalogueServer(data.catalogue).command()
+    proc = subprocess.Popen(
+        [command[0], "-X", "importtime", *command[1:]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith(b"PORT ")  # it serves
+        proc.stdin.close()  # EOF: the child stops
+        assert proc.wait(timeout=10) == 0
+        stderr = proc.stderr.read().decode()
+    finally:
+        proc.kill()
+        proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+    imported = [line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines()]
+    assert "http.server" in imported and "datagen" in imported
+    assert not [name for name in imported if name.startswith(("perfkit", "site"))]
+
+
 _MATCH_SCRIPT = """
 import json, sys
 from pathlib import Path
