@@ -4,6 +4,7 @@ the papermill pipeline end to end on a real two-target run with profiles and mem
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -16,6 +17,7 @@ from conftest import ROOT, SUITES, TARGETS, perfkit_cli
 
 from perfkit.errors import ParameterError
 from perfkit.report import open_report, views
+from perfkit.report.artifacts import ReportFiles
 from perfkit.report.document import write_report
 from perfkit.report.markdown import markdown_to_html, md_code, md_text
 from perfkit.report.params import check_parameters, declared_parameters
@@ -420,3 +422,72 @@ def test_advice_on_inconclusive_names_the_cause_and_the_biggest_slow_down():
                          "baseline_peak_rss_bytes": 40e6, "current_peak_rss_bytes": 60e6}])  # fmt: skip
     (advice,) = _memory_growth(memory)
     assert "Peak memory of `m` grew 40 MB → 60 MB (+50%)" in advice.text
+
+
+def _tiny_notebook(path: Path, *code: str) -> Path:
+    """A notebook with a tagged parameters cell (out_dir) and `code` cells."""
+    params = nbformat.v4.new_code_cell("out_dir = None")
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[params, *(nbformat.v4.new_code_cell(c) for c in code)])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+_NOTE_PID = "import os; open(os.path.join(out_dir, 'pids'), 'a').write(f'{os.getpid()}\\n')"
+_WRITE_REPORT = (
+    "from pathlib import Path\n"
+    "for name in ('performance_report.md', 'performance_report.html'):\n"
+    "    (Path(out_dir) / name).write_text('ok')"
+)
+
+
+def test_a_lane_runs_its_notebooks_on_one_kernel_with_a_fresh_namespace_each(
+    run_dir, tmp_path, monkeypatch
+):
+    from perfkit.report import pipeline
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    notebooks = [
+        _tiny_notebook(nbs / "01_set.ipynb", "leaked = 1", _NOTE_PID),
+        _tiny_notebook(nbs / "02_check.ipynb", "assert 'leaked' not in globals()", _NOTE_PID),
+        _tiny_notebook(nbs / "03_report.ipynb", _NOTE_PID, _WRITE_REPORT),
+    ]
+    monkeypatch.setattr(pipeline, "LANES", 1)
+    plan = pipeline.plan_report(str(run_dir), out_dir=tmp_path / "out", notebooks=notebooks)
+    before = os.getcwd()
+    result = pipeline.run_plan(plan)
+    assert os.getcwd() == before  # papermill's cwd= would os.chdir the whole process
+    assert [p.name for p in result.executed] == [p.name for p in notebooks]
+    assert all(p.is_file() for p in result.exports)
+    pids = (tmp_path / "out" / "pids").read_text().split()
+    assert len(pids) == 3 and len(set(pids)) == 1  # one kernel booted for the lane
+    checked = nbformat.read(tmp_path / "out" / "notebooks" / "02_check.ipynb", as_version=4)
+    assert checked.cells[0].execution_count == 1  # In [1] again after the reset
+
+
+def test_notebooks_side_by_side_leave_the_working_directory_alone(run_dir, tmp_path):
+    from perfkit.report.pipeline import LANES, plan_report, run_plan
+
+    assert LANES == 2
+    chosen = [PACKAGE_NOTEBOOKS / n for n in ("02_scaling.ipynb", "04_memory.ipynb")]
+    plan = plan_report(
+        str(run_dir),
+        out_dir=tmp_path / "out",
+        notebooks=[*chosen, PACKAGE_NOTEBOOKS / "05_report.ipynb"],
+    )
+    before = os.getcwd()
+    result = run_plan(plan)
+    assert os.getcwd() == before
+    assert [p.name for p in result.executed] == [p.name for p in plan.notebooks]
+    assert result.markdown.is_file() and all(p.is_file() for p in result.exports)
+    manifest = json.loads((tmp_path / "out" / "data" / "figures.json").read_text())
+    sections = [v["section"] for v in ReportFiles(tmp_path / "out").figures().values()]
+    assert {"scaling", "memory"} <= set(sections)
+    assert sections == sorted(sections, key=["scaling", "memory"].index)  # notebooks' order
+    assert len(manifest) == len(sections)

@@ -8,7 +8,10 @@ the pipeline read the manifest and the layout from it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,21 @@ SECTIONS = {  # figure-name prefix -> report section
     "profile": "profiles",
     "memory": "memory",
 }
+# The report lists figures in this order of sections (the notebooks' order), whichever
+# notebook finished first.
+SECTION_ORDER = ("timings", "scaling", "profiles", "memory")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive flock on `path` (created if missing) for the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -77,24 +95,34 @@ class ReportFiles:
         return self.save_image(path, caption or name, benchmark)
 
     def save_image(self, path: Path, caption: str, benchmark: str | None = None) -> SavedFigure:
-        """Note an image written under ``figures/`` in the manifest (section from its name)."""
-        manifest = self.figures()
-        manifest[path.name] = {
-            "file": f"{FIGURES_DIR}/{path.name}",
-            "caption": caption,
-            "section": next((s for p, s in SECTIONS.items() if path.stem.startswith(p)), "other"),
-            "benchmark": benchmark,
-        }
-        atomic_write_json(self.data_dir / MANIFEST, manifest)
+        """Note an image written under ``figures/`` in the manifest (section from its name).
+
+        Notebooks run side by side (`perfkit.report.pipeline`), each lane in its own kernel,
+        so the manifest's read-modify-write holds a lock file beside it."""
+        with _locked(self.data_dir / f".{MANIFEST}.lock"):
+            manifest = self.figures()
+            manifest[path.name] = {
+                "file": f"{FIGURES_DIR}/{path.name}",
+                "caption": caption,
+                "section": next(
+                    (s for p, s in SECTIONS.items() if path.stem.startswith(p)), "other"
+                ),
+                "benchmark": benchmark,
+            }
+            atomic_write_json(self.data_dir / MANIFEST, manifest)
         return SavedFigure(path, caption)
 
     def figures(self) -> dict[str, dict[str, str]]:
-        """The figure manifest: file name -> file (relative to out_dir), caption, section."""
+        """The figure manifest: file name -> file (relative to out_dir), caption, section;
+        in `SECTION_ORDER`, each section's figures in the order they were saved."""
         path = self.data_dir / MANIFEST
         if not path.is_file():
             return {}
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        return {k: v for k, v in manifest.items() if (self.out_dir / v["file"]).is_file()}
+        rank = {section: i for i, section in enumerate(SECTION_ORDER)}
+        kept = [(k, v) for k, v in manifest.items() if (self.out_dir / v["file"]).is_file()]
+        kept.sort(key=lambda item: rank.get(item[1].get("section", ""), len(rank)))
+        return dict(kept)
 
     def save_table(self, frame: pd.DataFrame, name: str) -> Path:
         """Write a table as ``data/<name>.csv`` (a small artifact beside the report)."""

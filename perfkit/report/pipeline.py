@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -36,9 +37,12 @@ from perfkit.rundir import DEFAULT_RUNS_DIR
 PACKAGE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL_NAME = "python3"
 KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False"]
-# A kernel is launched one notebook ahead and imports these while it waits: its start-up
-# then overlaps the previous notebook instead of adding to the pipeline's time.
+# A kernel imports these while it boots, for all the notebooks it will run.
 WARM_IMPORTS = "import perfkit.report.views, perfkit.report.document"
+# Notebooks run side by side on this many kernels (lanes); the report notebook runs last.
+LANES = 2
+KERNEL_READY_SECONDS = 120.0
+RESET_CODE = "get_ipython().reset(new_session=True)"
 # The kernel's own stderr (transport warnings such as "TCP without encryption", shutdown
 # noise, a crash's last words) goes to this file under OUT/notebooks, not to the user.
 KERNEL_LOG = "kernels.log"
@@ -223,17 +227,19 @@ def export_html(notebook: Path) -> Path:
 
 
 class Kernels:
-    """Kernels for the notebooks, each launched one notebook ahead (a warm pool of one).
+    """Long-lived kernels: one per lane of notebooks, launched with the warm imports.
 
     papermill runs a notebook on a kernel it is given (``km``) exactly as on one it
-    starts; this class starts them early and shuts each down after its notebook.
+    starts, and leaves it running: a lane runs its notebooks one after another on one
+    kernel, whose namespace is reset between them (imports stay loaded), so a kernel boots
+    once per lane instead of once per notebook. A kernel is used in the thread that
+    started it (its event loop lives there).
     """
 
     def __init__(self, cwd: Path, log: Path) -> None:
         self.cwd, self.log = cwd, log
-        self.ready: list[Any] = []
 
-    def _launch(self) -> Any:
+    def launch(self) -> Any:
         from jupyter_core.utils import run_sync
 
         manager = _kernel_manager_class(self.log)(kernel_name=KERNEL_NAME)
@@ -243,11 +249,25 @@ class Kernels:
         )
         return manager
 
-    def prelaunch(self) -> None:
-        self.ready.append(self._launch())
+    @staticmethod
+    def reset(manager: Any) -> None:
+        """A fresh namespace and ``In [1]`` for the next notebook; imported modules stay."""
+        from jupyter_core.utils import run_sync
 
-    def take(self) -> Any:
-        return self.ready.pop(0) if self.ready else self._launch()
+        async def reset() -> None:
+            client = manager.client()
+            client.start_channels()
+            try:
+                await client.wait_for_ready(timeout=KERNEL_READY_SECONDS)
+                reply = await client.execute_interactive(
+                    RESET_CODE, store_history=False, timeout=KERNEL_READY_SECONDS
+                )
+            finally:
+                client.stop_channels()
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"kernel reset failed: {reply['content'].get('evalue', '')}")
+
+        run_sync(reset)()
 
     @staticmethod
     def shutdown(manager: Any) -> None:
@@ -255,10 +275,6 @@ class Kernels:
 
         if manager.has_kernel:
             run_sync(manager.shutdown_kernel)(now=True)
-
-    def close(self) -> None:
-        while self.ready:
-            self.shutdown(self.ready.pop())
 
 
 def execute(
@@ -279,7 +295,9 @@ def execute(
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=True,  # the report notebook links itself
-            cwd=str(executed.parent),
+            # A given kernel already runs in the notebook's directory; papermill's own cwd
+            # would os.chdir the whole process, which lanes side by side must not do.
+            cwd=None if manager is not None else str(executed.parent),
             kernel_manager_class=_kernel_manager_class(executed.parent / KERNEL_LOG),
             extra_arguments=KERNEL_ARGUMENTS,
             **({"km": manager} if manager is not None else {}),
@@ -308,37 +326,77 @@ def _parameters_index(notebook: Path) -> int:
 
 
 def run_plan(plan: Plan, progress: Callable[[str], None] | None = None) -> PipelineResult:
-    """Execute the planned notebooks in order, then export each as HTML."""
+    """Execute the planned notebooks, then export each as HTML.
+
+    The last notebook (the report) reads what the others wrote; the others only read the
+    run. They run in order on `LANES` kernels side by side, each lane taking the next
+    notebook when its kernel is free; the lane that finds nothing left last runs the
+    report notebook. A failing notebook raises `NotebookFailed` and no new one starts.
+    """
     say = progress or (lambda _message: None)
     started = time.perf_counter()
     notebooks_out = plan.out_dir / NOTEBOOKS_DIR
     notebooks_out.mkdir(parents=True, exist_ok=True)
     clean_outputs(plan.out_dir)
     result = PipelineResult(plan.out_dir, plan.out_dir / MARKDOWN_NAME, plan.out_dir / HTML_NAME)
-    exports: list[Future[Path]] = []
+    total = len(plan.notebooks)
+    *views, last = plan.notebooks
     kernels = Kernels(notebooks_out, notebooks_out / KERNEL_LOG)
-    # While notebook i runs, kernel i+1 boots and the HTML of notebook i-1 is exported:
-    # three processes' work on the machine's cores instead of one after another.
-    with quiet(), ThreadPoolExecutor(max_workers=1) as pool:
+    waiting = list(views)
+    lanes_left = max(1, min(LANES, len(views)))
+    state = threading.Lock()
+    failed = threading.Event()
+    exports: dict[Path, Future[Path]] = {}
+
+    def run_one(source: Path, manager: Any, reused: bool) -> None:
+        executed = notebooks_out / source.name
+        t0 = time.perf_counter()
+        index = plan.notebooks.index(source) + 1
+        say(f"[{index}/{total}] {source.stem} …")
+        if reused:
+            kernels.reset(manager)
+        execute(source, executed, plan.parameters[source.name], manager)
+        exports[source] = export_pool.submit(export_html, executed)
+        say(f"[{index}/{total}] {source.stem} done in {time.perf_counter() - t0:.1f} s")
+
+    def lane() -> None:
+        nonlocal lanes_left
+        manager = None
         try:
-            total = len(plan.notebooks)
-            for index, source in enumerate(plan.notebooks, 1):
-                executed = notebooks_out / source.name
-                t0 = time.perf_counter()
-                say(f"[{index}/{total}] {source.stem} …")
-                manager = kernels.take()
-                if index < total:
-                    kernels.prelaunch()
-                try:
-                    execute(source, executed, plan.parameters[source.name], manager)
-                finally:
-                    kernels.shutdown(manager)
-                result.executed.append(executed)
-                exports.append(pool.submit(export_html, executed))
-                say(f"[{index}/{total}] {source.stem} done in {time.perf_counter() - t0:.1f} s")
+            while not failed.is_set():
+                with state:
+                    if waiting:
+                        source = waiting.pop(0)
+                    else:
+                        lanes_left -= 1
+                        if lanes_left:
+                            return
+                        source = last  # the last lane out: every other notebook is done
+                reused = manager is not None
+                manager = manager or kernels.launch()
+                run_one(source, manager, reused)
+                if source is last:
+                    return
+        except BaseException:
+            failed.set()
+            raise
         finally:
-            kernels.close()
-        result.exports = [f.result() for f in exports]
+            if manager is not None:
+                kernels.shutdown(manager)
+
+    n_lanes = lanes_left
+    with (
+        quiet(),
+        ThreadPoolExecutor(max_workers=1) as export_pool,
+        ThreadPoolExecutor(max_workers=n_lanes) as lane_pool,
+    ):
+        running = [lane_pool.submit(lane) for _ in range(n_lanes)]
+        for future in running:
+            future.exception()  # wait for every lane before raising the first failure
+        for future in running:
+            future.result()
+        result.executed = [notebooks_out / nb.name for nb in plan.notebooks]
+        result.exports = [exports[nb].result() for nb in plan.notebooks]
     for path in (result.markdown, result.html):
         if not path.is_file():
             raise PerfkitError(f"{path}: not written (the report notebook did not render it)")
