@@ -43,6 +43,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quick", action="store_true", help="a smaller plan: about a minute")
     p.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="glob on benchmark ids or names, e.g. 'filter_*' (repeatable, or comma-separated)",
+    )
+    p.add_argument(
         "--runs-dir", type=Path, default=DEFAULT_RUNS_DIR, help="parent of run directories"
     )
     p.add_argument(
@@ -159,6 +165,7 @@ def run(args: argparse.Namespace) -> int:
                 args.runs_dir,
                 plan=plan,
                 processes=args.processes,
+                only=args.only,
                 profile=True,
                 memory=True,
                 seed=args.seed,
