@@ -8,6 +8,7 @@ from __future__ import annotations
 import collections
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -173,7 +174,9 @@ def test_memory_pass_in_process_finds_the_leaking_line() -> None:
     assert payload["body_calls"] == payload["summary"]["calls"] == 8
     growth = growth_fit(payload["rows"], warmup_calls=1)
     assert growth.bytes_per_call == pytest.approx(100_000, rel=0.05)
-    assert growth.leak and growth.n_points == 6 and growth.text.startswith("leaks ~100 KB")
+    # ~100 KB within the 5 % above: under xdist the worker's execnet thread allocates too
+    assert growth.leak and growth.n_points == 6
+    assert re.match(r"leaks ~(9[5-9]|10[0-5])(\.\d)? KB per call \(CI ", growth.text)
     top = payload["sites"][0]
     assert top["site"].endswith(f"{Path(__file__).name}:{leaky.__code__.co_firstlineno + 1}")
     assert top["count"] == 5 and top["size_bytes"] == pytest.approx(500_000, rel=0.05)
