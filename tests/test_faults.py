@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import SUITES, perfkit_cli
+from helpers.processes import sleepers
 
 from perfkit.rundir import load_run
 
@@ -26,14 +27,6 @@ LEFTOVERS = str(SUITES / "leftovers_suite.py")
 def _mark() -> str:
     """A `sleep` argument no other process uses, to find our benchmark's children."""
     return f"75.{random.randrange(10**6):06d}"
-
-
-def _sleepers(mark: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        if process.info["cmdline"] == ["sleep", mark] and process.info["status"] != "zombie":
-            found.append(process)
-    return found
 
 
 def _env(mark: str) -> dict[str, str]:
@@ -61,7 +54,7 @@ def test_detached_child_of_a_hanging_body_is_killed_at_the_timeout(tmp_path: Pat
     run = load_run(_run_dir(done))
     assert list(run.failures["kind"]) == ["timeout"]
     assert f"sleep {mark}" in done.stderr  # named in the warning
-    assert not _sleepers(mark)
+    assert not sleepers(mark)
 
 
 def test_children_and_threads_left_by_setup_do_not_void_results(tmp_path: Path) -> None:
@@ -83,7 +76,7 @@ def test_children_and_threads_left_by_setup_do_not_void_results(tmp_path: Path) 
     assert len(warnings) == 3  # once per case, not once per worker
     assert sum(f"sleep {mark}" in line for line in warnings) == 2
     assert sum("thread 'poller'" in line for line in warnings) == 1
-    assert not _sleepers(mark)
+    assert not sleepers(mark)
 
 
 def test_memory_pass_crashes_are_crashes_promptly(tmp_path: Path) -> None:
@@ -165,7 +158,7 @@ def test_sigterm_stops_a_run_held_by_a_detached_child(tmp_path: Path) -> None:
     mark = _mark()
     args = [LEFTOVERS, "--only", "detached_child_then_hang_long", "--quick", "--out", "runs"]
     proc = _start_run(args, mark, tmp_path)
-    _wait_for(lambda: bool(_sleepers(mark)))
+    _wait_for(lambda: bool(sleepers(mark)))
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)
@@ -174,7 +167,7 @@ def test_sigterm_stops_a_run_held_by_a_detached_child(tmp_path: Path) -> None:
     assert "Traceback" not in err
     meta = json.loads((tmp_path / _run_dir_from(out) / "run.json").read_text())
     assert meta["status"] == "interrupted"
-    assert not _sleepers(mark)
+    assert not sleepers(mark)
 
 
 def _run_dir_from(stdout: str) -> Path:

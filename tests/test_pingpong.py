@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import perfkit_cli
+from helpers.processes import sleepers
 
 from perfkit.collect.supervisor import Interrupted, Workers
 from perfkit.collect.worker_call import call_round
@@ -120,20 +121,12 @@ def test_a_hanging_side_times_out_on_its_own_budget(suite: Path, tmp_path: Path)
     assert time.monotonic() - started < 15
 
 
-def _sleepers(mark: str) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(["cmdline", "status"]):
-        if process.info["cmdline"] == ["sleep", mark] and process.info["status"] != "zombie":
-            found.append(process)
-    return found
-
-
 def test_what_a_side_leaves_behind_is_killed_and_named(suite: Path, tmp_path: Path) -> None:
     outcomes = _round(suite, _targets(tmp_path, a="child", b="ok"))
     assert all(o is not None and o.ok for o in outcomes)
     assert any("sleep" in text for text in outcomes[0].leftovers)  # type: ignore[union-attr]
     assert not outcomes[1].leftovers  # type: ignore[union-attr]
-    assert not _sleepers(os.environ["PP_MARK"])
+    assert not sleepers(os.environ["PP_MARK"])
 
 
 def test_a_stop_kills_every_worker_of_the_round(suite: Path, tmp_path: Path) -> None:
