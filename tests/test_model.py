@@ -123,11 +123,27 @@ def test_slow_bodies_get_fewer_samples_never_zero(fake_clock) -> None:
     options = {"min_sample_seconds": 0.02, "samples": 5, "warmups": 1, "worker_seconds": 0.05}
     payload = timing.measure(body, options)
     assert payload["loops"] == 1 and payload["samples"] == [pytest.approx(0.03)]
-    assert payload["body_calls"] == 3  # calibration, warm-up, one sample
+    assert payload["body_calls"] == 4  # calibration (first call timed again), warm-up, a sample
     payload = timing.measure(body, {**options, "worker_seconds": 0.01})
-    assert len(payload["samples"]) == 1 and payload["body_calls"] == 2  # no warm-up either
+    # A first call beyond the worker's time is not repeated: no warm-up either.
+    assert len(payload["samples"]) == 1 and payload["body_calls"] == 2
     payload = timing.measure(body, {**options, "worker_seconds": 1.0})
-    assert len(payload["samples"]) == 5 and payload["body_calls"] == 7  # affordable: all five
+    assert len(payload["samples"]) == 5 and payload["body_calls"] == 8  # affordable: all five
+
+
+def test_a_slow_first_call_does_not_set_one_loop_per_sample(fake_clock) -> None:
+    from perfkit.collect import timing
+
+    clock = fake_clock(timing)
+    calls = []
+
+    def body() -> None:  # 150 ms the first time (lazy imports), then 0.2 ms
+        clock.advance(0.15 if not calls else 0.0002)
+        calls.append(1)
+
+    payload = timing.measure(body, {"min_sample_seconds": 0.02, "samples": 3, "warmups": 1})
+    assert payload["loops"] >= 100
+    assert payload["samples"] == [pytest.approx(0.0002)] * 3
 
 
 def test_timing_options_left_out_take_the_configured_plan(monkeypatch) -> None:

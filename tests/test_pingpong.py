@@ -90,11 +90,11 @@ def test_samples_of_a_round_alternate_between_its_targets(suite: Path, tmp_path:
     assert all(o is not None and o.ok for o in outcomes)
     assert [len(o.payload["samples"]) for o in outcomes] == [3, 3, 3]  # type: ignore[union-attr,index]
     calls = _calls(suite)
-    # One calibration call each (a 2 ms body outlasts the 1 ms sample), in any order as
-    # the workers start together; then 4 steps (1 warm-up, 3 samples), each one call of
-    # every target before the next step begins.
-    assert sorted(calls[:3]) == ["a", "b", "c"]
-    steps = [calls[i : i + 3] for i in range(3, len(calls), 3)]
+    # Two calibration calls each (a 2 ms body outlasts the 1 ms sample at once, so its
+    # first call is timed again), in any order as the workers start together; then 4 steps
+    # (1 warm-up, 3 samples), each one call of every target before the next step begins.
+    assert sorted(calls[:6]) == ["a", "a", "b", "b", "c", "c"]
+    steps = [calls[i : i + 3] for i in range(6, len(calls), 3)]
     assert len(steps) == 4 and all(sorted(step) == ["a", "b", "c"] for step in steps)
     assert len({tuple(step) for step in steps}) > 1  # a fresh random order per step
 
@@ -168,3 +168,12 @@ def test_the_run_records_how_its_rounds_ran(tmp_path: Path, flag: str | None) ->
     assert sorted(set(zip(run.samples["target"], run.samples["worker"], strict=True))) == [
         (t, w) for t in ("a", "b") for w in range(3)
     ]
+    if flag:  # the comparison pairs a ping-pong round's samples step by step
+        from perfkit.analysis.comparison import compare
+        from perfkit.analysis.stats import paired_ratios, stepwise_round_logs
+
+        table = compare(run).table.set_index("id")
+        logs = stepwise_round_logs(run.samples, "a", "b").sort_values("worker")
+        for cid, group in logs.groupby("id"):
+            (expected,) = paired_ratios([group["log_ratio"].to_numpy()], [3], [3])
+            assert table.at[cid, "ratio"] == pytest.approx(expected.ratio)

@@ -18,6 +18,7 @@ from perfkit.collect.sequential import (
     clipped,
     confidence_sequence,
     decision,
+    round_log_ratio,
 )
 from perfkit.collect.targets import Target
 from perfkit.config import MeasurePlan
@@ -177,3 +178,36 @@ def test_disturbed_first_rounds_do_not_hide_a_clear_change() -> None:
 
     mean_low, _, _ = sequential._mean_sequence(sequential.clipped(x), 0.025, 16)
     assert mean_low < 0  # the mean alone could not tell
+
+
+def test_ping_pong_rounds_pair_samples_step_by_step() -> None:
+    """The machine switched from 3 ms to 2 ms mid-round: adjacent samples see the same speed,
+    so the paired median stays at no change while the ratio of medians says -33 %."""
+    base = [3.0, 3.0, 3.0, 2.0, 2.0]
+    cur = [3.0, 3.0, 2.0, 2.0, 2.0]
+    assert round_log_ratio(base, cur, stepwise=True) == pytest.approx(0.0)
+    assert round_log_ratio(base, cur, stepwise=False) == pytest.approx(math.log(2 / 3))
+    assert math.isnan(round_log_ratio([], cur, stepwise=True))
+    assert round_log_ratio([1.0, 1.0], [1.1, 1.1, 5.0], stepwise=True) == pytest.approx(
+        math.log(1.1)
+    )  # an unpaired sample is left out
+
+
+def test_stepwise_round_logs_match_the_stopping_rule() -> None:
+    import pandas as pd
+
+    from perfkit.analysis.stats import stepwise_round_logs
+
+    rows = []
+    for worker, (base, cur) in enumerate([([3.0, 3.0, 2.0], [3.3, 2.0, 2.2]), ([1.0], [1.5])]):
+        for target, values in (("a", base), ("b", cur)):
+            rows += [("bm", "", target, worker, k, 1, v) for k, v in enumerate(values)]
+    rows.append(("bm", "", "a", 2, 0, 1, 1.0))  # a round without its other side
+    frame = pd.DataFrame(
+        rows, columns=["benchmark", "params", "target", "worker", "sample", "loops", "seconds"]
+    )
+    logs = stepwise_round_logs(frame, "a", "b")
+    assert list(logs["worker"]) == [0, 1]
+    assert logs["log_ratio"].tolist() == pytest.approx(
+        [round_log_ratio([3.0, 3.0, 2.0], [3.3, 2.0, 2.2], True), math.log(1.5)]
+    )

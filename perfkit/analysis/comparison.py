@@ -26,6 +26,7 @@ from perfkit.analysis.stats import (
     memory_peaks,
     paired_ratios,
     pct_change,
+    stepwise_round_logs,
     verdict,
     with_ids,
     worker_medians,
@@ -366,8 +367,12 @@ def compare(
     by_id_c = {cid: g["median_seconds"].to_numpy(float) for cid, g in med_c.groupby("id")}
     if paired:
         # Rounds are matched by worker number; a round missing on one side drops out.
-        rounds = med_b.merge(med_c, on=["id", "worker"], suffixes=("_b", "_c"))
-        rounds["log_ratio"] = np.log(rounds["median_seconds_c"] / rounds["median_seconds_b"])
+        if base_side.run.info.options.get("pingpong"):
+            # Ping-pong rounds pair their samples step by step, as the stopping rule did.
+            rounds = stepwise_round_logs(base_side.run.samples, base_side.label, current_side.label)
+        else:
+            rounds = med_b.merge(med_c, on=["id", "worker"], suffixes=("_b", "_c"))
+            rounds["log_ratio"] = np.log(rounds["median_seconds_c"] / rounds["median_seconds_b"])
         rounds = rounds.sort_values("worker", kind="stable")  # in round order
         logs = {cid: g.to_numpy(float) for cid, g in rounds.groupby("id")["log_ratio"]}
         estimate = sequential_ratios if _is_adaptive(base_side.run) else paired_ratios

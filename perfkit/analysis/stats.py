@@ -84,6 +84,20 @@ def worker_medians(samples: pd.DataFrame) -> pd.DataFrame:
     return out[["id", "benchmark", "params", "target", "worker", "median_seconds", "n_samples"]]
 
 
+def stepwise_round_logs(samples: pd.DataFrame, baseline: str, current: str) -> pd.DataFrame:
+    """Ping-pong rounds: one row per (id, worker) with the median log ratio of the samples
+    the two targets took side by side (sample k of each; `perfkit.collect.sequential.
+    round_log_ratio`). A round missing on one side drops out."""
+    frame = with_ids(samples) if len(samples) else samples.assign(id=pd.Series(dtype=object))
+    keys = ["id", "worker", "sample"]
+    base = frame.loc[frame["target"] == baseline, [*keys, "seconds"]]
+    cur = frame.loc[frame["target"] == current, [*keys, "seconds"]]
+    pairs = base.merge(cur, on=keys, suffixes=("_b", "_c"))
+    pairs = pairs[(pairs["seconds_b"] > 0) & (pairs["seconds_c"] > 0)]
+    pairs = pairs.assign(log_ratio=np.log(pairs["seconds_c"] / pairs["seconds_b"]))
+    return pairs.groupby(["id", "worker"], sort=False)["log_ratio"].median().reset_index()
+
+
 def median_ci(values: np.ndarray, config: StatsConfig = DEFAULT_STATS) -> tuple[float, float]:
     """CI of the median of per-worker medians, by bootstrap over workers.
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import random
-import statistics
 import time
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from perfkit.collect.sequential import (
     confidence_sequence,
     decision,
     family_discoveries,
+    round_log_ratio,
 )
 from perfkit.collect.targets import Target
 from perfkit.config import MeasurePlan
@@ -62,7 +62,7 @@ class AdaptiveRounds:
         )
         self.round_no = -1
         self.started = time.perf_counter()
-        self.medians: dict[str, dict[int, dict[str, float]]] = {c.id: {} for c in cases}
+        self.samples: dict[str, dict[int, dict[str, list[float]]]] = {c.id: {} for c in cases}
         self.stops: dict[str, StopRecord] = {}
 
     @property
@@ -70,19 +70,21 @@ class AdaptiveRounds:
         return [cid for cid in self.cases if cid not in self.stops]
 
     def log_ratios(self, case_id: str) -> list[float]:
-        """Per-round log(current / baseline) of the rounds where both sides succeeded."""
+        """Per-round log(current / baseline) of the rounds where both sides succeeded
+        (`perfkit.collect.sequential.round_log_ratio`; ping-pong rounds pair their samples)."""
         out = []
-        for sides in self.medians[case_id].values():
+        for sides in self.samples[case_id].values():
             base, cur = sides.get(self.baseline.label), sides.get(self.current.label)
-            if base and cur and base > 0 and cur > 0:
-                out.append(math.log(cur / base))
+            if base and cur:
+                value = round_log_ratio(base, cur, self.plan.pingpong)
+                if math.isfinite(value):
+                    out.append(value)
         return out
 
     def observe(self, case_id: str, target_label: str, round_no: int, samples: list[float]) -> None:
-        """A timing worker's samples (its median is the round's value for that side)."""
+        """A timing worker's samples, in the order taken."""
         if samples:
-            by_round = self.medians[case_id].setdefault(round_no, {})
-            by_round[target_label] = statistics.median(samples)
+            self.samples[case_id].setdefault(round_no, {})[target_label] = list(samples)
 
     def fail(self, case_id: str) -> None:
         """A failed worker ends the case: later rounds would fail alike."""
