@@ -55,11 +55,15 @@ def est(ratio: float, low: float, high: float, rounds: int = 6) -> Estimate:
 
 
 def test_confirm_needs_a_significant_change_that_may_reach_the_threshold() -> None:
+    """Same: CI inside ±threshold and the estimate inside half of it."""
     assert confirm(est(1.06, 1.04, 1.08), 0.05) == DIFFERS
     assert confirm(est(0.90, 0.88, 0.93), 0.05) == DIFFERS  # faster bisects too
     assert confirm(est(1.01, 0.99, 1.03), 0.05) == SAME
     assert confirm(est(1.02, 1.01, 1.03), 0.05) == SAME  # real, but smaller than asked
     assert confirm(est(1.05, 0.98, 1.12), 0.05) == INCONCLUSIVE
+    # inside ±5 % but the estimate beyond half of it: a 5 % change seen low, more rounds
+    assert confirm(est(1.034, 0.978, 1.049, rounds=36), 0.05) == INCONCLUSIVE
+    assert confirm(est(0.97, 0.953, 1.01, rounds=36), 0.05) == INCONCLUSIVE
     assert confirm(est(1.30, 1.20, 1.40, rounds=2), 0.05) == INCONCLUSIVE
     assert confirm(est(math.nan, math.nan, math.nan, 0), 0.05) == INCONCLUSIVE
 

@@ -314,7 +314,13 @@ def _not_differing(
     step: Step, threshold: float, result: Callable[..., BisectResult]
 ) -> BisectResult:
     if step.verdict == SAME:
-        return result("no-change", f"good and bad do not differ by {threshold:.0%}")
+        span = step.span or step.estimate  # a plain confirm step measures bad vs good itself
+        return result(
+            "no-change",
+            f"good and bad do not differ by {threshold:.0%}: bad / good {span.ratio:.3f} "
+            f"(CI {span.ci_low:.3f}-{span.ci_high:.3f}, {span.rounds} rounds); a smaller "
+            "--threshold bisects a smaller change",
+        )
     return result("inconclusive", _undecided(step))
 
 
