@@ -4,21 +4,18 @@
 The suite runs on two processes (`-n 2 --dist loadfile` in pyproject.toml): a test file runs
 on one worker, so its module fixtures are built once, and the `demo_quick` run is shared by
 the workers through a file lock. Files with `slow` tests are handed out first, so the
-longest files do not end up last on one worker while the other idles. The few files whose
-assertions are verdicts of a short plan (`EXCLUSIVE_FILES`) run each test, fixtures included,
-alone on the machine: the other worker waits between two of its tests (a shared/exclusive
-`flock`), so a busy neighbour cannot turn their known change into "inconclusive".
+longest files do not end up last on one worker while the other idles. Every test holds the
+machine shared; the few fixtures whose results are verdicts of a short plan build them
+alone (`helpers.machine`), so a busy neighbour cannot turn their known change into
+"inconclusive".
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import functools
 import os
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +23,7 @@ from types import ModuleType
 import pytest
 from helpers.clock import FakeClock, install
 from helpers.demo_runs import DemoQuick, shared_demo_quick
+from helpers.machine import share
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "tests" / "suites"
@@ -50,37 +48,16 @@ def perfkit_cli(
     )
 
 
-# Their verdicts come from plans of a few workers (the demo's --quick plan, the report
-# room's built run), which a second busy worker process can push to "inconclusive".
-EXCLUSIVE_FILES = frozenset({"test_demo.py", "test_demo_ui.py", "test_report.py"})
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Files with slow tests first (xdist hands out whole files in this order)."""
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items[:] = sorted(items, key=lambda item: item.path not in slow_files)  # stable
 
 
-@contextlib.contextmanager
-def _machine_share(exclusive: bool) -> Iterator[None]:
-    """Hold the xdist workers' shared lock (exclusive: alone) while one test runs."""
-    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if run_id is None:  # one process: nothing to share
-        yield
-        return
-    path = Path(tempfile.gettempdir()) / f"perfkit-tests-{run_id}.lock"
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """Setup, call and teardown of one test under the machine share (see the module doc)."""
-    with _machine_share(exclusive=item.path.name in EXCLUSIVE_FILES):
+    with share():
         return (yield)
 
 

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.machine import alone, stepping_aside
 from perfkit.demo import datagen
 from perfkit.rundir import Run, load_run
 
@@ -73,14 +74,16 @@ def shared_demo_quick(cwd: Path) -> DemoQuick:
     cwd.mkdir(parents=True, exist_ok=True)
     outcome = cwd / "outcome.json"
     with (cwd.parent / f"{cwd.name}.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        with stepping_aside():  # the other worker may be building it alone
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if outcome.is_file():
             kept = json.loads(outcome.read_text(encoding="utf-8"))
             done = subprocess.CompletedProcess(
                 kept["args"], kept["returncode"], kept["stdout"], kept["stderr"]
             )
             return DemoQuick(done, cwd, cwd / "demo-data")
-        result = demo_quick(cwd)
+        with alone():
+            result = demo_quick(cwd)
         kept = {
             key: getattr(result.done, key) for key in ("args", "returncode", "stdout", "stderr")
         }
