@@ -2,7 +2,9 @@
 
 Every file is replaced whole (write a temporary file, rename), so a reader sees the old
 or the new content, never half. After each CSV rewrite run.json records the CSV's row
-count, size and sha256, so a reader can tell a whole file from a cut one. Stdlib only.
+count, size and sha256, so a reader can tell a whole file from a cut one. A CSV's text and
+hash grow with its rows (only new rows are formatted and hashed): a long run adds rows
+thousands of times. Stdlib only.
 """
 
 from __future__ import annotations
@@ -64,16 +66,38 @@ def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 
 
-def csv_text(columns: list[str], rows: list[dict[str, Any]]) -> str:
+def csv_text(columns: list[str], rows: list[dict[str, Any]], header: bool = True) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
 
 
-def file_check(data: bytes, rows: int) -> FileCheck:
-    return FileCheck(rows=rows, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+@dataclass
+class _CsvFile:
+    """One CSV's text so far, its running hash and row count."""
+
+    chunks: list[str]
+    sha256: Any  # hashlib object: updated with each chunk's bytes
+    size_bytes: int
+    rows: int
+
+    @classmethod
+    def start(cls, columns: list[str]) -> _CsvFile:
+        header = csv_text(columns, [])
+        return cls([header], hashlib.sha256(header.encode("utf-8")), len(header.encode()), 0)
+
+    def add(self, text: str, rows: int) -> None:
+        data = text.encode("utf-8")
+        self.chunks.append(text)
+        self.sha256.update(data)
+        self.size_bytes += len(data)
+        self.rows += rows
+
+    def check(self) -> FileCheck:
+        return FileCheck(rows=self.rows, size_bytes=self.size_bytes, sha256=self.sha256.hexdigest())
 
 
 def _info(meta: RunInfo | Mapping[str, Any], run_id: str) -> RunInfo:
@@ -90,7 +114,7 @@ class RunWriter:
 
     path: Path
     info: RunInfo
-    _rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _files: dict[str, _CsvFile] = field(default_factory=dict)
 
     @classmethod
     def create(cls, out_dir: Path, meta: RunInfo | Mapping[str, Any]) -> RunWriter:
@@ -127,11 +151,11 @@ class RunWriter:
         self.write_meta(cases={**self.info.cases, case.id: case})
 
     def _flush(self, name: str, write_meta: bool = True) -> None:
-        rows = self._rows.get(name, [])
-        text = csv_text(COLUMNS[name], rows)
+        file = self._files.setdefault(name, _CsvFile.start(COLUMNS[name]))
+        text = "".join(file.chunks)
         atomic_write_text(self.path / name, text)
-        check = file_check(text.encode("utf-8"), len(rows))
-        self.info = replace(self.info, files={**self.info.files, name: check})
+        file.chunks = [text]
+        self.info = replace(self.info, files={**self.info.files, name: file.check()})
         if write_meta:
             self.write_meta()
 
@@ -139,7 +163,8 @@ class RunWriter:
         """Append rows to one of the CSV files and replace it atomically."""
         if name not in COLUMNS:
             raise ValueError(f"unknown run file {name}")
-        self._rows.setdefault(name, []).extend(rows)
+        file = self._files.setdefault(name, _CsvFile.start(COLUMNS[name]))
+        file.add(csv_text(COLUMNS[name], rows, header=False), len(rows))
         self._flush(name)
 
     def add_failure(
