@@ -184,6 +184,37 @@ def test_memory_pass_in_process_finds_the_leaking_line() -> None:
     assert summary["peak_rss_bytes"] >= summary["baseline_rss_bytes"] > 0
 
 
+def test_a_memory_pass_with_a_prof_path_profiles_the_warm_body_after_its_figures(
+    tmp_path: Path,
+) -> None:
+    import pstats
+
+    calls: list[None] = []
+
+    def body() -> None:
+        calls.append(None)
+        sum(range(2000))
+
+    prof = tmp_path / "side" / "case.prof"
+    options = {
+        "memory_calls": 5,
+        "memory_peak_calls": 1,
+        "prof_path": str(prof),
+        "profile_min_seconds": 0.005,
+    }
+    payload = collect_memory.measure(body, options)
+    memory_calls = payload["summary"]["calls"]
+    assert memory_calls == 6 and len(payload["rows"]) == 6  # the memory figures are whole
+    profile = payload["profile"]
+    # After the memory calls, only the profiler's probes and final loop: no unprofiled
+    # warm-up call (the body is warm), and the written profile covers exactly its calls.
+    assert profile["body_calls"] == len(calls) - memory_calls
+    assert payload["body_calls"] == len(calls)
+    stats = pstats.Stats(str(prof))
+    ran = [v for k, v in stats.stats.items() if k[2] == "body"]  # type: ignore[attr-defined]
+    assert ran and ran[0][1] == profile["calls"]
+
+
 def test_slow_bodies_get_fewer_growth_calls_but_enough_for_a_slope() -> None:
     assert collect_memory._growth_calls(20, 0.001, 60.0) == 20
     assert collect_memory._growth_calls(20, 10.0, 60.0) == 6

@@ -36,6 +36,9 @@ class Job:
     target: Target
     worker: int
     hash_seed: int | None = None
+    # A memory job that also takes its side's first profile (worker 0) once memory is done:
+    # one worker start and setup instead of two (`perfkit.collect.memory`).
+    profile: bool = False
 
 
 def plan_jobs(
@@ -47,14 +50,25 @@ def plan_jobs(
     rng: random.Random,
     timing: bool = True,
 ) -> list[Job]:
-    """Timing jobs in rounds (every target once per round, shuffled), then profile and memory jobs."""
+    """Timing jobs in rounds (every target once per round, shuffled), then profile and memory
+    jobs. With both passes, each memory worker takes its side's first profile as well."""
     jobs = _rounds("time", cases, targets, plan.workers if timing else 0, rng)
+    first_profiles: dict[tuple[str, str], Job] = {}
     if profile:
         # Several profiling workers per side, in rounds like timing: one profile cannot tell
         # a 3 % change of a function from noise; the spread over workers gives culprits a CI.
-        jobs += _rounds("profile", cases, targets, plan.profile_workers, rng)
+        for job in _rounds("profile", cases, targets, plan.profile_workers, rng):
+            if memory and job.worker == 0:
+                first_profiles[(job.case.id, job.target.label)] = job
+            else:
+                jobs.append(job)
     if memory:
-        jobs.extend(Job("memory", case, target, 0) for case in cases for target in targets)
+        for case in cases:
+            for target in targets:
+                first = first_profiles.get((case.id, target.label))
+                # The first profiling round's hash seed: both sides' first profiles share it.
+                seed = first.hash_seed if first is not None else None
+                jobs.append(Job("memory", case, target, 0, seed, profile=first is not None))
     return jobs
 
 
@@ -84,7 +98,7 @@ def slots_to_jobs(rounds: AdaptiveRounds) -> list[Job]:
 def request_for(job: Job, suite: str, plan: MeasurePlan, writer: RunWriter) -> WorkerRequest:
     """The worker request of a job (a profile job is told where its .prof file goes)."""
     options: dict[str, Any] = asdict(plan)
-    if job.mode == "profile":
+    if job.mode == "profile" or job.profile:
         options["prof_path"] = str(writer.profile_path(job.target.label, job.case.id, job.worker))
     return WorkerRequest(
         mode=job.mode,
@@ -117,24 +131,30 @@ def record(writer: RunWriter, job: Job, payload: dict[str, Any]) -> None:
         ]
         writer.add_rows(SAMPLES_CSV, rows)
     elif job.mode == "profile":
-        file = Path(payload["prof_path"]).relative_to(writer.path)
-        writer.add_rows(
-            PROFILES_CSV,
-            [
-                {k: key[k] for k in ("benchmark", "params", "target")}
-                | {"calls": payload["calls"], "seconds": payload["seconds"], "file": str(file)}
-            ],
-        )
+        _record_profile(writer, key, payload)
     elif job.mode == "memory":
         writer.add_rows(MEMORY_CSV, [{**key, **row} for row in payload["rows"]])
         writer.add_rows(MEMORY_SUMMARY_CSV, [{**key, **payload["summary"]}])
         if payload.get("sites"):
             writer.add_rows(MEMORY_SITES_CSV, [{**key, **site} for site in payload["sites"]])
+        if payload.get("profile"):
+            _record_profile(writer, key, payload["profile"])
     if payload.get("monitor"):
         # Monitor counters cover every body call of the pass, calibration and warm-up included.
         calls = payload.get("body_calls", 0)
         rows = [{**key, **row, "calls": calls, "mode": job.mode} for row in payload["monitor"]]
         writer.add_rows(MONITOR_CSV, rows)
+
+
+def _record_profile(writer: RunWriter, key: dict[str, Any], profile: dict[str, Any]) -> None:
+    file = Path(profile["prof_path"]).relative_to(writer.path)
+    writer.add_rows(
+        PROFILES_CSV,
+        [
+            {k: key[k] for k in ("benchmark", "params", "target")}
+            | {"calls": profile["calls"], "seconds": profile["seconds"], "file": str(file)}
+        ],
+    )
 
 
 def record_failure(writer: RunWriter, job: Job, outcome: Outcome) -> str:

@@ -3,13 +3,16 @@
 Timing jobs run `processes` at a time (the adaptive plan hands them out a round at a time);
 with `MeasurePlan.pingpong` a benchmark's timing jobs of one round (one per target) run as one
 unit, their workers alive together and sampling in turn (`perfkit.collect.pingpong`). Profile
-and memory jobs follow, on every core when the plan allows. The machine's load is
-sampled between timing rounds and written into run.json with where each benchmark stopped.
+and memory jobs follow, on every core when the plan allows, as `perfkit.collect.passes` plans
+them from what timing showed (longest first; fewer profiles where nothing changed). The
+machine's load is sampled between timing rounds and written into run.json with where each
+benchmark stopped.
 """
 
 from __future__ import annotations
 
 import random
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -33,6 +36,7 @@ from perfkit.collect.jobs import (
     writing,
 )
 from perfkit.collect.load import LoadMonitor
+from perfkit.collect.passes import TimingSeen, plan_passes
 from perfkit.collect.supervisor import Interrupted, Workers
 from perfkit.collect.worker_call import Outcome, call_round, call_worker
 from perfkit.config import MeasurePlan
@@ -93,6 +97,7 @@ def measure(
     warned: set[tuple[str, str, str]] = set()
     n_failed = 0
     monitor = LoadMonitor()
+    seen = TimingSeen()
     last_round = -1
     passes = [j for j in jobs if j.mode != "time"]
     queue = [j for j in jobs if j.mode == "time"]
@@ -106,6 +111,7 @@ def measure(
     ):
         task = progress.add_task("measuring", total=len(queue) + len(passes))
         pending: dict[Future[list[Outcome | None]], list[Job]] = {}
+        started: dict[Future[list[Outcome | None]], float] = {}
         try:
             while not workers.stop_requested.is_set():
                 if not queue and not pending:
@@ -116,6 +122,11 @@ def measure(
                         if last_round >= 0:
                             monitor.sample()  # the last timing round's interval
                         last_round = -2
+                        planned = plan_passes(passes, plan, seen, rounds.stops if rounds else None)
+                        dropped = len(passes) - len(planned)
+                        if dropped:
+                            progress.update(task, total=(progress.tasks[0].total or 0) - dropped)
+                        passes = planned
                     queue, passes = (more, passes) if more else (passes, [])
                     if not queue:
                         break
@@ -139,10 +150,12 @@ def measure(
                     with writing():
                         requests = [request_for(j, suite_spec, plan, writer) for j in group]
                     progress.update(task, description=_describe(group, rounds))
-                    pending[pool.submit(_call, workers, group, requests, timeout)] = group
+                    future = pool.submit(_call, workers, group, requests, timeout)
+                    pending[future], started[future] = group, time.perf_counter()
                 done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
                     group = pending.pop(future)
+                    wall_seconds = time.perf_counter() - started.pop(future)
                     try:
                         outcomes = future.result()
                     except Interrupted:
@@ -152,6 +165,13 @@ def measure(
                             progress.advance(task)
                             continue
                         n_failed += _settle(writer, job, outcome, failed, warned, rounds, console)
+                        if (
+                            job.mode == "time"
+                            and len(group) == 1
+                            and outcome.ok
+                            and outcome.payload
+                        ):
+                            seen.observe(job.case.id, wall_seconds, outcome.payload)
                         progress.advance(task)
         finally:
             if workers.stop_requested.is_set() or queue or pending:

@@ -13,7 +13,11 @@ Order inside the worker, after setup:
    the state before the first traced call. The allocation sites that grew are the
    difference between a snapshot after `memory_warmup_calls` traced calls and one at
    the end, the same window the slope is fitted on. RSS in these rows includes
-   tracemalloc's own tables, which is why the peak is taken before tracing starts.
+   tracemalloc's own tables, which is why the peak is taken before tracing starts;
+4. profile (when the request names a ``prof_path``): with tracing stopped, the profiling
+   pass (`perfkit.collect.profiling`) of the warm body, its result under ``profile``. The
+   run's first profile of each side is taken here, saving a worker start and a setup;
+   every memory figure is taken before it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
+from perfkit.collect import profiling
 from perfkit.collect import rss as memory_sampler
 from perfkit.config import DEFAULT_PLAN
 
@@ -190,7 +195,7 @@ def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
     peak = memory_sampler.peak_rss_during(lambda: _call_n(body, peak_calls), interval)
     calls = _growth_calls(wanted_calls, peak.value / peak_calls, worker_seconds)
     rows, sites = growth_series(body, calls, warmup_calls)
-    return {
+    result: dict[str, Any] = {
         "rows": rows,
         "summary": {
             "baseline_rss_bytes": baseline_rss,
@@ -201,3 +206,7 @@ def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
         "sites": sites,
         "body_calls": peak_calls + calls,
     }
+    if options.get("prof_path"):
+        result["profile"] = profiling.profile(body, {**options, "profile_warm": True})
+        result["body_calls"] += result["profile"]["body_calls"]
+    return result

@@ -47,13 +47,16 @@ def profile(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
 
     The loop count is found with the profiler on (its overhead decides the cost); the
     shorter probe loops double as warm-up and are discarded, so the written profile
-    covers exactly the reported number of calls.
+    covers exactly the reported number of calls. With ``profile_warm`` (the memory pass
+    ran the body in this worker first) the unprofiled first call is skipped.
     """
     min_seconds = float(options.get("profile_min_seconds", 0.2))
     path = Path(options["prof_path"])
-    body()  # first call: imports, caches, lazy set-up are not what we want to see
+    body_calls = 0
+    if not options.get("profile_warm"):
+        body()  # first call: imports, caches, lazy set-up are not what we want to see
+        body_calls = 1
     calls = 1
-    body_calls = 1
     while True:
         profiler, elapsed = _profiled_loop(body, calls)
         body_calls += calls
