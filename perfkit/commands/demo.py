@@ -126,6 +126,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from perfkit.collect.bytecode import compile_package
     from perfkit.collect.scheduler import run_suite
     from perfkit.collect.targets import parse_target
     from perfkit.demo import BASELINE_DIR, CURRENT_DIR, LATENCY_ENV, SUITE_PATH
@@ -149,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
         raise PerfkitError(f"cannot write the demo data to {where}: {exc.strerror}") from None
     console.print(f"      {data.directory}")
     env[DATA_DIR_ENV] = str(data.directory)
+    compile_package()  # perfkit and the demo app, imported by every worker: compiled once
     plan = demo_plan(args.quick)
     targets = [parse_target(f"baseline={BASELINE_DIR}"), parse_target(f"current={CURRENT_DIR}")]
     try:

@@ -142,6 +142,7 @@ def adaptive_plan(plan: MeasurePlan, args: argparse.Namespace) -> MeasurePlan:
 
 
 def run(args: argparse.Namespace) -> int:
+    from perfkit.collect.bytecode import compile_package
     from perfkit.collect.scheduler import run_suite
     from perfkit.commands.run_summary import print_run_summary
     from perfkit.render.terminal import table_console
@@ -177,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         targets = parse_targets(args.target)
     targets = with_interpreters(targets, args.python, args.env)
+    compile_package()  # every worker imports perfkit: compiled once here, not in each
     result = run_suite(
         args.suite,
         targets,
