@@ -32,7 +32,9 @@ class MeasurePlan:
     max_workers: int = 64  # cap of rounds per benchmark
     max_timing_seconds: float | None = None  # cap of the whole timing phase (None: no cap)
     resolution: float = 0.03  # smallest change told apart from none: stop "unchanged" within it
-    parallel_passes: bool = False  # profile and memory workers on all cores (no timing then)
+    # Profile and memory workers on every core: they run after all timing, so no timing
+    # worker runs beside them (call counts are exact, memory is per process).
+    parallel_passes: bool = True
     # Ping-pong (perfkit.collect.pingpong): a round's timing workers of a benchmark (one per
     # target, at most 4 together) are alive at once and take their samples in turn. Off by
     # default: on the loaded shared box it did not halve the per-round noise (README).
@@ -53,7 +55,7 @@ class MeasurePlan:
 
     def sequential(self) -> MeasurePlan:
         """The adaptive plan: each benchmark measured until its verdict is decided."""
-        return replace(self, adaptive=True, parallel_passes=True)
+        return replace(self, adaptive=True)
 
 
 @dataclass(frozen=True)
