@@ -49,7 +49,9 @@ class DetectorConfig:
     head_each_z: float = 1.0  # and each of its runs alone, on the same side
     # |z| a head step needs in a series divided by its run's offsets (run_factor): the
     # whole runs far off that make `head_z` so strict are divided out there
-    head_z_together: float = 3.2
+    head_z_together: float = 3.0
+    # |z| a head step of the run factor series (a change of the whole suite) needs
+    head_z_shared: float = 3.5
     head_reference: int = 30  # at most this many runs before the head form its reference
     outlier_z: float = 2.0  # > 0: robust drift, and Huber weights for runs this far out
 
@@ -68,6 +70,7 @@ class ChangePoint:
     p_value: float
     n_before: int  # points in the segment before
     n_after: int  # points in the segment after
+    shared: bool = False  # most benchmarks of the suite stepped in the same run
 
     @property
     def pct_change(self) -> float:

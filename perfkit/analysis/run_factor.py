@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -56,23 +56,82 @@ def leave_one_out_offsets(residuals: np.ndarray, min_others: int = MIN_OTHERS) -
     return out
 
 
+def run_factor(residuals: np.ndarray, min_benchmarks: int = MIN_OTHERS + 1) -> np.ndarray:
+    """Per run, the median residual over all its benchmarks (NaN with fewer measured):
+    the run's factor, whose series is the suite's common level over time."""
+    residuals = np.asarray(residuals, float)
+    out = np.full(len(residuals), np.nan)
+    enough = np.sum(np.isfinite(residuals), axis=1) >= min_benchmarks
+    if enough.any():
+        out[enough] = np.nanmedian(residuals[enough], axis=1)
+    return out
+
+
+def shared_changes(
+    residuals: np.ndarray, config: DetectorConfig = DEFAULT_DETECTOR
+) -> tuple[list[ChangePoint], np.ndarray]:
+    """Steps of the run factor series (indices into the runs that have a factor), and each
+    run's factor level from them (0 where the factor has no step or no value).
+
+    A point of the factor series is a run; its "workers" are its benchmarks' residuals, so
+    a run whose benchmarks disagree weighs less; the between-run variance is the machine's
+    drift, heavy tails and all (Huber weights): one odd run is never a step, two or three
+    runs all off on the same side beyond the head bar are. A step here moved most
+    benchmarks of the suite at once: a global change (the interpreter, a shared dependency).
+    """
+    factor = run_factor(residuals)
+    have = np.flatnonzero(np.isfinite(factor))
+    levels = np.zeros(len(factor))
+    if len(have) < config.min_segment + 2:
+        return [], levels
+    runs = np.asarray(residuals, float)[have]
+    workers = [np.exp(r[np.isfinite(r)]) for r in runs]
+    found = detect(np.exp(factor[have]), workers, config)
+    if found:
+        levels[have] = segment_levels(factor[have], [c.index for c in found])
+    return [replace(c, index=int(have[c.index])) for c in found], levels
+
+
 def detect_together(
     medians: Sequence[np.ndarray],
     workers: Sequence[Sequence[np.ndarray]] | None,
     units: Sequence[Sequence[Hashable]],
     config: DetectorConfig = DEFAULT_DETECTOR,
 ) -> list[list[ChangePoint]]:
+    """Change points of several benchmarks' series measured in the same runs (see
+    `detect_suite`; its per-benchmark lists)."""
+    return detect_suite(medians, workers, units, config).benchmarks
+
+
+@dataclass(frozen=True)
+class SuiteChanges:
+    """What `detect_suite` found: each benchmark's change points (indices into its own
+    series), and the steps of the run factor (indices into `runs`, the run units in
+    first-seen order) — changes shared by most benchmarks of the suite."""
+
+    benchmarks: list[list[ChangePoint]]
+    shared: list[ChangePoint]
+    runs: list[Hashable]
+
+
+def detect_suite(
+    medians: Sequence[np.ndarray],
+    workers: Sequence[Sequence[np.ndarray]] | None,
+    units: Sequence[Sequence[Hashable]],
+    config: DetectorConfig = DEFAULT_DETECTOR,
+) -> SuiteChanges:
     """Change points of several benchmarks' series measured in the same runs.
 
     `units[b][i]` names the run (in a backfill: run and commit) of point i of series b;
     points of different series with the same unit were measured together. Each series is
     searched raw first; its settled steps (``SETTLED`` × ``min_segment`` runs after them)
-    give its levels; the other benchmarks' residuals from theirs give its offsets, and it
-    is searched again divided by them: those are its changes. A step of every benchmark at
-    once moves the offsets while it is young (it cannot be told from the machine's state
-    then); once the raw searches have it as a settled step it is in the levels, the
-    offsets no longer absorb it, and the normalised search finds it at its run. With
-    fewer than ``MIN_OTHERS`` other benchmarks in a run, the raw search stands alone.
+    give its levels; the other benchmarks' residuals from theirs give its offsets. The
+    run factor (the median residual of all benchmarks of a run) is a series too: its steps
+    are changes of the whole suite (`shared_changes`). Each benchmark is searched again
+    divided by its offsets less the factor's step levels: the run's machine state is
+    divided out, a global step is kept, so each benchmark finds it at its run with its
+    own ratio (marked ``shared``); those are its changes. With fewer than ``MIN_OTHERS``
+    other benchmarks in a run, the raw search stands alone.
     """
     settled = SETTLED * config.min_segment
     logs = [np.log(np.asarray(m, float)) for m in medians]
@@ -87,6 +146,7 @@ def detect_together(
         steps = [c.index for c in found if c.n_after >= settled]
         residuals[rows[b], b] = y - segment_levels(y, steps)
     offsets = leave_one_out_offsets(residuals)
+    shared, factor_levels = shared_changes(residuals, replace(config, head_z=config.head_z_shared))
     together = replace(config, head_z=config.head_z_together)
     out = []
     for b, (m, found) in enumerate(zip(medians, raw, strict=True)):
@@ -94,9 +154,17 @@ def detect_together(
         if not np.any(shift):
             out.append(found)
             continue
-        scale = np.exp(-shift)
+        scale = np.exp(factor_levels[rows[b]] - shift)
         scaled = None
         if workers is not None:
             scaled = [np.asarray(w, float) * s for w, s in zip(workers[b], scale, strict=True)]
-        out.append(detect(np.asarray(m, float) * scale, scaled, together))
-    return out
+        found = detect(np.asarray(m, float) * scale, scaled, together)
+        out.append(
+            [
+                replace(c, shared=True)
+                if any(abs(int(rows[b][c.index]) - s.index) <= 1 for s in shared)
+                else c
+                for c in found
+            ]
+        )
+    return SuiteChanges(out, shared, list(keys))

@@ -42,6 +42,7 @@ class Change:
     n_after: int
     at_head: bool  # the last change of its series: the level it ends at
     acknowledged: str | None = None  # the reason, when the team accepted it
+    shared: bool = False  # most benchmarks of the suite stepped in the same run
 
     @property
     def pct_change(self) -> float:
@@ -72,7 +73,8 @@ def all_changes(
 
     The benchmarks of one series name and machine class are searched together
     (``run_factor.detect_together``): a point's run unit is its run and target, so what
-    a run's machine state did to all its benchmarks is divided out of each.
+    a run's machine state did to all its benchmarks is divided out of each, and a step
+    of most of them at once (the run factor's) is kept and marked ``shared``.
     """
     if points.empty:
         return []
@@ -119,6 +121,7 @@ def _series_changes(
                 n_after=cp.n_after,
                 at_head=i == len(found) - 1,
                 acknowledged=ack.reason if ack else None,
+                shared=cp.shared,
             )
         )
     return out

@@ -76,12 +76,13 @@ def changes_table(changes: Sequence[Change], threshold: float = DEFAULT_ALERT_TH
 
 
 def status_text(change: Change, threshold: float = DEFAULT_ALERT_THRESHOLD) -> str:
+    shared = ", shared by the suite" if change.shared else ""
     kind = change.kind(threshold)
     if change.acknowledged:
-        return f"{kind}, acknowledged: {change.acknowledged}"
+        return f"{kind}{shared}, acknowledged: {change.acknowledged}"
     if change.is_alert(threshold):
-        return "ALERT: regression at head"
-    return kind + (" (at head)" if change.at_head else "")
+        return f"ALERT: regression at head{shared}"
+    return kind + shared + (" (at head)" if change.at_head else "")
 
 
 def check_markdown(changes: Sequence[Change], threshold: float, n_series: int, where: str) -> str:
@@ -97,6 +98,14 @@ def check_markdown(changes: Sequence[Change], threshold: float, n_series: int, w
     else:
         lines.append(f"No new regression beyond {threshold:.0%} in {n_series} series ({where}).")
     rows = alerts + acked
+    shared = {commits_text(c): c for c in rows if c.shared}
+    for commits, c in shared.items():
+        moved = [r for r in changes if r.shared and commits_text(r) == commits]
+        lines.append(
+            f"- `{commits}`: {len(moved)} benchmark(s) of series {c.series} stepped in the "
+            "same run, a change of the whole suite (the interpreter, a shared dependency, "
+            "or the machine itself)."
+        )
     if rows:
         lines += [
             "",
@@ -105,6 +114,7 @@ def check_markdown(changes: Sequence[Change], threshold: float, n_series: int, w
         ]
         for c in rows:
             status = f"acknowledged: {c.acknowledged}" if c.acknowledged else "**regression**"
+            status += ", shared by the suite" if c.shared else ""
             lines.append(
                 f"| `{c.benchmark_id}` | {c.series} | `{commits_text(c)}` | "
                 f"{format_change(c.ratio)} | {format_ratio_ci(c.ci_low, c.ci_high)} | "

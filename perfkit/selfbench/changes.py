@@ -30,26 +30,32 @@ import json
 import subprocess
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from perfkit.analysis.changes import ChangePoint, kind
+from perfkit.analysis.changes import DEFAULT_DETECTOR, ChangePoint, DetectorConfig, kind
 from perfkit.analysis.run_factor import detect_together
 from perfkit.selfbench import _changes_noise
 from perfkit.selfbench._changes_noise import CACHE, HEAVY_LOCK, NOISE_FILE, Noise
+from perfkit.selfbench._changes_score import (
+    DELAY_BUCKETS,
+    LATE_AT,
+    TOLERANCE,
+    Score,
+    delay_cells,
+    delays,
+    false_alerts,
+)
 
 OTAVA_VENV = CACHE / "otava-venv"
 OTAVA_REQUIREMENT = "apache-otava==0.8.0"
 DRIVER = Path(__file__).with_name("_otava_driver.py")
 STEP_SIZES = (0.02, 0.03, 0.05, 0.08, 0.10, 0.15, 0.20)
 LENGTH = 100
-TOLERANCE = 1
-LATE_AT, LATE_LENGTH, LATE_SIZE = 40, 50, 0.05
+LATE_LENGTH, LATE_SIZE = 50, 0.05
 COMMON_SIZE = 0.10  # a step of every benchmark of a group at once, at run LATE_AT
-DELAY_BUCKETS = ("1", "2", "3", "4–5", "6–10", "not in 10")
 
 
 def load_noise(args: argparse.Namespace) -> Noise:
@@ -109,26 +115,17 @@ def step_levels(rng: np.random.Generator, length: int = LENGTH) -> np.ndarray:
     return levels
 
 
-def match(found: list[int], truth: tuple[int, ...]) -> int:
-    """True positives: found points within ±TOLERANCE of a true step, one to one."""
-    free, hits = list(truth), 0
-    for index in sorted(found):
-        near = [t for t in free if abs(t - index) <= TOLERANCE]
-        if near:
-            free.remove(min(near, key=lambda t: abs(t - index)))
-            hits += 1
-    return hits
-
-
 Group = list[tuple[np.ndarray, list[np.ndarray]]]  # series measured in the same runs
 
 
-def perfkit_changes(groups: list[Group]) -> list[list[ChangePoint]]:
+def perfkit_changes(
+    groups: list[Group], config: DetectorConfig = DEFAULT_DETECTOR
+) -> list[list[ChangePoint]]:
     """perfkit's change points of every series of every group (flattened, group by group)."""
     out: list[list[ChangePoint]] = []
     for group in groups:
         units = [range(len(m)) for m, _ in group]
-        out += detect_together([m for m, _ in group], [w for _, w in group], units)
+        out += detect_together([m for m, _ in group], [w for _, w in group], units, config)
     return out
 
 
@@ -175,45 +172,6 @@ def otava_points(python: Path, batch: list[np.ndarray]) -> list[list[int]]:
     return json.loads(done.stdout)
 
 
-@dataclass
-class Score:
-    tp: int = 0
-    found: int = 0
-    truth: int = 0
-    by_size: dict = field(default_factory=dict)
-
-    def add(self, found: list[int], series: Series) -> None:
-        self.tp += match(found, series.steps)
-        self.found += len(found)
-        self.truth += len(series.steps)
-        for step, size in zip(series.steps, series.sizes, strict=True):
-            bucket = "2–3 %" if abs(size) < 0.04 else "5–8 %" if abs(size) < 0.09 else "10–20 %"
-            hit, total = self.by_size.get(bucket, (0, 0))
-            self.by_size[bucket] = (hit + match(found, (step,)), total + 1)
-
-    @property
-    def precision(self) -> float:
-        return self.tp / self.found if self.found else float("nan")
-
-    @property
-    def recall(self) -> float:
-        return self.tp / self.truth if self.truth else float("nan")
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-
-def replay(points_per_prefix: list[list[int]]) -> int:
-    """New change points as a series grows run by run (each would be one CI alert)."""
-    alerts, known = 0, []
-    for found in points_per_prefix:
-        alerts += sum(1 for i in found if all(abs(i - k) > TOLERANCE for k in known))
-        known = found
-    return alerts
-
-
 def run_detectors(fn, batches: dict) -> dict:
     started = time.perf_counter()
     out = {key: fn(batch) for key, batch in batches.items()}
@@ -221,39 +179,10 @@ def run_detectors(fn, batches: dict) -> dict:
     return out
 
 
-def false_alerts(found: list[list[int]], prefixes: list[tuple[Series, int]]) -> int:
-    per_flat: dict[int, list[list[int]]] = {}
-    for points, (series, _) in zip(found, prefixes, strict=True):
-        per_flat.setdefault(id(series), []).append(points)
-    return sum(replay(v) for v in per_flat.values())
-
-
-def delays(found: list[list[int]], replays: list[tuple[Series, int]]) -> list[int | None]:
-    """Per late series: runs after the step until it is first found (None: not in 10)."""
-    first: dict[int, int | None] = {}
-    for points, (series, n) in zip(found, replays, strict=True):
-        first.setdefault(id(series), None)
-        if first[id(series)] is None and match(points, (LATE_AT,)):
-            first[id(series)] = n - LATE_AT
-    return list(first.values())
-
-
-def delay_cells(found: list[int | None]) -> list[str]:
-    """Counts per bucket of DELAY_BUCKETS."""
-
-    def bucket(d: int | None) -> str:
-        if d is None:
-            return "not in 10"
-        return str(d) if d <= 3 else "4–5" if d <= 5 else "6–10"
-
-    counts = Counter(bucket(d) for d in found)
-    return [str(counts.get(b, 0)) for b in DELAY_BUCKETS]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m perfkit.selfbench changes")
     parser.add_argument("--series", type=int, default=60, help="series with steps (default 60)")
-    parser.add_argument("--flat", type=int, default=30, help="series without steps (default 30)")
+    parser.add_argument("--flat", type=int, default=60, help="series without steps (default 60)")
     parser.add_argument("--late", type=int, default=40, help="series with a 5 %% step at run 40")
     parser.add_argument(
         "--common", type=int, default=6, help="groups whose every benchmark steps 10 %% at run 40"
@@ -270,11 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--thresholds", default="5,3", help="--check thresholds scored, in %% (default 5,3)"
     )
+    parser.add_argument(
+        "--head-z",
+        type=float,
+        default=DEFAULT_DETECTOR.head_z_together,
+        help="head bar |z| on series divided by their run offsets "
+        f"(default {DEFAULT_DETECTOR.head_z_together:g}): its trade-off, scored",
+    )
     parser.add_argument("--no-otava", action="store_true")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
 
     noise = load_noise(args)
+    config = replace(DEFAULT_DETECTOR, head_z_together=args.head_z)
     rng = np.random.default_rng(args.seed)
     size = noise.benchmarks  # a group: the benchmarks of one suite, measured in the same runs
     stepped_groups = [
@@ -312,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     def perfkit_run(key: str) -> list[list[ChangePoint]]:
-        found = perfkit_changes(groups_pk[key])
+        found = perfkit_changes(groups_pk[key], config)
         return found[::size] if key == "late" else found  # late: the stepped series only
 
     started = time.perf_counter()
@@ -334,13 +271,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(stepped)} series × {LENGTH} runs with {sum(len(s.steps) for s in stepped)} "
         f"steps (±2–20 %), {len(flat)} flat series replayed run by run ({len(prefixes)} runs), "
         f"{len(late)} series with a {LATE_SIZE:.0%} step at run {LATE_AT} (up and down "
-        f"alternately) replayed run by run; match ±{TOLERANCE} run\n"
+        f"alternately) replayed run by run; match ±{TOLERANCE} run; perfkit's head bar "
+        f"|z| ≥ {args.head_z:g} on series divided by their run offsets; seed {args.seed}\n"
     )
     print(
         "| detector | precision | recall | F1 | recall 2–3 % | recall 5–8 % | recall 10–20 % "
-        "| false alerts / 100 runs | 5 % step found ≤ 3 runs after | seconds |"
+        "| false alerts / 100 runs | 5 % step found ≤ 3 runs after "
+        f"| {COMMON_SIZE:.0%} step of every benchmark found ≤ 3 runs after | seconds |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     found_after = {}
     for name, out in results.items():
         score = Score()
@@ -349,12 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         alerts = false_alerts(out["flat"], prefixes)
         found_after[name] = delays(out["late"], replays)
         within = sum(1 for d in found_after[name] if d is not None and d <= 3)
+        shared = delays(out["common"], common)
+        within_shared = sum(1 for d in shared if d is not None and d <= 3)
         sizes = {k: f"{h}/{t}" for k, (h, t) in sorted(score.by_size.items())}
         print(
             f"| {name} | {score.precision:.3f} | {score.recall:.3f} | {score.f1:.3f} | "
             f"{sizes.get('2–3 %', '–')} | {sizes.get('5–8 %', '–')} | {sizes.get('10–20 %', '–')} | "
             f"{100 * alerts / len(prefixes):.2f} ({alerts} in {len(prefixes)}) | "
-            f"{within}/{len(late)} | {out['seconds']:.1f} |"
+            f"{within}/{len(late)} | {within_shared}/{len(shared)} | {out['seconds']:.1f} |"
         )
     ups = [i for i, (s, _) in enumerate(replays) if s.sizes[0] > 0]
     up = [replays[i] for i in ups]
@@ -367,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         within = sum(1 for d in found_after[name] if d is not None and d <= 3)
         print(
             f"| {name} | | | | | | | {100 * alerts / len(prefixes):.2f} ({alerts} in "
-            f"{len(prefixes)}) | {within}/{len(found_after[name])} (up steps) | |"
+            f"{len(prefixes)}) | {within}/{len(found_after[name])} (up steps) | | |"
         )
     print(f"\nruns after the {LATE_SIZE:.0%} step until it is first found (series count):\n")
     print(f"| detector | {' | '.join(DELAY_BUCKETS)} |")
@@ -383,4 +324,12 @@ def main(argv: list[str] | None = None) -> int:
         print("|---|" + "---|" * len(DELAY_BUCKETS))
         for name, out in results.items():
             print(f"| {name} | {' | '.join(delay_cells(delays(out['common'], common)))} |")
+        marked = [[c.index for c in f if c.shared] for f in changes_pk["common"]]
+        print(f"| perfkit, marked shared | {' | '.join(delay_cells(delays(marked, common)))} |")
+    wrong = sum(c.shared for key in ("stepped", "flat", "late") for f in changes_pk[key] for c in f)
+    total = sum(len(f) for key in ("stepped", "flat", "late") for f in changes_pk[key])
+    print(
+        f"\nperfkit's change points marked shared where no step was shared (stepped, flat and "
+        f"{LATE_SIZE:.0%}-step series, every replayed run): {wrong} of {total}"
+    )
     return 0
