@@ -177,3 +177,33 @@ def test_the_run_records_how_its_rounds_ran(tmp_path: Path, flag: str | None) ->
         for cid, group in logs.groupby("id"):
             (expected,) = paired_ratios([group["log_ratio"].to_numpy()], [3], [3])
             assert table.at[cid, "ratio"] == pytest.approx(expected.ratio)
+
+
+def test_rounds_at_once_lease_different_cpus() -> None:
+    from perfkit.collect.pingpong import _cpu_lease
+
+    cpus = sorted(os.sched_getaffinity(0))
+    rng = random.Random(1)
+    with _cpu_lease(rng) as first, _cpu_lease(rng) as second:
+        assert first in cpus and second in cpus
+        assert (first != second) == (len(cpus) > 1)
+    with _cpu_lease(rng) as again:  # released
+        assert again in cpus
+
+
+def test_overlapping_adaptive_rounds_keep_the_rounds_the_rule_stopped_on(tmp_path: Path) -> None:
+    from conftest import SUITES
+
+    targets = SUITES / "shift_targets"
+    done = perfkit_cli(
+        "run", str(SUITES / "shift_suite.py"), "--only", "grow", "--max-workers", "6",
+        "--budget-seconds", "0.05", "--pingpong", "--processes", "2",
+        "--target", f"baseline={targets / 'baseline'}", "--target", f"current={targets / 'current'}",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    run = load_run(Path(done.stdout.strip().splitlines()[-1]))
+    stop = run.info.stops["grow"]
+    assert 4 <= stop.rounds <= 6
+    rounds = run.samples.groupby("target")["worker"].nunique()
+    assert rounds["baseline"] == rounds["current"] == stop.rounds

@@ -2,11 +2,13 @@
 
 Timing jobs run `processes` at a time (the adaptive plan hands them out a round at a time);
 with `MeasurePlan.pingpong` a benchmark's timing jobs of one round (one per target) run as one
-unit, their workers alive together and sampling in turn (`perfkit.collect.pingpong`). Profile
-and memory jobs follow, on every core when the plan allows, as `perfkit.collect.passes` plans
-them from what timing showed (longest first; fewer profiles where nothing changed). The
-machine's load is sampled between timing rounds and written into run.json with where each
-benchmark stopped.
+unit, their workers alive together and sampling in turn (`perfkit.collect.pingpong`), and up
+to `processes` such rounds run at once, each pinned to its own CPU (the adaptive plan then
+hands out a round while others still run, and drops one that ends after its benchmark was
+decided). Profile and memory jobs follow, on every core when the plan allows, as
+`perfkit.collect.passes` plans them from what timing showed (longest first; fewer profiles
+where nothing changed). The machine's load is sampled between timing rounds and written into
+run.json with where each benchmark stopped.
 """
 
 from __future__ import annotations
@@ -112,13 +114,18 @@ def measure(
         task = progress.add_task("measuring", total=len(queue) + len(passes))
         pending: dict[Future[list[Outcome | None]], list[Job]] = {}
         started: dict[Future[list[Outcome | None]], float] = {}
+        timing_over = rounds is None
+        overlap = processes if plan.pingpong else 1
         try:
             while not workers.stop_requested.is_set():
+                if not queue and not timing_over and (not pending or overlap > len(pending)):
+                    # Ping-pong with --processes N: up to N rounds at once, each on its own
+                    # CPU; the next one is handed out on the rounds whose results are in.
+                    queue = slots_to_jobs(rounds) if rounds is not None else []
+                    progress.update(task, total=(progress.tasks[0].total or 0) + len(queue))
+                    timing_over = not queue and not pending
                 if not queue and not pending:
-                    more = slots_to_jobs(rounds) if rounds is not None else []
-                    if more:
-                        progress.update(task, total=(progress.tasks[0].total or 0) + len(more))
-                    elif passes:
+                    if passes:
                         if last_round >= 0:
                             monitor.sample()  # the last timing round's interval
                         last_round = -2
@@ -127,7 +134,7 @@ def measure(
                         if dropped:
                             progress.update(task, total=(progress.tasks[0].total or 0) - dropped)
                         passes = planned
-                    queue, passes = (more, passes) if more else (passes, [])
+                    queue, passes = passes, []
                     if not queue:
                         break
                 timing = bool(queue) and queue[0].mode == "time"
@@ -150,7 +157,7 @@ def measure(
                     with writing():
                         requests = [request_for(j, suite_spec, plan, writer) for j in group]
                     progress.update(task, description=_describe(group, rounds))
-                    future = pool.submit(_call, workers, group, requests, timeout)
+                    future = pool.submit(_call, workers, group, requests, timeout, processes > 1)
                     pending[future], started[future] = group, time.perf_counter()
                 done, _ = wait(list(pending), timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -160,18 +167,16 @@ def measure(
                         outcomes = future.result()
                     except Interrupted:
                         continue
+                    late = _decided_before(group, rounds, plan)
                     for job, outcome in zip(group, outcomes, strict=True):
-                        if outcome is None:  # its round's other side failed: nothing measured
+                        if outcome is None or late:  # its round's other side failed, or the
+                            # benchmark was decided while this round ran: nothing recorded
                             progress.advance(task)
                             continue
                         n_failed += _settle(writer, job, outcome, failed, warned, rounds, console)
-                        if (
-                            job.mode == "time"
-                            and len(group) == 1
-                            and outcome.ok
-                            and outcome.payload
-                        ):
-                            seen.observe(job.case.id, wall_seconds, outcome.payload)
+                        if job.mode == "time" and outcome.ok and outcome.payload:
+                            # A ping-pong round's wall is its sides' together: a share each.
+                            seen.observe(job.case.id, wall_seconds / len(group), outcome.payload)
                         progress.advance(task)
         finally:
             if workers.stop_requested.is_set() or queue or pending:
@@ -182,6 +187,15 @@ def measure(
         monitor.sample()
     _write_run_facts(writer, monitor, rounds, console)
     return ("interrupted" if workers.stop_requested.is_set() else "complete"), n_failed
+
+
+def _decided_before(group: list[Job], rounds: AdaptiveRounds | None, plan: MeasurePlan) -> bool:
+    """A ping-pong round that ended after its benchmark was decided on the rounds before it
+    (rounds overlap): dropped, so the run holds exactly the rounds the rule stopped on."""
+    job = group[0]
+    return (
+        rounds is not None and plan.pingpong and job.mode == "time" and job.case.id in rounds.stops
+    )
 
 
 def _key(job: Job) -> tuple[str, str, str]:
@@ -199,13 +213,19 @@ def _same_round(job: Job, first: Job) -> bool:
 
 
 def _call(
-    workers: Workers, group: list[Job], requests: list[WorkerRequest], timeout: float
+    workers: Workers,
+    group: list[Job],
+    requests: list[WorkerRequest],
+    timeout: float,
+    pin_early: bool = False,
 ) -> list[Outcome | None]:
-    """One worker, or a round's timing workers together (ping-pong)."""
+    """One worker, or a round's timing workers together (ping-pong; `pin_early`: other
+    rounds run at the same time, see `perfkit.collect.pingpong.run_round`)."""
     if len(group) == 1:
         return [call_worker(workers, requests[0], timeout, group[0].target.python)]
     order = random.Random(f"{group[0].hash_seed}:{group[0].case.id}")  # reproducible
-    return call_round(workers, requests, timeout, [j.target.python for j in group], order)
+    pythons = [j.target.python for j in group]
+    return call_round(workers, requests, timeout, pythons, order, pin_early)
 
 
 def _settle(

@@ -16,8 +16,9 @@ import contextlib
 import json
 import os
 import random
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,17 +73,24 @@ class _Side:
 
 
 def run_round(
-    workers: Workers, starts: Sequence[WorkerStart], rng: random.Random
+    workers: Workers, starts: Sequence[WorkerStart], rng: random.Random, pin_early: bool = False
 ) -> list[WorkerEnd | None]:
     """Run a round's streaming timing workers in lockstep; each one's end, in `starts` order.
 
+    The round's workers share one CPU, leased for the round: other rounds running at the
+    same time get other CPUs while there are free ones. `pin_early`: pinned from their start
+    (other rounds sample meanwhile: start-up and calibration stay off their CPUs); else only
+    for the samples (start-up and calibration spread over the CPUs).
     None: that worker was killed because another one of its round failed. Raises
     `Interrupted` (every worker killed) when the run is stopping.
     """
     with contextlib.ExitStack() as stack:
+        cpu = stack.enter_context(_cpu_lease(rng))
         sides: list[_Side] = []
         for start in starts:
             live = stack.enter_context(workers.spawn(start.args, start.env))
+            if pin_early:
+                _pin(live, cpu)
             reader = Reader(live.proc)
             stack.callback(_close, live, reader)
             side = _Side(live, reader, start.timeout)
@@ -92,7 +100,7 @@ def run_round(
                 live.proc.stdin.write(json.dumps(start.request).encode() + b"\n")
                 live.proc.stdin.flush()
         try:
-            _run(workers, sides, rng)
+            _run(workers, sides, cpu, rng)
             if workers.stop_requested.is_set():  # a worker the stop killed looks crashed
                 raise Interrupted
         except Interrupted:
@@ -104,12 +112,13 @@ def run_round(
         return [side.end for side in sides]
 
 
-def _run(workers: Workers, sides: list[_Side], rng: random.Random) -> None:
+def _run(workers: Workers, sides: list[_Side], cpu: int | None, rng: random.Random) -> None:
     while any(s.running and s.steps is None for s in sides) and not _failed(sides):
         _wait(workers, [s for s in sides if s.running and s.steps is None], sides)
     if _failed(sides):
         return _void(sides)
-    _share_one_cpu(sides, rng)
+    for side in sides:  # (again, when pinned early: a no-op)
+        _pin(side.live, cpu)
     while True:
         turn = [s for s in sides if s.running and s.steps is not None and s.taken < s.steps]
         if not turn:
@@ -130,19 +139,39 @@ def _run(workers: Workers, sides: list[_Side], rng: random.Random) -> None:
             _wait(workers, [side], sides)
 
 
-def _share_one_cpu(sides: list[_Side], rng: random.Random) -> None:
-    """Pin the round's workers to one CPU (random) for their samples: alternating alone left
-    the two sides on different CPUs of a box whose CPUs are disturbed differently (per-round
-    log-ratio SD 9.9 % / 13.6 % at 0 / +3 %; pinned 3.5 % / 2.75 %, one after another 10.2 %
-    / 17.8 %: 32 rounds each, selfbench's 2 ms loop, 17:57 UTC)."""
+# One CPU per round: alternating alone left the two sides on different CPUs of a box whose
+# CPUs are disturbed differently (per-round log-ratio SD 9.9 % / 13.6 % at 0 / +3 %; pinned
+# 3.5 % / 2.75 %, one after another 10.2 % / 17.8 %: 32 rounds each, selfbench's 2 ms loop).
+_leased: set[int] = set()
+_lease_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _cpu_lease(rng: random.Random) -> Iterator[int | None]:
+    """A CPU for one round (random among those no other round of this process holds; any
+    when all are held); None where affinity is not supported (alternate unpinned)."""
     try:
         cpus = sorted(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # no affinity on this platform: alternate unpinned
+    except (AttributeError, OSError):
+        yield None
         return
-    cpu = rng.choice(cpus)
-    for side in sides:
-        with contextlib.suppress(OSError):
-            os.sched_setaffinity(side.live.proc.pid, {cpu})
+    with _lease_lock:
+        free = [c for c in cpus if c not in _leased] or cpus
+        cpu = rng.choice(free)
+        held = cpu not in _leased
+        _leased.add(cpu)
+    try:
+        yield cpu
+    finally:
+        if held:
+            with _lease_lock:
+                _leased.discard(cpu)
+
+
+def _pin(live: Live, cpu: int | None) -> None:
+    if cpu is not None:
+        with contextlib.suppress(OSError):  # already gone: its wait says so
+            os.sched_setaffinity(live.proc.pid, {cpu})
 
 
 def _failed(sides: list[_Side]) -> bool:

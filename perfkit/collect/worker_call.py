@@ -76,15 +76,16 @@ def call_round(
     timeout: float,
     pythons: Sequence[str | None],
     rng: random.Random,
+    pin_early: bool = False,
 ) -> list[Outcome | None]:
     """Run a round's timing requests (one per target) in ping-pong; None: a side voided by
-    another side's failure (nothing to record for it)."""
+    another side's failure (nothing to record for it). `pin_early`: see `run_round`."""
     starts = []
     for request, python in zip(requests, pythons, strict=True):
         streamed = replace(request, options={**request.options, "stream": True})
         env = worker_env(request.hash_seed, python)
         starts.append(WorkerStart(_worker_args(python), streamed.to_json(), timeout, env))
-    ends = run_round(workers, starts, rng)
+    ends = run_round(workers, starts, rng, pin_early)
     return [
         None if end is None else _outcome(end, request, timeout)
         for end, request in zip(ends, requests, strict=True)

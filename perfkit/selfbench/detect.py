@@ -133,7 +133,13 @@ class PerfkitResult:
 
 
 def perfkit_trial(
-    root: Path, base: Path, current: Path, seed: int, workers: int | None, pingpong: bool = False
+    root: Path,
+    base: Path,
+    current: Path,
+    seed: int,
+    workers: int | None,
+    pingpong: bool = False,
+    processes: int = 1,
 ) -> PerfkitResult:
     """One perfkit comparison (`workers` None: the adaptive plan)."""
     from perfkit.analysis.comparison import compare
@@ -145,6 +151,8 @@ def perfkit_trial(
     if workers:
         cmd += ["--workers", str(workers)]
     cmd.append("--pingpong" if pingpong else "--no-pingpong")
+    if processes > 1:
+        cmd += ["--processes", str(processes)]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -294,21 +302,29 @@ class Tool:
     workers: int | None = None  # perfkit --workers; None: the MeasurePlan default
     pyperf: bool = False
     pingpong: bool = False  # True: perfkit --pingpong (a round's workers sampling in turn)
+    processes: int = 1  # perfkit --processes (ping-pong: rounds at once, one CPU each)
 
 
 def parse_perfkit_spec(spec: str, default_trials: int) -> Tool:
     """``adaptive``, ``24``, ``adaptive:4`` or ``24:10`` (plan[:trials]); ``default`` is
     `perfkit run`'s default, the adaptive plan. A plan ending in ``-pp`` runs a round's
-    workers in ping-pong (``--pingpong``), e.g. ``24-pp:10``."""
+    workers in ping-pong (``--pingpong``), e.g. ``24-pp:10``; ``-ppN``: N such rounds at
+    once (``--processes N``), e.g. ``adaptive-pp2``."""
     plan_text, _, trials_text = spec.partition(":")
     trials = int(trials_text) if trials_text else default_trials
-    workers_text = plan_text.removesuffix("-pp")
-    pingpong = workers_text != plan_text
+    match = re.fullmatch(r"(.+?)-pp(\d*)", plan_text)
+    workers_text = match.group(1) if match else plan_text
+    pingpong = match is not None
+    processes = int(match.group(2) or 1) if match else 1
     rounds = "ping-pong" if pingpong else "one after another"
+    if processes > 1:
+        rounds += f", {processes} rounds at once"
     if workers_text in ("default", "adaptive"):
-        return Tool(f"perfkit (adaptive, {rounds})", trials, pingpong=pingpong)
+        name = f"perfkit (adaptive, {rounds})"
+        return Tool(name, trials, pingpong=pingpong, processes=processes)
     workers = int(workers_text)
-    return Tool(f"perfkit ({workers} workers, fixed, {rounds})", trials, workers, pingpong=pingpong)
+    name = f"perfkit ({workers} workers, fixed, {rounds})"
+    return Tool(name, trials, workers, pingpong=pingpong, processes=processes)
 
 
 def run_trial(
@@ -321,7 +337,9 @@ def run_trial(
         return Trial(
             tool.name, pct, trial, significant, significant and ratio > 1, ratio, outcome, wall
         )
-    result = perfkit_trial(root, dirs["base"], current, seed, tool.workers, tool.pingpong)
+    result = perfkit_trial(
+        root, dirs["base"], current, seed, tool.workers, tool.pingpong, tool.processes
+    )
     return Trial(
         tool.name,
         pct,
