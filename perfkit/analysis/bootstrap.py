@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 
 @dataclass(frozen=True)
@@ -75,6 +74,8 @@ def _median_rows(values: np.ndarray) -> np.ndarray:
 def _interval(
     estimate: np.ndarray, distribution: np.ndarray, confidence: float, degenerate: np.ndarray
 ) -> BootstrapEstimates:
+    from scipy import stats as sps  # ~0.8 s to import: not at a run's start or end
+
     alpha = (1 - confidence) / 2
     bounds = np.asarray(sps.quantile(distribution, np.array([[alpha, 1 - alpha]]), axis=-1))
     # No spread at all: the estimate is its own interval (as `perfkit.analysis.stats` always did).

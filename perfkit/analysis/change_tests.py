@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as sps
 
 TRIM = 0.2  # share trimmed from each end
 
@@ -28,6 +27,8 @@ def _by_width(rows: list[np.ndarray]) -> dict[int, list[int]]:
 
 def trimmed_one_sample(log_ratios: list[np.ndarray], trim: float = TRIM) -> np.ndarray:
     """Two-sided p of "centre 0" per row: trimmed mean over winsorized standard error."""
+    from scipy import stats as sps  # ~0.8 s to import: not at a run's start or end
+
     p = np.full(len(log_ratios), np.nan)
     for n, rows in _by_width(log_ratios).items():
         g = math.floor(trim * n)
@@ -48,6 +49,8 @@ def trimmed_two_sample(
     bases: list[np.ndarray], currents: list[np.ndarray], trim: float = TRIM
 ) -> np.ndarray:
     """Two-sided p of "same trimmed mean" per row, current vs baseline workers (Yuen)."""
+    from scipy import stats as sps  # ~0.8 s to import: not at a run's start or end
+
     p = np.full(len(bases), np.nan)
     groups: dict[tuple[int, int], list[int]] = {}
     for row, (b, c) in enumerate(zip(bases, currents, strict=True)):
