@@ -153,7 +153,7 @@ def test_a_foreign_interpreter_takes_part(
     assert (tmp_path / "data" / "envs").is_dir()
 
 
-@pytest.mark.parametrize("flag", ["--pingpong", None])
+@pytest.mark.parametrize("flag", [None, "--no-pingpong"])
 def test_the_run_records_how_its_rounds_ran(tmp_path: Path, flag: str | None) -> None:
     suite = Path(__file__).parent / "suites" / "target_suite.py"
     targets = Path(__file__).parent / "targets"
@@ -164,11 +164,11 @@ def test_the_run_records_how_its_rounds_ran(tmp_path: Path, flag: str | None) ->
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     run = load_run(Path(done.stdout.strip().splitlines()[-1]))
-    assert run.info.options["pingpong"] is (flag is not None)
+    assert run.info.options["pingpong"] is (flag is None)  # ping-pong is the default
     assert sorted(set(zip(run.samples["target"], run.samples["worker"], strict=True))) == [
         (t, w) for t in ("a", "b") for w in range(3)
     ]
-    if flag:  # the comparison pairs a ping-pong round's samples step by step
+    if flag is None:  # the comparison pairs a ping-pong round's samples step by step
         from perfkit.analysis.comparison import compare
         from perfkit.analysis.stats import paired_ratios, stepwise_round_logs
 

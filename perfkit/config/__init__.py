@@ -39,9 +39,9 @@ class MeasurePlan:
     # worker runs beside them (call counts are exact, memory is per process).
     parallel_passes: bool = True
     # Ping-pong (perfkit.collect.pingpong): a round's timing workers of a benchmark (one per
-    # target, at most 4 together) are alive at once and take their samples in turn. Off by
-    # default: on the loaded shared box it did not halve the per-round noise (README).
-    pingpong: bool = False
+    # target, at most 4 together) are alive at once, on one CPU, and take their samples in
+    # turn; a round's ratio pairs adjacent samples. One target: nothing to alternate.
+    pingpong: bool = True
 
     def quick(self) -> MeasurePlan:
         """Less precision, much less time: for a first look."""

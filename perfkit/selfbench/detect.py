@@ -3,7 +3,7 @@
 For each true slowdown (default 0, 3, 5, 10 %: extra loop iterations, never sleeps)
 and each trial, one comparison by each perfkit plan (`perfkit run` with two interleaved
 targets, then `compare`; a fixed number of workers or the adaptive plan, each with a round's
-workers one after another, the default, or in ping-pong, ``-pp``) and one by pyperf
+workers one after another, or in ping-pong, ``-pp``, the default) and one by pyperf
 (`Runner` script per version, default settings, then `python -m pyperf compare_to`).
 `--load-trials N` adds N trials per slowdown of the perfkit plans under a competing CPU load
 that this tool starts itself (one busy process per core, killed after the block). Prints
@@ -138,8 +138,9 @@ def perfkit_trial(
     current: Path,
     seed: int,
     workers: int | None,
-    pingpong: bool = False,
+    pingpong: bool | None = False,
     processes: int = 1,
+    samples: int | None = None,
 ) -> PerfkitResult:
     """One perfkit comparison (`workers` None: the adaptive plan)."""
     from perfkit.analysis.comparison import compare
@@ -150,9 +151,12 @@ def perfkit_trial(
     cmd += ["--out", str(root / "runs"), "--seed", str(seed)]
     if workers:
         cmd += ["--workers", str(workers)]
-    cmd.append("--pingpong" if pingpong else "--no-pingpong")
+    if pingpong is not None:  # None: perfkit run's default
+        cmd.append("--pingpong" if pingpong else "--no-pingpong")
     if processes > 1:
         cmd += ["--processes", str(processes)]
+    if samples is not None:
+        cmd += ["--samples", str(samples)]
     start = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -301,17 +305,31 @@ class Tool:
     trials: int
     workers: int | None = None  # perfkit --workers; None: the MeasurePlan default
     pyperf: bool = False
-    pingpong: bool = False  # True: perfkit --pingpong (a round's workers sampling in turn)
+    pingpong: bool | None = False  # perfkit --pingpong / --no-pingpong; None: its default
     processes: int = 1  # perfkit --processes (ping-pong: rounds at once, one CPU each)
+    samples: int | None = None  # perfkit --samples (None: its default)
 
 
 def parse_perfkit_spec(spec: str, default_trials: int) -> Tool:
-    """``adaptive``, ``24``, ``adaptive:4`` or ``24:10`` (plan[:trials]); ``default`` is
-    `perfkit run`'s default, the adaptive plan. A plan ending in ``-pp`` runs a round's
-    workers in ping-pong (``--pingpong``), e.g. ``24-pp:10``; ``-ppN``: N such rounds at
-    once (``--processes N``), e.g. ``adaptive-pp2``."""
+    """``adaptive``, ``24``, ``adaptive:4`` or ``24:10`` (plan[:trials]), a round's workers
+    one after another (``--no-pingpong``); ``default`` is `perfkit run` without options.
+    A plan ending in ``-pp`` runs a round's workers in ping-pong (``--pingpong``), e.g.
+    ``24-pp:10``; ``-ppN``: N such rounds at once (``--processes N``), e.g.
+    ``adaptive-pp2``; ``/sN`` after the plan: N samples per worker (``--samples N``), e.g.
+    ``adaptive-pp2/s10:4``."""
     plan_text, _, trials_text = spec.partition(":")
     trials = int(trials_text) if trials_text else default_trials
+    plan_text, _, samples_text = plan_text.partition("/s")
+    tool = _plan_tool(plan_text, trials)
+    if samples_text:
+        samples = int(samples_text)
+        tool = replace(tool, name=f"{tool.name[:-1]}, {samples} samples)", samples=samples)
+    return tool
+
+
+def _plan_tool(plan_text: str, trials: int) -> Tool:
+    if plan_text == "default":
+        return Tool("perfkit (default: adaptive, ping-pong)", trials, pingpong=None)
     match = re.fullmatch(r"(.+?)-pp(\d*)", plan_text)
     workers_text = match.group(1) if match else plan_text
     pingpong = match is not None
@@ -319,7 +337,7 @@ def parse_perfkit_spec(spec: str, default_trials: int) -> Tool:
     rounds = "ping-pong" if pingpong else "one after another"
     if processes > 1:
         rounds += f", {processes} rounds at once"
-    if workers_text in ("default", "adaptive"):
+    if workers_text == "adaptive":
         name = f"perfkit (adaptive, {rounds})"
         return Tool(name, trials, pingpong=pingpong, processes=processes)
     workers = int(workers_text)
@@ -338,8 +356,9 @@ def run_trial(
             tool.name, pct, trial, significant, significant and ratio > 1, ratio, outcome, wall
         )
     result = perfkit_trial(
-        root, dirs["base"], current, seed, tool.workers, tool.pingpong, tool.processes
-    )
+        root, dirs["base"], current, seed, tool.workers, tool.pingpong, tool.processes,
+        tool.samples,
+    )  # fmt: skip
     return Trial(
         tool.name,
         pct,
@@ -403,9 +422,10 @@ def main(argv: list[str] | None = None) -> int:
         "--perfkit",
         action="append",
         metavar="PLAN[:TRIALS]",
-        help="a perfkit plan: 'adaptive' (the default of perfkit run) or a fixed worker count, "
-        "'-pp' appended for a round's workers in ping-pong, optionally with its own "
-        "trial count; repeatable (default: adaptive, 24, adaptive-pp, 24-pp)",
+        help="a perfkit plan: 'default' (perfkit run without options), 'adaptive' or a fixed "
+        "worker count with a round's workers one after another, '-pp' appended for ping-pong "
+        "('-pp2': two rounds at once), optionally with its own trial count; repeatable "
+        "(default: default, 24, adaptive, 24-pp)",
     )
     parser.add_argument(
         "--load-trials",
@@ -449,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pyperf_trials > 0:
         require("selfbench", "the pyperf comparison (--pyperf-trials 0 to skip it)")
     slowdowns = [float(x) for x in args.slowdowns.split(",") if x.strip()]
-    specs = args.perfkit or ["adaptive", "24", "adaptive-pp", "24-pp"]
+    specs = args.perfkit or ["default", "24", "adaptive", "24-pp"]
     tools = [parse_perfkit_spec(spec, args.trials) for spec in specs]
     perfkit_tools = list(tools)
     tools.append(Tool("pyperf (default settings)", args.pyperf_trials, pyperf=True))
