@@ -211,3 +211,23 @@ def test_stepwise_round_logs_match_the_stopping_rule() -> None:
     assert logs["log_ratio"].tolist() == pytest.approx(
         [round_log_ratio([3.0, 3.0, 2.0], [3.3, 2.0, 2.2], True), math.log(1.5)]
     )
+
+
+def test_a_running_workers_cpu_is_this_runs_own() -> None:
+    """Overlapping ping-pong rounds: a sample between rounds finds workers still running; their
+    CPU is the run's, not other processes'."""
+    import subprocess
+    import sys
+    import time
+
+    from perfkit.collect.load import _own_seconds
+
+    spin = "import time\nend = time.perf_counter() + 0.6\nwhile time.perf_counter() < end: pass"
+    child = subprocess.Popen([sys.executable, "-c", spin])
+    try:
+        before = _own_seconds()
+        time.sleep(0.4)
+        assert child.poll() is None  # still running, not reaped
+        assert _own_seconds() - before >= 0.05
+    finally:
+        child.wait()
