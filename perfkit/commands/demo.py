@@ -58,7 +58,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--latency", help="added by the catalogue server per request, e.g. 2ms (a remote API)"
     )
     p.add_argument(
-        "--processes", type=int, default=1, help="workers at once (default 1: least noise)"
+        "--processes",
+        type=int,
+        help="timing rounds at once (default: as perfkit run, 2 ping-pong rounds on 2 CPUs)",
     )
     p.add_argument("--seed", type=int, help="seed of the interleaving order")
     p.set_defaults(func=run)
@@ -129,13 +131,14 @@ def run(args: argparse.Namespace) -> int:
     from perfkit.collect.bytecode import compile_package
     from perfkit.collect.scheduler import run_suite
     from perfkit.collect.targets import parse_target
+    from perfkit.commands.run import default_processes
     from perfkit.demo import BASELINE_DIR, CURRENT_DIR, LATENCY_ENV, SUITE_PATH
     from perfkit.demo.datagen import DATA_DIR_ENV, prepare, scratch_dir
     from perfkit.render.format import format_seconds
     from perfkit.units import parse_seconds
 
     require("demo", "the demo app")  # before anything is measured
-    if args.processes < 1:
+    if args.processes is not None and args.processes < 1:
         raise PerfkitError("--processes must be at least 1")
     env = {}
     if args.latency is not None:
@@ -153,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     compile_package()  # perfkit and the demo app, imported by every worker: compiled once
     plan = demo_plan(args.quick)
     targets = [parse_target(f"baseline={BASELINE_DIR}"), parse_target(f"current={CURRENT_DIR}")]
+    processes = args.processes or default_processes(plan, len(targets))
     try:
         with _environment(env), _sigterm_interrupts():
             _step(
@@ -166,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
                 targets,
                 args.runs_dir,
                 plan=plan,
-                processes=args.processes,
+                processes=processes,
                 only=args.only,
                 profile=True,
                 memory=True,
