@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfkit.config import DEFAULT_PLAN, MeasurePlan
+from perfkit.config import DEFAULT_PLAN, MeasurePlan, default_processes
 from perfkit.errors import PerfkitError
 from perfkit.extras import require
 from perfkit.render.terminal import table_console
@@ -131,7 +131,6 @@ def run(args: argparse.Namespace) -> int:
     from perfkit.collect.bytecode import compile_package
     from perfkit.collect.scheduler import run_suite
     from perfkit.collect.targets import parse_target
-    from perfkit.commands.run import default_processes
     from perfkit.demo import BASELINE_DIR, CURRENT_DIR, LATENCY_ENV, SUITE_PATH
     from perfkit.demo.datagen import DATA_DIR_ENV, prepare, scratch_dir
     from perfkit.render.format import format_seconds

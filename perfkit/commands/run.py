@@ -7,19 +7,15 @@ directory alone, one line, so scripts can take it with ``| tail -n 1``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from perfkit.collect.targets import parse_targets, with_interpreters
-from perfkit.config import DEFAULT_PLAN, MeasurePlan
+from perfkit.config import DEFAULT_PLAN, PINGPONG_ROUNDS_AT_ONCE, MeasurePlan, default_processes
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
 from perfkit.units import parse_bytes, parse_fraction
-
-# Measured on 2 CPUs only (README, "How it measures"); more pairs may contend for memory.
-PINGPONG_ROUNDS_AT_ONCE = 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -155,21 +151,6 @@ def adaptive_plan(plan: MeasurePlan, args: argparse.Namespace) -> MeasurePlan:
             raise PerfkitError(f"--resolution must be between 0 % and 100 %, got {args.resolution}")
         plan = replace(plan, resolution=resolution)
     return plan
-
-
-def default_processes(plan: MeasurePlan, n_targets: int) -> int:
-    """Ping-pong rounds (two targets or more) run `PINGPONG_ROUNDS_AT_ONCE` at a time, each
-    pinned to its own CPU, where the box lets this process use that many CPUs: a round's
-    ratio pairs adjacent samples on one CPU, so what the CPUs share cancels in it (selfbench
-    detect, 2-core box: an unchanged 2 ms loop decided in 7.7 s and 3.6 s against 15.8 s one
-    round at a time). Any other timing worker runs alone."""
-    if not plan.pingpong or n_targets < 2:
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # no affinity: rounds could not be kept apart
-        return 1
-    return max(1, min(PINGPONG_ROUNDS_AT_ONCE, cpus))
 
 
 def run(args: argparse.Namespace) -> int:
