@@ -23,6 +23,7 @@ from perfkit.report.document import write_report
 from perfkit.report.markdown import markdown_to_html, md_code, md_text
 from perfkit.report.params import check_parameters, declared_parameters
 from perfkit.report.pipeline import PACKAGE_NOTEBOOKS, NotebookFailed, packaged_notebooks
+from perfkit.selfbench.report import code_notebook
 
 _CACHE: dict[str, Path] = {}
 
@@ -428,16 +429,7 @@ def test_advice_on_inconclusive_names_the_cause_and_the_biggest_slow_down():
 
 def _tiny_notebook(path: Path, *code: str) -> Path:
     """A notebook with a tagged parameters cell (out_dir) and `code` cells."""
-    params = nbformat.v4.new_code_cell("out_dir = None")
-    params.metadata["tags"] = ["parameters"]
-    nb = nbformat.v4.new_notebook(cells=[params, *(nbformat.v4.new_code_cell(c) for c in code)])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-    return path
+    return code_notebook(path, "out_dir = None", *code)
 
 
 _NOTE_PID = "import os; open(os.path.join(out_dir, 'pids'), 'a').write(f'{os.getpid()}\\n')"

@@ -141,11 +141,12 @@ def synthetic_run(out_dir: Path) -> Path:
     return writer.path
 
 
-def trivial_notebook(path: Path) -> Path:
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell("x = 1")
+def code_notebook(path: Path, parameters: str, *code: str) -> Path:
+    """A notebook at `path`: a cell tagged ``parameters`` (papermill's), then `code` cells,
+    on the ``python3`` kernel."""
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(TRIVIAL_SOURCE)]
+    nb = nbformat.v4.new_notebook(cells=[params, *(nbformat.v4.new_code_cell(c) for c in code)])
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -153,6 +154,10 @@ def trivial_notebook(path: Path) -> Path:
     }
     nbformat.write(nb, path)
     return path
+
+
+def trivial_notebook(path: Path) -> Path:
+    return code_notebook(path, "x = 1", TRIVIAL_SOURCE)
 
 
 def bare_papermill_seconds(notebook: Path, out: Path, times: int) -> float:
