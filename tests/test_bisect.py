@@ -378,7 +378,9 @@ def test_bisect_names_the_slow_commit_and_its_function_and_continues_after_ctrl_
     assert [s["kind"] for s in result["steps"]] == ["bisect"] * 4 + ["final"]
     assert result["comparisons"] == 5
     span = result["steps"][0]["span"]
-    assert span["ci_low"] > 1.5, span  # the folded confirm: bad measured against good
+    # The folded confirm: bad measured against good, a clear slowdown (its size is not
+    # checked: a busy CI box measured this 2x step as 1.37x, CI 1.24-1.76, in 6 rounds).
+    assert span["ci_low"] > 1.0, span
     final = result["final"]["estimate"]
     assert final["ci_low"] > 1.0, final
     assert any(c["name"] == "score" for c in result["culprits"]), result["culprits"]
