@@ -54,6 +54,20 @@ def est(ratio: float, low: float, high: float, rounds: int = 6) -> Estimate:
     return Estimate(ratio, low, high, rounds)
 
 
+def test_a_ping_pong_round_pairs_its_sample_steps_so_a_speed_switch_cancels() -> None:
+    """A round's ratio is the median over its sample steps of the combination, not a
+    ratio of medians: the box switching speed within a round leaves every step's ratio
+    exact (workers one after another would have seen candidate fast and good slow)."""
+    from perfkit.bisect.measure import per_round
+
+    speed = np.log(np.r_[np.ones(6), np.full(9, 1.6)])  # the machine slows after 6 steps
+    good, bad, cand = speed, speed + np.log(1.05), speed + np.log(1.05)
+    steps = np.column_stack([good, cand, bad])
+    midpoint = {1: 1.0, 0: -0.5, 2: -0.5}
+    assert per_round([steps], midpoint) == pytest.approx([np.log(1.05) / 2])
+    assert per_round([steps], {1: 1.0, 0: -1.0}) == pytest.approx([np.log(1.05)])
+
+
 def test_confirm_needs_a_significant_change_that_may_reach_the_threshold() -> None:
     """Same: CI inside ±threshold and the estimate inside half of it."""
     assert confirm(est(1.06, 1.04, 1.08), 0.05) == DIFFERS

@@ -4,10 +4,11 @@ A comparison of `candidate` against `against` (with good and bad in the same rou
 given: each commit once) is one or more ordinary runs of the one
 benchmark on those commits (exported once, cached by sha, labelled by short sha), rounds
 interleaved and seeded like any `perfkit run`, each indexed into the history store. The
-rounds of all its runs are pooled: per round the log of candidate / against of the
-worker medians (and of the `Views` against the midpoint of good and bad), whose median and
-bootstrap CI (`perfkit.analysis.stats.paired_ratios`) are the estimate. More rounds are added while the rule says inconclusive and the rounds
-plan allows (`perfkit.bisect.decide.RoundsPlan`); each run is a fixed run of exactly the
+rounds of all its runs are pooled: per round the log of candidate / against (and of the
+`Views` against the midpoint of good and bad), the median of the samples paired side by
+side in a ping-pong round, or of the worker medians in a round run one worker after
+another; their median and bootstrap CI (`perfkit.analysis.stats.paired_ratios`) are the
+estimate. More rounds are added while the rule says inconclusive and the rounds plan allows (`perfkit.bisect.decide.RoundsPlan`); each run is a fixed run of exactly the
 rounds asked for. The bisection's stop flag (`perfkit.bisect.interrupt`) is checked before
 and after every run, so Ctrl-C keeps every finished run. Knows nothing of bisection order.
 """
@@ -30,7 +31,7 @@ from perfkit.bisect.records import CommitRef, Estimate, Step
 from perfkit.bisect.state import BisectState, pair_key
 from perfkit.collect.commits import Commit, commit_target
 from perfkit.collect.targets import Target
-from perfkit.config import DEFAULT_STATS, MeasurePlan
+from perfkit.config import DEFAULT_STATS, MeasurePlan, default_processes
 from perfkit.errors import PerfkitError, RunDirError
 from perfkit.render.format import format_change, format_ratio_ci, format_seconds
 from perfkit.rundir import Run, load_run
@@ -57,7 +58,8 @@ class Setup:
             f"bisect's own rounds (fixed runs, not the adaptive plan): {rounds.first} "
             f"interleaved rounds a step, +{rounds.more} while its CI straddles the boundary, "
             f"at most {rounds.most}; a round is one {plan.worker_seconds:g} s worker "
-            f"({plan.samples} samples) per commit"
+            f"({plan.samples} samples) per commit, "
+            + ("in ping-pong" if plan.pingpong else "one after another")
         )
 
 
@@ -77,12 +79,26 @@ def ref_of(commit: Commit) -> CommitRef:
     return CommitRef(commit.sha, commit.subject, commit.author_time, commit.order)
 
 
-def round_logs(runs: list[Run], labels: tuple[str, ...], case_id: str) -> np.ndarray:
-    """Per round (worker index) the log of each label's worker median; rounds with all."""
-    from perfkit.analysis.stats import worker_medians
+def round_logs(runs: list[Run], labels: tuple[str, ...], case_id: str) -> list[np.ndarray]:
+    """Per round (worker index) of every run that measured all of `labels`: a matrix of log
+    seconds, one column a label. A ping-pong round (`perfkit.collect.pingpong`) gives a row
+    per sample step (the k-th sample of each label, taken side by side); a round whose
+    workers ran one after another gives one row, the log of each worker's median."""
+    from perfkit.analysis.stats import with_ids, worker_medians
 
-    rows: list[np.ndarray] = []
+    rounds: list[np.ndarray] = []
     for run in runs:
+        if run.info.options.get("pingpong"):
+            frame = with_ids(run.samples)
+            frame = frame[(frame["id"] == case_id) & (frame["seconds"] > 0)]
+            wide = frame.pivot_table(
+                index=["worker", "sample"], columns="target", values="seconds", aggfunc="first"
+            )
+            if not set(labels) <= set(wide.columns):
+                continue
+            wide = np.log(wide[list(labels)].dropna())
+            rounds += [g.to_numpy(float) for _, g in wide.groupby(level="worker", sort=True)]
+            continue
         med = worker_medians(run.samples)
         med = med[med["id"] == case_id]
         sides = [
@@ -91,11 +107,20 @@ def round_logs(runs: list[Run], labels: tuple[str, ...], case_id: str) -> np.nda
         common = sides[0].index
         for side in sides[1:]:
             common = common.intersection(side.index)
-        if len(common):
-            rows.append(
-                np.log(np.column_stack([side.loc[common].to_numpy(float) for side in sides]))
-            )
-    return np.concatenate(rows) if rows else np.empty((0, len(labels)))
+        logs = np.log(np.column_stack([side.loc[common].to_numpy(float) for side in sides]))
+        rounds += [row[None, :] for row in logs]
+    return rounds
+
+
+def per_round(rounds: list[np.ndarray], weights: dict[int, float]) -> np.ndarray:
+    """Each round's log ratio for a combination of label columns (e.g. {1: 1, 0: -1} is
+    label 1 / label 0): the median over the round's rows (sample steps) of the combination,
+    so that in a ping-pong round a change of the machine's speed cancels step by step."""
+    values = []
+    for logs in rounds:
+        combo = sum(w * logs[:, col] for col, w in weights.items())
+        values.append(float(np.median(combo)))
+    return np.asarray(values, float)
 
 
 def estimate_logs(logs: np.ndarray) -> Estimate:
@@ -110,8 +135,8 @@ def estimate_logs(logs: np.ndarray) -> Estimate:
 
 def estimate(runs: list[Run], against: str, candidate: str, case_id: str) -> Estimate:
     """Pooled paired estimate of candidate / against over every round of `runs`."""
-    logs = round_logs(runs, (against, candidate), case_id)
-    return estimate_logs(logs[:, 1] - logs[:, 0])
+    rounds = round_logs(runs, (against, candidate), case_id)
+    return estimate_logs(per_round(rounds, {1: 1.0, 0: -1.0}))
 
 
 @dataclass(frozen=True)
@@ -150,16 +175,24 @@ def views(runs: list[Run], labels: Labels, case_id: str) -> Views:
     if labels.good is None or labels.bad is None:
         return Views(estimate(runs, labels.against, labels.candidate, case_id))
     names = labels.unique()
-    logs = round_logs(runs, names, case_id)
-    col = {name: logs[:, i] for i, name in enumerate(names)}
-    a, c = col[labels.against], col[labels.candidate]
-    g, b = col[labels.good], col[labels.bad]
-    middle = (g + b) / 2
+    rounds = round_logs(runs, names, case_id)
+    a, c, g, b = (
+        names.index(n) for n in (labels.against, labels.candidate, labels.good, labels.bad)
+    )
+
+    def ratio(top: int, weights: dict[int, float]) -> Estimate:
+        """Label `top` against a combination of labels (weights summing to 1)."""
+        combo: dict[int, float] = {top: 1.0}
+        for col, w in weights.items():
+            combo[col] = combo.get(col, 0.0) - w
+        return estimate_logs(per_round(rounds, combo))
+
+    middle = {g: 0.5, b: 0.5} if g != b else {g: 1.0}
     return Views(
-        estimate=estimate_logs(c - a),
-        midpoint=estimate_logs(c - middle),
-        span=estimate_logs(b - g),
-        against_midpoint=None if labels.against == labels.good else estimate_logs(a - middle),
+        estimate=ratio(c, {a: 1.0}),
+        midpoint=ratio(c, middle),
+        span=ratio(b, {g: 1.0}),
+        against_midpoint=None if labels.against == labels.good else ratio(a, middle),
     )
 
 
@@ -286,11 +319,13 @@ class Measurer:
         from perfkit.collect.scheduler import run_suite
 
         setup = self.setup
+        plan = replace(setup.plan, workers=rounds, adaptive=False)
         result = run_suite(
             setup.suite,
             [self.target(c) for c in commits],
             setup.runs_dir,
-            plan=replace(setup.plan, workers=rounds, adaptive=False),
+            plan=plan,
+            processes=default_processes(plan, len(commits)),
             only=glob.escape(setup.case_id),
             profile=profile,
             seed=setup.seed,

@@ -66,12 +66,10 @@ from perfkit.rundir import DEFAULT_RUNS_DIR, Run
 # Bisect's own default: shorter workers than `perfkit run` (a step pools many rounds) with
 # 15 samples (a worker's median of 5 short samples spread a round's ratio ~2x wider on this
 # box: python -m perfkit.selfbench bisect_noise), and the fixed plan, whatever
-# DEFAULT_PLAN says: bisect's RoundsPlan schedules the rounds. A round's workers run one
-# after another (not ping-pong, `perfkit run`'s default since): bisect's steps pool per-worker
-# medians of three commits, and its selfbench trials were measured that way.
-BISECT_PLAN = MeasurePlan(
-    worker_seconds=0.6, samples=15, profile_workers=3, adaptive=False, pingpong=False
-)
+# DEFAULT_PLAN says: bisect's RoundsPlan schedules the rounds. A round's workers (one per
+# commit) run in ping-pong, as `perfkit run`'s do, two rounds at once each on its own CPU
+# (`perfkit.config.default_processes`): a round's ratios pair the samples taken side by side.
+BISECT_PLAN = MeasurePlan(worker_seconds=0.6, samples=15, profile_workers=3, adaptive=False)
 DEFAULT_ROUNDS = RoundsPlan()
 
 

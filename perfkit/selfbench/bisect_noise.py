@@ -2,10 +2,11 @@
 
 Builds the two-commit repository of `perfkit.selfbench._bisect_repo` (commit 1 slows
 ``score`` so that the benchmark is 5 % slower) and measures good against it in ordinary
-interleaved fixed runs, one run per worker shape (``SAMPLES:WORKER_SECONDS``). Prints per
-shape: wall time per round, the median and spread of the per-round log ratios (SD, and
+interleaved fixed runs, one run per worker shape (``SAMPLES:WORKER_SECONDS:MODE``, MODE
+``pp``: a round's workers in ping-pong, two rounds at once as bisect runs them; ``seq``: one
+worker after another, one round at a time, as bisect did before). Prints per shape: wall time per round, the median and spread of the per-round log ratios (SD, and
 1.4826 × MAD, the spread without the outlying rounds) and the ratio with CI bisect would
-compute. This is what chose `BISECT_PLAN`'s 15 samples. Run it under the heavy lock:
+compute. This is what chose `BISECT_PLAN`'s 15 samples and its ping-pong rounds. Run it under the heavy lock:
 ``flock /tmp/perfkit-heavy.lock python -m perfkit.selfbench bisect_noise``.
 """
 
@@ -21,17 +22,20 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from perfkit.bisect.measure import estimate_logs, round_logs
+from perfkit.bisect.measure import estimate_logs, per_round, round_logs
 from perfkit.bisect.search import BISECT_PLAN
 from perfkit.collect.commits import commit_target
 from perfkit.collect.git import commit_facts
+from perfkit.config import default_processes
 from perfkit.rundir import load_run
 from perfkit.selfbench._bisect_repo import make_bisect_repo
 
 
-def shape(text: str) -> tuple[int, float]:
-    samples, seconds = text.split(":")
-    return int(samples), float(seconds)
+def shape(text: str) -> tuple[int, float, str]:
+    samples, seconds, *mode = text.split(":")
+    if mode and mode[0] not in ("pp", "seq"):
+        raise argparse.ArgumentTypeError(f"mode must be pp or seq, not {mode[0]!r}")
+    return int(samples), float(seconds), mode[0] if mode else "pp"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,13 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=16)
     p.add_argument("--slowdown", type=float, default=0.05)
     p.add_argument(
-        "shapes", nargs="*", type=shape, default=[(5, 0.4), (15, 0.6)], help="SAMPLES:SECONDS"
+        "shapes",
+        nargs="*",
+        type=shape,
+        default=[(15, 0.6, "seq"), (15, 0.6, "pp")],
+        help="SAMPLES:SECONDS[:pp|seq]",
     )
     args = p.parse_args(argv)
     print(
         f"good vs +{args.slowdown:.0%}, {args.rounds} interleaved rounds per shape\n\n"
-        "| samples | worker s | s/round | log ratio median | SD | 1.4826·MAD | ratio [95 % CI] |\n"
-        "|---|---|---|---|---|---|---|",
+        "| samples | worker s | rounds | s/round | log ratio median | SD | 1.4826·MAD "
+        "| ratio [95 % CI] |\n|---|---|---|---|---|---|---|---|",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="perfkit-bisect-noise-") as tmp:
@@ -56,9 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         commits = [commit_facts(repo.path, sha) for sha in repo.shas]
         targets = [commit_target(repo.path, c, "current") for c in commits]
         labels = (targets[0].label, targets[1].label)
-        for samples, seconds in args.shapes:
+        for samples, seconds, mode in args.shapes:
             plan = replace(
-                BISECT_PLAN, samples=samples, worker_seconds=seconds, workers=args.rounds
+                BISECT_PLAN,
+                samples=samples,
+                worker_seconds=seconds,
+                workers=args.rounds,
+                pingpong=mode == "pp",
             )
             started = time.monotonic()
             result = run_suite(
@@ -66,18 +78,19 @@ def main(argv: list[str] | None = None) -> int:
                 targets,
                 where / "runs",
                 plan=plan,
+                processes=default_processes(plan, len(targets)),
                 only="pipeline",
                 seed=1,
                 console=Console(file=io.StringIO()),
                 db=str(where / "history.sqlite"),
             )
             wall = time.monotonic() - started
-            logs = round_logs([load_run(result.path)], labels, "pipeline")
-            ratio = logs[:, 1] - logs[:, 0]
+            rounds = round_logs([load_run(result.path)], labels, "pipeline")
+            ratio = per_round(rounds, {1: 1.0, 0: -1.0})
             est = estimate_logs(ratio)
             mad = 1.4826 * np.median(np.abs(ratio - np.median(ratio)))
             print(
-                f"| {samples} | {seconds:g} | {wall / max(1, len(ratio)):.2f} | "
+                f"| {samples} | {seconds:g} {mode} | {len(ratio)} | {wall / max(1, len(ratio)):.2f} | "
                 f"{np.median(ratio):+.4f} | {ratio.std(ddof=1):.4f} | {mad:.4f} | "
                 f"{est.ratio:.4f} [{est.ci_low:.4f}–{est.ci_high:.4f}] |",
                 flush=True,
