@@ -22,7 +22,7 @@ from perfkit.collect.sequential import (
 )
 from perfkit.collect.targets import Target
 from perfkit.config import MeasurePlan
-from perfkit.rundir.schema import CaseRecord
+from perfkit.rundir.schema import CaseRecord, StopRecord
 
 
 def _stop(log_ratios: np.ndarray, resolution: float = 0.02) -> tuple[str, int]:
@@ -127,11 +127,57 @@ def test_adaptive_rounds_stop_each_benchmark_on_its_own() -> None:
             value = 1e-3 * (scale if slot.target.label == "current" else 1.0)
             value *= math.exp(rng.standard_normal() * spread)
             rounds.observe(slot.case.id, slot.target.label, slot.round_no, [value] * 3)
+            rounds.returned(slot.case.id, slot.round_no)
     stops = rounds.stops
     assert stops["fast"].reason == CHANGED and stops["fast"].rounds == MIN_ROUNDS
     assert stops["same"].reason == UNCHANGED and stops["same"].rounds < 10
     assert stops["noisy"].reason == "max-workers" and stops["noisy"].rounds == 10
     assert seen == {"fast": 2 * MIN_ROUNDS, "same": 2 * stops["same"].rounds, "noisy": 20}
+
+
+def _answer(rounds: AdaptiveRounds, slots: list, rng: np.random.Generator) -> None:
+    for slot in slots:
+        spread = 0.5 if slot.case.id == "noisy" else 0.005
+        value = 1e-3 * math.exp(rng.standard_normal() * spread)
+        rounds.observe(slot.case.id, slot.target.label, slot.round_no, [value] * 3)
+        rounds.returned(slot.case.id, slot.round_no)
+
+
+def test_the_round_cap_counts_the_rounds_still_running() -> None:
+    """Two rounds at once (ping-pong, --processes 2): the round running when the cap is
+    reached is waited for and kept, so a cap of 10 keeps 10 rounds (it kept 9)."""
+    rounds, _ = _rounds(MeasurePlan(max_workers=10))
+    rng = np.random.default_rng(3)
+    running = [rounds.next_round(), rounds.next_round()]
+    while running:
+        _answer(rounds, running.pop(0), rng)
+        if slots := rounds.next_round():
+            running.append(slots)
+        assert "noisy" not in rounds.stops or not running
+    assert rounds.stops["noisy"].reason == "max-workers"
+    assert rounds.stops["noisy"].rounds == 10 == len(rounds.log_ratios("noisy"))
+
+
+@pytest.mark.parametrize(("other_cpu", "cap"), [(0.02, 6), (0.5, 12)])
+def test_a_busy_machine_raises_the_round_cap(other_cpu: float, cap: int) -> None:
+    rounds, _ = _rounds(MeasurePlan(max_workers=6, busy_max_workers=12))
+    rng = np.random.default_rng(4)
+    while slots := rounds.next_round():
+        _answer(rounds, slots, rng)
+        rounds.note_load(other_cpu)  # the scheduler's sample between rounds
+    assert rounds.stops["noisy"] == StopRecord(cap, "max-workers")
+
+
+def test_rounds_that_end_out_of_order_are_judged_in_round_order() -> None:
+    """The comparison reads the rounds in round order from the run directory: the rule must
+    judge the same sequence (clipping depends on the order)."""
+    rounds, _ = _rounds(MeasurePlan())
+    first, second = rounds.next_round(), rounds.next_round()
+    for slots, value in ((second, 2.0), (first, 1.0)):  # the later round ends first
+        for slot in slots:
+            factor = value if slot.target.label == "current" else 1.0
+            rounds.observe(slot.case.id, slot.target.label, slot.round_no, [1e-3 * factor])
+    assert rounds.log_ratios("fast") == [0.0, math.log(2.0)]
 
 
 def test_a_failed_case_and_the_time_cap_end_rounds() -> None:

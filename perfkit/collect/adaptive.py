@@ -4,8 +4,12 @@ Each round measures every undecided benchmark once on each of the two targets (r
 one hash seed per round, as the fixed plan). After a round the per-round log ratios of each
 benchmark go through the stopping rule of `perfkit.collect.sequential`; a benchmark stops
 when decided, at `MeasurePlan.max_workers` rounds, or when the timing phase has used
-`MeasurePlan.max_timing_seconds`. Knows nothing of processes or files: the scheduler runs
-the jobs and reports each result back.
+`MeasurePlan.max_timing_seconds`; while other processes keep the machine busy (the load
+the scheduler samples between rounds, `note_load`) the cap is `MeasurePlan.busy_max_workers`,
+since a busy box's rounds are noisier and more of them beat a verdict cut short. A cap ends a benchmark only once its rounds still running
+(ping-pong runs several at once) are back: they count, so a cap of 64 keeps 64 rounds. Knows
+nothing of processes or files: the scheduler runs the jobs and reports each one back
+(`observe`, then `returned`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import random
 import time
 from dataclasses import dataclass
 
+from perfkit.collect.load import HIGH_OTHER_CPU_SHARE
 from perfkit.collect.sequential import (
     CHANGED,
     UNDECIDED,
@@ -64,6 +69,25 @@ class AdaptiveRounds:
         self.started = time.perf_counter()
         self.samples: dict[str, dict[int, dict[str, list[float]]]] = {c.id: {} for c in cases}
         self.stops: dict[str, StopRecord] = {}
+        # Workers handed out and not yet back, per benchmark and round.
+        self.running: dict[str, dict[int, int]] = {c.id: {} for c in cases}
+        self.handed: dict[str, int] = {c.id: 0 for c in cases}  # rounds handed out
+        self.other_cpu: list[float] = []  # other processes' CPU share between rounds
+
+    def note_load(self, other_cpu_share: float) -> None:
+        """Other processes' share of the CPU over the interval since the last sample."""
+        self.other_cpu.append(other_cpu_share)
+
+    @property
+    def cap(self) -> int:
+        """Rounds a benchmark may take: more while the machine has been busy so far."""
+        shares = self.other_cpu
+        busy = bool(shares) and sum(shares) / len(shares) >= HIGH_OTHER_CPU_SHARE
+        return (
+            max(self.plan.max_workers, self.plan.busy_max_workers)
+            if busy
+            else self.plan.max_workers
+        )
 
     @property
     def undecided(self) -> list[str]:
@@ -71,9 +95,14 @@ class AdaptiveRounds:
 
     def log_ratios(self, case_id: str) -> list[float]:
         """Per-round log(current / baseline) of the rounds where both sides succeeded
-        (`perfkit.collect.sequential.round_log_ratio`; ping-pong rounds pair their samples)."""
+        (`perfkit.collect.sequential.round_log_ratio`; ping-pong rounds pair their samples),
+        in round order: rounds at once end out of order, and the comparison, which reads
+        them from the run directory, must see the sequence the rule stopped on (clipping
+        depends on the order: a 3 % selfbench run stopped "changed" on its arrival order
+        and was reported unchanged, CI low 0.99997, in round order)."""
         out = []
-        for sides in self.samples[case_id].values():
+        rounds = self.samples[case_id]
+        for sides in (rounds[r] for r in sorted(rounds)):
             base, cur = sides.get(self.baseline.label), sides.get(self.current.label)
             if base and cur:
                 value = round_log_ratio(base, cur, self.plan.pingpong)
@@ -85,6 +114,14 @@ class AdaptiveRounds:
         """A timing worker's samples, in the order taken."""
         if samples:
             self.samples[case_id].setdefault(round_no, {})[target_label] = list(samples)
+
+    def returned(self, case_id: str, round_no: int) -> None:
+        """One worker of the round is back (its samples observed, or failed, or voided)."""
+        left = self.running[case_id].get(round_no, 0) - 1
+        if left > 0:
+            self.running[case_id][round_no] = left
+        else:
+            self.running[case_id].pop(round_no, None)
 
     def fail(self, case_id: str) -> None:
         """A failed worker ends the case: later rounds would fail alike."""
@@ -116,26 +153,32 @@ class AdaptiveRounds:
             logs = self.log_ratios(cid)
             if verdict != UNDECIDED:
                 self.stops[cid] = StopRecord(len(logs), verdict)
-            elif self.round_no + 1 >= self.plan.max_workers:
+            elif self.handed[cid] >= self.cap and not self.running[cid]:
                 self.stops[cid] = StopRecord(len(logs), "max-workers")
 
     def next_round(self) -> list[TimingSlot]:
-        """Judge the rounds so far; the next round's slots (empty: timing is over)."""
+        """Judge the rounds so far; the next round's slots. Empty: no benchmark may start a
+        round now; timing is over once no round is running either (`undecided` empty)."""
         if self.round_no >= 0:
             self._judge()
         cap = self.plan.max_timing_seconds
-        if cap is not None and time.perf_counter() - self.started >= cap:
+        time_up = cap is not None and time.perf_counter() - self.started >= cap
+        if time_up:
             for cid in self.undecided:
-                self.stops[cid] = StopRecord(self._rounds(cid), "max-seconds")
-        if not self.undecided:
+                if not self.running[cid]:
+                    self.stops[cid] = StopRecord(self._rounds(cid), "max-seconds")
+        ready = [cid for cid in self.undecided if not time_up and self.handed[cid] < self.cap]
+        if not ready:
             return []
         self.round_no += 1
         hash_seed = self.rng.randrange(1, 2**32)
         slots = []
-        for cid in self.undecided:
+        for cid in ready:
             order = [self.baseline, self.current]
             self.rng.shuffle(order)
             slots.extend(TimingSlot(self.cases[cid], t, self.round_no, hash_seed) for t in order)
+            self.handed[cid] += 1
+            self.running[cid][self.round_no] = len(order)
         return slots
 
     def interrupt(self) -> None:

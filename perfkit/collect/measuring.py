@@ -142,7 +142,9 @@ def measure(
                     job = queue.pop(0)
                     if job.mode == "time" and job.worker != last_round and last_round > -2:
                         if last_round >= 0:
-                            monitor.sample()
+                            other = monitor.sample()
+                            if rounds is not None:
+                                rounds.note_load(other)  # a busy box: a larger round cap
                         last_round = job.worker
                     group = [job]
                     if job.mode == "time" and plan.pingpong:
@@ -150,6 +152,7 @@ def measure(
                             group.append(queue.pop(0))
                     for skipped in [j for j in group if _key(j) in failed]:
                         group.remove(skipped)
+                        _returned(rounds, skipped)
                         progress.advance(task)
                     if not group:
                         continue
@@ -167,6 +170,9 @@ def measure(
                         outcomes = future.result()
                     except Interrupted:
                         continue
+                    finally:
+                        for job in group:  # judged at the next hand-out, after its samples below
+                            _returned(rounds, job)
                     late = _decided_before(group, rounds, plan)
                     for job, outcome in zip(group, outcomes, strict=True):
                         if outcome is None or late:  # its round's other side failed, or the
@@ -196,6 +202,11 @@ def _decided_before(group: list[Job], rounds: AdaptiveRounds | None, plan: Measu
     return (
         rounds is not None and plan.pingpong and job.mode == "time" and job.case.id in rounds.stops
     )
+
+
+def _returned(rounds: AdaptiveRounds | None, job: Job) -> None:
+    if rounds is not None and job.mode == "time":
+        rounds.returned(job.case.id, job.worker)
 
 
 def _key(job: Job) -> tuple[str, str, str]:

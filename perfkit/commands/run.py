@@ -67,7 +67,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--max-workers",
         type=int,
         metavar="N",
-        help=f"adaptive plan: at most N rounds per benchmark (default {DEFAULT_PLAN.max_workers})",
+        help=f"adaptive plan: at most N rounds per benchmark (default {DEFAULT_PLAN.max_workers}, "
+        f"{DEFAULT_PLAN.busy_max_workers} while other processes keep the machine busy)",
     )
     p.add_argument(
         "--max-seconds",
@@ -140,7 +141,7 @@ def adaptive_plan(plan: MeasurePlan, args: argparse.Namespace) -> MeasurePlan:
     if args.max_workers is not None:
         if args.max_workers < plan.min_workers:
             raise PerfkitError(f"--max-workers must be at least {plan.min_workers}")
-        plan = replace(plan, max_workers=args.max_workers)
+        plan = replace(plan, max_workers=args.max_workers, busy_max_workers=args.max_workers)
     if args.max_seconds is not None:
         if args.max_seconds <= 0:
             raise PerfkitError("--max-seconds must be positive")

@@ -36,6 +36,9 @@ class MeasurePlan:
     adaptive: bool = False  # False: exactly `workers` rounds (the fixed plan)
     min_workers: int = 4  # rounds before a benchmark may stop
     max_workers: int = 64  # cap of rounds per benchmark
+    # Cap while other processes take a quarter of the CPU or more (perfkit.collect.load): a
+    # busy box's rounds are noisier, and more rounds beat a verdict cut short (README).
+    busy_max_workers: int = 128
     max_timing_seconds: float | None = None  # cap of the whole timing phase (None: no cap)
     resolution: float = 0.03  # smallest change told apart from none: stop "unchanged" within it
     # Profile and memory workers on every core: they run after all timing, so no timing
