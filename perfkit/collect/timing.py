@@ -86,10 +86,14 @@ def measure(
     """Calibrate, warm up and sample; seconds are per call.
 
     An option the request leaves out takes `perfkit.config.DEFAULT_PLAN`'s value. With a
-    `gate`, every warm-up and sample waits for its `go`.
+    `gate`, every warm-up and sample waits for its `go`, and the ping-pong counts apply
+    (``pingpong_samples`` samples of ``pingpong_min_sample_seconds``: more pairs, shorter).
     """
     min_sample = float(options.get("min_sample_seconds", DEFAULT_PLAN.min_sample_seconds))
     n_samples = int(options.get("samples", DEFAULT_PLAN.samples))
+    if gate is not None:
+        min_sample = float(options.get("pingpong_min_sample_seconds", min_sample))
+        n_samples = int(options.get("pingpong_samples", n_samples))
     n_warmups = int(options.get("warmups", DEFAULT_PLAN.warmups))
     worker_seconds = float(options.get("worker_seconds", DEFAULT_PLAN.worker_seconds))
     loops, per_call, calls = calibrate(body, min_sample, first_call_limit=worker_seconds)

@@ -101,8 +101,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--samples",
         type=int,
         metavar="N",
-        help=f"samples per timing worker (default {DEFAULT_PLAN.samples}; more make a "
-        "ping-pong round's paired ratio steadier)",
+        help=f"samples per timing worker (default {DEFAULT_PLAN.samples}, in ping-pong "
+        f"{DEFAULT_PLAN.pingpong_samples} shorter ones; more make a round's ratio steadier)",
     )
     p.add_argument(
         "--budget-seconds",
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     if args.samples is not None:
         if args.samples < 1:
             raise PerfkitError("--samples must be at least 1")
-        plan = replace(plan, samples=args.samples)
+        plan = replace(plan, samples=args.samples, pingpong_samples=args.samples)
     if args.budget_seconds is not None:
         if args.budget_seconds <= 0:
             raise PerfkitError("--budget-seconds must be positive")

@@ -48,6 +48,12 @@ class MeasurePlan:
     # target, at most 4 together) are alive at once, on one CPU, and take their samples in
     # turn; a round's ratio pairs adjacent samples. One target: nothing to alternate.
     pingpong: bool = True
+    # A ping-pong step: more, shorter samples. Selfbench's 2 ms loop changes speed within
+    # 20 ms here, so adjacent 20 ms samples hardly cancel it; the round's median over more
+    # pairs does, and shorter samples pay for them (24 rounds at 0 %: per-round SD 4.5 % in
+    # 8.0-9.1 s with 5 x 20 ms, 2.9-3.8 % in 6.6-6.9 s with 10 x 5 ms; README).
+    pingpong_samples: int = 10
+    pingpong_min_sample_seconds: float = 0.005
 
     def quick(self) -> MeasurePlan:
         """Less precision, much less time: for a first look."""
@@ -56,6 +62,7 @@ class MeasurePlan:
             workers=4,
             samples=3,
             min_sample_seconds=0.01,
+            pingpong_samples=6,
             worker_seconds=0.3,
             memory_calls=8,
             profile_workers=2,
