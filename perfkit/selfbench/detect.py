@@ -198,17 +198,21 @@ def competing_load(seconds: float) -> Iterator[int]:
             proc.join(timeout=5)
 
 
+_INVOCATION = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
 _PYPERF_RATIO = re.compile(r"([0-9.]+)x (slower|faster)")
 
 
 def pyperf_trial(root: Path, base: Path, current: Path, tag: str) -> tuple[bool, float, float]:
-    """One pyperf comparison (default settings); returns (significant, ratio, wall seconds)."""
+    """One pyperf comparison (default settings); returns (significant, ratio, wall seconds).
+
+    Its result files are named for this invocation too: pyperf refuses to overwrite one, and
+    `--append` runs share `--out` with trial numbers starting at 0 again."""
     out = root / "pyperf"
     out.mkdir(exist_ok=True)
     files = []
     start = time.perf_counter()
     for side, path in (("base", base), ("current", current)):
-        result = out / f"{tag}-{side}.json"
+        result = out / f"{tag}-{_INVOCATION}-{side}.json"
         script = root / f"pyperf_{path.name}.py"
         done = subprocess.run(
             [sys.executable, str(script), "--quiet", "-o", str(result)],
