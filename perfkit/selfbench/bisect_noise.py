@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             plan = replace(
                 BISECT_PLAN,
                 samples=samples,
+                pingpong_samples=samples,  # its shapes set the ping-pong steps too
                 worker_seconds=seconds,
                 workers=args.rounds,
                 pingpong=mode == "pp",
