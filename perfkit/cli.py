@@ -9,6 +9,7 @@ which names the extra to install; a missing core package is one line, exit 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import signal
 import sys
@@ -27,7 +28,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"perfkit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for every error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    first = next((a for a in argv or [] if not a.startswith("-")), None)
+    first = _command(argv or [])
     for name in (first,) if first in COMMANDS else COMMANDS:
         try:
             module = importlib.import_module(f"perfkit.commands.{name}")
@@ -96,7 +97,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    sys.exit(main())
+    code = main()
+    if _command(sys.argv[1:]) != "view":  # the Qt window keeps its usual teardown
+        # What is alive now lives until the process ends: frozen, the interpreter's
+        # collections at exit skip every object pandas, scipy and SQLAlchemy made (0.35-0.45 s
+        # of each `perfkit run`'s end on this 2-core box, ~0.05 s frozen). Output is flushed
+        # and atexit handlers run as before; garbage cycles still alive are not finalised.
+        gc.freeze()
+    sys.exit(code)
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line (its first non-option word)."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 if __name__ == "__main__":
