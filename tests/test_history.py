@@ -110,3 +110,33 @@ def test_legacy_index_is_migrated(tmp_path: Path) -> None:
     with sqlite3.connect(db) as connection:
         tables = {r[0] for r in connection.execute("SELECT name FROM sqlite_master")}
     assert "timings" not in tables and {"points", "runs", "machines"} <= tables
+
+
+def test_a_run_indexed_in_a_child_process_lands_or_says_why_not(tmp_path: Path) -> None:
+    """`perfkit run` indexes in a forked child while it prints the summary."""
+    from perfkit.history.indexing import start_indexing
+
+    run = Path(__file__).parent / "fixtures" / "runs" / "v2_interleaved"
+    db = tmp_path / "perfkit.sqlite"
+    pending = start_indexing(run, str(db))
+    assert pending.wait() is None and pending.wait() is None  # reaped once, asked twice
+    with sqlite3.connect(db) as connection:
+        (points,) = connection.execute("SELECT COUNT(*) FROM points").fetchone()
+        (run_id,) = connection.execute("SELECT run_id FROM runs").fetchone()
+    assert points > 0 and run_id == json.loads((run / "run.json").read_text())["id"]
+
+    (tmp_path / "a_directory.sqlite").mkdir()
+    failed = start_indexing(run, str(tmp_path / "a_directory.sqlite")).wait()
+    assert failed is not None and "\n" not in failed.strip() and "Error" in failed
+
+
+def test_an_indexing_child_that_hangs_is_stopped_and_said(monkeypatch) -> None:
+    import time
+
+    from perfkit.history import indexing
+
+    monkeypatch.setattr(indexing, "index_now", lambda path, db: time.sleep(30))  # the child's
+    started = time.monotonic()
+    message = indexing.start_indexing(Path("nowhere"), None).wait(timeout=0.5)
+    assert message == "indexing took over 0.5 s and was stopped"
+    assert time.monotonic() - started < 10

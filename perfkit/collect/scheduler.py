@@ -32,19 +32,9 @@ from perfkit.collect.targets import Target
 from perfkit.config import DEFAULT_PLAN, DEFAULT_STATS, MeasurePlan
 from perfkit.config.project import case_budgets, project_config
 from perfkit.errors import RunDirError, SuiteError
+from perfkit.history.indexing import PendingIndex, index_now, start_indexing
 from perfkit.rundir import RunWriter, refs
 from perfkit.rundir.schema import CaseRecord, RunInfo
-
-
-def _index(path: Path, console: Console, db: str | None = None) -> None:
-    """Add the run to the history store; a failure there never fails the run."""
-    try:
-        from perfkit.history.store import index_run
-        from perfkit.rundir import load_run
-
-        index_run(load_run(path), db)
-    except Exception as exc:  # the run directory is the source of truth
-        console.print(f"[yellow]history index not updated: {type(exc).__name__}: {exc}[/]")
 
 
 @dataclass
@@ -52,6 +42,18 @@ class RunResult:
     path: Path
     status: str
     n_failed: int
+    indexing: PendingIndex | None = None  # run_suite(index_later=True): still indexing
+
+    def wait_indexed(self, console: Console) -> None:
+        """Wait for the history index of this run (``index_later``); says if it failed."""
+        if self.indexing is not None:
+            _warn_unindexed(self.indexing.wait(), console)
+            self.indexing = None
+
+
+def _warn_unindexed(message: str | None, console: Console) -> None:
+    if message:  # a failure there never fails the run: the run directory is the truth
+        console.print(f"[yellow]history index not updated: {message}[/]")
 
 
 def run_suite(
@@ -66,8 +68,12 @@ def run_suite(
     seed: int | None = None,
     console: Console | None = None,
     db: str | None = None,
+    index_later: bool = False,
 ) -> RunResult:
     """Measure a suite on targets; returns where the run directory is and how it ended.
+
+    The finished run is added to the history store (`db`); with `index_later` that happens
+    in a child process while the caller goes on, and `RunResult.wait_indexed` waits for it.
 
     Raises KeyboardInterrupt when stopped before the run directory exists, and
     RunDirError (after marking the run `failed` where it still can) when the run
@@ -139,8 +145,12 @@ def run_suite(
                 f"{write_error(exc, writer.path)}; results are kept in {writer.path} "
                 "(run.json still says 'running')"
             ) from None
-    _index(writer.path, console, db)
-    return RunResult(path=writer.path, status=status, n_failed=n_failed)
+    result = RunResult(path=writer.path, status=status, n_failed=n_failed)
+    if index_later:
+        result.indexing = start_indexing(writer.path, db)
+    else:
+        _warn_unindexed(index_now(writer.path, db), console)
+    return result
 
 
 def _adaptive_rounds(

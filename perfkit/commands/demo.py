@@ -175,10 +175,12 @@ def run(args: argparse.Namespace) -> int:
                 memory=True,
                 seed=args.seed,
                 console=console,
+                index_later=True,  # the history index is written during the comparison
             )
     finally:
         shutil.rmtree(scratch_dir(data.directory), ignore_errors=True)
     if result.status == "interrupted":
+        result.wait_indexed(console)
         console.print(f"interrupted: partial run kept in {result.path}")
         return 130
     if result.n_failed:
@@ -186,7 +188,10 @@ def run(args: argparse.Namespace) -> int:
             f"[yellow]{result.n_failed} worker(s) failed, see {result.path / 'failures.csv'}[/]"
         )
     _step(console, 3, f"comparing current with baseline ({result.path})")
-    _print_comparison(result.path)
+    try:
+        _print_comparison(result.path)
+    finally:
+        result.wait_indexed(console)  # the report's trends read the history
     _step(console, 4, f"rendering the report into {args.out}/")
     written = _render_report(result.path, args.out, console)
     console.print(f"demo finished in {format_seconds(time.perf_counter() - started)}")

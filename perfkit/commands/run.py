@@ -208,16 +208,21 @@ def run(args: argparse.Namespace) -> int:
         memory=args.memory,
         seed=args.seed,
         db=args.db,
+        index_later=True,  # the history index is written while the summary is made
     )
+    console = table_console(stderr=True)
     if result.status == "interrupted":
+        result.wait_indexed(console)
         print(f"interrupted: partial results kept in {result.path}", file=sys.stderr)
         print(result.path)
         return 130
     # The summary goes to stderr: stdout's last (and only) line stays the run directory.
     try:
-        print_run_summary(result.path, table_console(stderr=True))
+        print_run_summary(result.path, console)
     except PerfkitError as exc:  # the run is complete: a summary that can't be made is no error
         print(f"perfkit run: no summary: {exc}", file=sys.stderr)
+    finally:
+        result.wait_indexed(console)
     if result.n_failed:
         print(
             f"{result.n_failed} benchmark worker(s) failed, see {result.path / 'failures.csv'}",
