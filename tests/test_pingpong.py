@@ -148,6 +148,21 @@ def test_a_stop_kills_every_worker_of_the_round(suite: Path, tmp_path: Path) -> 
     assert not alive
 
 
+def test_killing_a_late_round_ends_it_without_stopping_the_run(suite: Path, tmp_path: Path) -> None:
+    """A round handed out before its benchmark was decided is killed, not waited on."""
+    workers = Workers()
+    timer = threading.Timer(1.5, workers.kill_live)
+    timer.start()
+    started = time.monotonic()
+    outcomes = _round(suite, _targets(tmp_path, a="ok", b="hang"), workers=workers)
+    timer.join()
+    assert time.monotonic() - started < 20  # the hanging side's timeout is 60 s
+    assert not workers.stop_requested.is_set()
+    assert not any(o is not None and o.ok for o in outcomes)  # nothing to record
+    again = _round(suite, _targets(tmp_path, c="ok", d="ok"), workers=workers)  # spawns go on
+    assert all(o is not None and o.ok for o in again)
+
+
 def test_a_foreign_interpreter_takes_part(
     suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -124,6 +124,8 @@ def measure(
                     queue = slots_to_jobs(rounds) if rounds is not None else []
                     progress.update(task, total=(progress.tasks[0].total or 0) + len(queue))
                     timing_over = not queue and not pending
+                    if not timing_over and _only_late_rounds(pending, rounds, plan):
+                        workers.kill_live()  # their results would be dropped: not waited on
                 if not queue and not pending:
                     if passes:
                         if last_round >= 0:
@@ -207,6 +209,22 @@ def _decided_before(group: list[Job], rounds: AdaptiveRounds | None, plan: Measu
 def _returned(rounds: AdaptiveRounds | None, job: Job) -> None:
     if rounds is not None and job.mode == "time":
         rounds.returned(job.case.id, job.worker)
+
+
+def _only_late_rounds(
+    pending: dict[Future[list[Outcome | None]], list[Job]],
+    rounds: AdaptiveRounds | None,
+    plan: MeasurePlan,
+) -> bool:
+    """Every benchmark is decided and what still runs are rounds handed out before that
+    (ping-pong rounds at once): nothing they measure will be recorded. Passes start only
+    after them, so these rounds' workers are all the run's live workers."""
+    return (
+        rounds is not None
+        and not rounds.undecided
+        and bool(pending)
+        and all(_decided_before(group, rounds, plan) for group in pending.values())
+    )
 
 
 def _key(job: Job) -> tuple[str, str, str]:

@@ -79,13 +79,17 @@ class Workers:
             with self._lock:
                 self._live.pop(proc.pid, None)
 
-    def stop(self) -> None:
-        """Kill every live worker with its descendants; later spawns raise Interrupted."""
-        self.stop_requested.set()
+    def kill_live(self) -> None:
+        """Kill every live worker with its descendants; the run goes on (new spawns work)."""
         with self._lock:
             lives = list(self._live.values())
         for live in lives:
             kill_all(live)
+
+    def stop(self) -> None:
+        """Kill every live worker with its descendants; later spawns raise Interrupted."""
+        self.stop_requested.set()
+        self.kill_live()
 
 
 _stop_signals = 0  # Ctrl-C/SIGTERM received by any `stop_on_signals` block of this process
