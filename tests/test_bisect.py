@@ -68,6 +68,20 @@ def test_a_ping_pong_round_pairs_its_sample_steps_so_a_speed_switch_cancels() ->
     assert per_round([steps], {1: 1.0, 0: -1.0}) == pytest.approx([np.log(1.05)])
 
 
+def test_rounds_measured_another_way_are_not_pooled_with_the_cached_ones() -> None:
+    """The state's key holds how a round is measured: an older bisection's rounds (one
+    worker after another, spread ~10x wider) or another --worker-seconds start afresh."""
+    from perfkit.bisect.measure import round_shape
+    from perfkit.bisect.state import state_key
+
+    def key(plan):
+        return state_key("suite.py", "pipeline", "a" * 40, "b" * 40, round_shape(plan))
+
+    assert key(BISECT_PLAN) == key(replace(BISECT_PLAN, workers=3, profile_workers=1))
+    assert key(BISECT_PLAN) != key(replace(BISECT_PLAN, pingpong=False))
+    assert key(BISECT_PLAN) != key(replace(BISECT_PLAN, worker_seconds=0.3))
+
+
 def test_confirm_needs_a_significant_change_that_may_reach_the_threshold() -> None:
     """Same: CI inside ±threshold and the estimate inside half of it."""
     assert confirm(est(1.06, 1.04, 1.08), 0.05) == DIFFERS

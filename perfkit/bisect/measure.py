@@ -63,6 +63,18 @@ class Setup:
         )
 
 
+def round_shape(plan: MeasurePlan) -> dict[str, object]:
+    """What makes rounds comparable: measured in ping-pong or one worker after another,
+    with the same samples and sampling time (part of the state's key)."""
+    return {
+        "pingpong": plan.pingpong,
+        "samples": plan.samples,
+        "warmups": plan.warmups,
+        "worker_seconds": plan.worker_seconds,
+        "min_sample_seconds": plan.min_sample_seconds,
+    }
+
+
 def comparison_key(
     against: Commit, candidate: Commit, good: Commit | None = None, bad: Commit | None = None
 ) -> str:

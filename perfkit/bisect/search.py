@@ -53,7 +53,14 @@ from perfkit.bisect.decide import (
     side,
 )
 from perfkit.bisect.interrupt import Interrupts
-from perfkit.bisect.measure import Measurer, Setup, Views, comparison_key, ref_of
+from perfkit.bisect.measure import (
+    Measurer,
+    Setup,
+    Views,
+    comparison_key,
+    ref_of,
+    round_shape,
+)
 from perfkit.bisect.records import BisectResult, CulpritLine, Step
 from perfkit.bisect.state import DEFAULT_STATE_DIR, BisectState, state_key
 from perfkit.collect.commits import Commit, commit_facts, commit_target, list_commits
@@ -152,9 +159,8 @@ def _bisect(options: BisectOptions, console: Console, stop: Interrupts) -> Bisec
     good, bad = commit_facts(repo, options.good), commit_facts(repo, options.bad)
     commits = _range(repo, good, bad)
     suite = _suite_spec(options.suite)
-    state = BisectState.load(
-        options.state_dir / f"{state_key(suite, options.benchmark, good.sha, bad.sha)}.json"
-    )
+    key = state_key(suite, options.benchmark, good.sha, bad.sha, round_shape(options.plan))
+    state = BisectState.load(options.state_dir / f"{key}.json")
     good_tree = commit_target(repo, good, options.series).path
     case_id = resolve_case(suite, options.benchmark, good_tree)
     setup = Setup(

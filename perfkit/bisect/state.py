@@ -1,6 +1,9 @@
 """The cache of one bisection: which run directories measured which pair of commits.
 
-A bisection is named by its suite, benchmark and the good and bad commits; its state file
+A bisection is named by its suite, benchmark, the good and bad commits and how a round is
+measured (ping-pong or not, samples, sampling time: rounds measured otherwise have another
+spread and are not pooled with these; a bisection begun by an older perfkit, whose rounds
+ran one worker after another, starts afresh); its state file
 (``<state dir>/<key>.json``) lists, per pair ``against..candidate``, the runs measured so
 far. It is rewritten atomically after every run, so Ctrl-C loses at most the run in
 flight (and that run's finished rounds stay usable, as the run directory keeps them). A
@@ -23,8 +26,11 @@ STATE_VERSION = 1
 DEFAULT_STATE_DIR = Path("data") / "bisect"
 
 
-def state_key(suite: str, benchmark: str, good_sha: str, bad_sha: str) -> str:
-    text = json.dumps([suite, benchmark, good_sha, bad_sha])
+def state_key(
+    suite: str, benchmark: str, good_sha: str, bad_sha: str, rounds: dict[str, object]
+) -> str:
+    """The state file's name; `rounds` is how a round is measured (`measure.round_shape`)."""
+    text = json.dumps([suite, benchmark, good_sha, bad_sha, rounds], sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
