@@ -80,6 +80,7 @@ def test_rounds_measured_another_way_are_not_pooled_with_the_cached_ones() -> No
     assert key(BISECT_PLAN) == key(replace(BISECT_PLAN, workers=3, profile_workers=1))
     assert key(BISECT_PLAN) != key(replace(BISECT_PLAN, pingpong=False))
     assert key(BISECT_PLAN) != key(replace(BISECT_PLAN, worker_seconds=0.3))
+    assert key(BISECT_PLAN) != key(replace(BISECT_PLAN, pingpong_samples=10))
 
 
 def test_confirm_needs_a_significant_change_that_may_reach_the_threshold() -> None:

@@ -72,6 +72,8 @@ def round_shape(plan: MeasurePlan) -> dict[str, object]:
         "warmups": plan.warmups,
         "worker_seconds": plan.worker_seconds,
         "min_sample_seconds": plan.min_sample_seconds,
+        "pingpong_samples": plan.pingpong_samples,
+        "pingpong_min_sample_seconds": plan.pingpong_min_sample_seconds,
     }
 
 
