@@ -52,8 +52,10 @@ def plan_text(info: RunInfo) -> str:
         word = STOP_WORDS.get(stop.reason, stop.reason)
         counts[word] = counts.get(word, 0) + 1
     how = ", ".join(f"{n} {word}" for word, n in counts.items())
+    cap, busy_cap = options.get("max_workers", "?"), options.get("busy_max_workers")
+    if busy_cap is not None and busy_cap != cap:
+        cap = f"{cap} ({busy_cap} on a busy machine)"
     return (
-        f"adaptive plan (anytime-valid, {options.get('min_workers', '?')}–"
-        f"{options.get('max_workers', '?')} rounds): {how}; median {statistics.median(rounds):g} "
-        f"rounds, {sum(rounds)} in all"
+        f"adaptive plan (anytime-valid, {options.get('min_workers', '?')}–{cap} rounds): "
+        f"{how}; median {statistics.median(rounds):g} rounds, {sum(rounds)} in all"
     )
