@@ -210,7 +210,26 @@ def kill_all(live: Live) -> list[str]:
     for process in survivors:
         with contextlib.suppress(psutil.Error):
             process.kill()  # is_running() inside guards against a reused pid
+    _wait_dead(survivors)
     return names
+
+
+DEATH_WAIT_SECONDS = 1.0  # SIGKILL is delivered asynchronously; normally done in < 10 ms
+
+
+def _wait_dead(processes: list[psutil.Process]) -> None:
+    """Return once every process is gone or a zombie (dead, its parent not yet told), so
+    nothing killed still runs when the caller goes on (at most `DEATH_WAIT_SECONDS`)."""
+
+    def alive(process: psutil.Process) -> bool:
+        try:
+            return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        except psutil.Error:
+            return False
+
+    deadline = time.monotonic() + DEATH_WAIT_SECONDS
+    while any(alive(p) for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.005)
 
 
 class Reader:
