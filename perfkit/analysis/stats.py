@@ -8,6 +8,7 @@ of DataFrames and arrays; this module reads no files and prints nothing.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,18 +84,27 @@ def worker_medians(samples: pd.DataFrame) -> pd.DataFrame:
     return out[["id", "benchmark", "params", "target", "worker", "median_seconds", "n_samples"]]
 
 
+def stepwise_logs(samples: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """Ping-pong rounds' sample steps: one row per (id, worker, sample) that every label
+    measured (seconds > 0), a column of log seconds per label. Sample k of each target of a
+    round was taken side by side (`perfkit.collect.pingpong`)."""
+    frame = with_ids(samples) if len(samples) else samples.assign(id=pd.Series(dtype=object))
+    keys = ["id", "worker", "sample"]
+    sides = [
+        frame.loc[frame["target"] == label].set_index(keys)["seconds"].rename(label)
+        for label in labels
+    ]
+    steps = pd.concat(sides, axis=1, join="inner")
+    return np.log(steps[(steps > 0).all(axis=1)])
+
+
 def stepwise_round_logs(samples: pd.DataFrame, baseline: str, current: str) -> pd.DataFrame:
     """Ping-pong rounds: one row per (id, worker) with the median log ratio of the samples
     the two targets took side by side (sample k of each; `perfkit.collect.sequential.
     round_log_ratio`). A round missing on one side drops out."""
-    frame = with_ids(samples) if len(samples) else samples.assign(id=pd.Series(dtype=object))
-    keys = ["id", "worker", "sample"]
-    base = frame.loc[frame["target"] == baseline, [*keys, "seconds"]]
-    cur = frame.loc[frame["target"] == current, [*keys, "seconds"]]
-    pairs = base.merge(cur, on=keys, suffixes=("_b", "_c"))
-    pairs = pairs[(pairs["seconds_b"] > 0) & (pairs["seconds_c"] > 0)]
-    pairs = pairs.assign(log_ratio=np.log(pairs["seconds_c"] / pairs["seconds_b"]))
-    return pairs.groupby(["id", "worker"], sort=False)["log_ratio"].median().reset_index()
+    steps = stepwise_logs(samples, (baseline, current))
+    ratios = (steps[current] - steps[baseline]).rename("log_ratio")
+    return ratios.groupby(level=["id", "worker"], sort=False).median().reset_index()
 
 
 def median_ci(values: np.ndarray, config: StatsConfig = DEFAULT_STATS) -> tuple[float, float]:

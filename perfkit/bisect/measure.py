@@ -98,20 +98,14 @@ def round_logs(runs: list[Run], labels: tuple[str, ...], case_id: str) -> list[n
     seconds, one column a label. A ping-pong round (`perfkit.collect.pingpong`) gives a row
     per sample step (the k-th sample of each label, taken side by side); a round whose
     workers ran one after another gives one row, the log of each worker's median."""
-    from perfkit.analysis.stats import with_ids, worker_medians
+    from perfkit.analysis.stats import stepwise_logs, worker_medians
 
     rounds: list[np.ndarray] = []
     for run in runs:
         if run.info.options.get("pingpong"):
-            frame = with_ids(run.samples)
-            frame = frame[(frame["id"] == case_id) & (frame["seconds"] > 0)]
-            wide = frame.pivot_table(
-                index=["worker", "sample"], columns="target", values="seconds", aggfunc="first"
-            )
-            if not set(labels) <= set(wide.columns):
-                continue
-            wide = np.log(wide[list(labels)].dropna())
-            rounds += [g.to_numpy(float) for _, g in wide.groupby(level="worker", sort=True)]
+            steps = stepwise_logs(run.samples, labels)
+            steps = steps[steps.index.get_level_values("id") == case_id]
+            rounds += [g.to_numpy(float) for _, g in steps.groupby(level="worker", sort=True)]
             continue
         med = worker_medians(run.samples)
         med = med[med["id"] == case_id]
