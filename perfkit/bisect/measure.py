@@ -54,11 +54,12 @@ class Setup:
     def describe(self) -> str:
         """The plan in one line, as the bisection prints it."""
         plan, rounds = self.plan, self.rounds
+        samples = plan.pingpong_samples if plan.pingpong else plan.samples  # as timing takes
         return (
             f"bisect's own rounds (fixed runs, not the adaptive plan): {rounds.first} "
             f"interleaved rounds a step, +{rounds.more} while its CI straddles the boundary, "
             f"at most {rounds.most}; a round is one {plan.worker_seconds:g} s worker "
-            f"({plan.samples} samples) per commit, "
+            f"({samples} samples) per commit, "
             + ("in ping-pong" if plan.pingpong else "one after another")
         )
 
