@@ -17,6 +17,7 @@ from perfkit.analysis.bootstrap import (
     independent_ratio_intervals,
     median_intervals,
     paired_ratio_intervals,
+    percentile_bounds,
     resample_counts,
     resampled_medians,
 )
@@ -75,6 +76,27 @@ def test_each_row_gets_scipys_own_interval(n: int) -> None:
         )
 
 
+def test_percentile_bounds_are_scipys_quantiles() -> None:
+    """The numpy percentile step is scipy.stats.quantile's (method "linear") bit for bit,
+    with ties, NaN and inf in the resampled statistics."""
+    rng = np.random.default_rng(22)
+    for trial in range(60):
+        rows, width = int(rng.integers(1, 6)), int(rng.choice([1, 2, 3, 99, 2000]))
+        distribution = rng.lognormal(-6, 0.3, (rows, width))
+        if trial % 3 == 0:
+            distribution = np.round(distribution, 5)
+        if trial % 4 == 1:
+            distribution[0, rng.integers(width)] = np.nan
+        if trial % 5 == 2:
+            distribution[-1, rng.integers(width)] = np.inf
+        alpha = (1 - float(rng.choice([0.9, 0.95, 0.99, 0.999]))) / 2
+        with np.errstate(invalid="ignore"):
+            expected = sps.quantile(distribution, np.array([[alpha, 1 - alpha]]), axis=-1)
+        assert np.array_equal(
+            percentile_bounds(distribution, alpha), np.asarray(expected), equal_nan=True
+        )
+
+
 def test_no_spread_is_its_own_interval() -> None:
     est = paired_ratio_intervals(np.array([[0.0] * 5, [0.1] * 5]), **OPTIONS)
     assert list(est.ci_low) == list(est.estimate) == list(est.ci_high)
@@ -120,6 +142,25 @@ def test_benjamini_hochberg_q_values() -> None:
     assert list(discoveries(p, 0.05)) == [True, True, True, True, False]
     assert list(discoveries(np.array([0.01, 0.5]), 0.05)) == [True, False]
     assert list(discoveries(np.array([0.3]), 0.05)) == [True]  # a lone test: its CI decides
+
+
+def test_benjamini_hochberg_is_scipys() -> None:
+    """q_values' numpy BH (kept off scipy.stats for the import cost) gives what
+    scipy.stats.false_discovery_control gives, with ties, NaN, 0 and 1 among the p-values."""
+    rng = np.random.default_rng(21)
+    for m in (1, 2, 3, 7, 50, 400):
+        p = rng.uniform(size=m) ** rng.choice([1.0, 4.0], size=m)
+        p = np.where(rng.random(m) < 0.4, np.round(p, 2), p)  # ties
+        p[rng.random(m) < 0.2] = 0.05
+        p[rng.random(m) < 0.1] = np.nan
+        if m > 5:
+            p[:2] = [0.0, 1.0]
+        tested = np.isfinite(p)
+        q = q_values(p)
+        assert np.isnan(q[~tested]).all()
+        if tested.sum():
+            expected = sps.false_discovery_control(p[tested], method="bh")
+            assert np.array_equal(q[tested], expected)
 
 
 def _suite_logs(rng: np.random.Generator, m: int, changed: int) -> np.ndarray:

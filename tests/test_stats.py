@@ -287,3 +287,18 @@ def test_two_workers_give_no_median_ci() -> None:
     assert all(math.isnan(x) for x in median_ci(np.array([1.0, 1.2])))
     low, high = median_ci(np.array([1.0, 1.1, 1.2, 1.05]))
     assert 1.0 <= low <= high <= 1.2
+
+
+def test_geometric_mean_is_scipys() -> None:
+    """geometric_mean's numpy formula (kept off scipy.stats for the import cost) is
+    scipy.stats.gmean's, over the finite positive values only."""
+    from scipy import stats as sps
+
+    from perfkit.analysis.stats import geometric_mean
+
+    rng = np.random.default_rng(16)
+    for n in (1, 2, 5, 40, 300):
+        values = rng.lognormal(0.0, 0.3, n)
+        assert geometric_mean(values) == pytest.approx(float(sps.gmean(values)), rel=1e-14)
+    assert geometric_mean(np.array([2.0, 8.0, np.nan, 0.0, -1.0, np.inf])) == pytest.approx(4.0)
+    assert math.isnan(geometric_mean(np.array([np.nan, 0.0])))

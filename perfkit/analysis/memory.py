@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from perfkit.config import DEFAULT_PLAN, DEFAULT_STATS, StatsConfig
 from perfkit.render.format import format_bytes, format_bytes_ci
@@ -77,6 +76,8 @@ def fit_growth(
     x, y = x[keep], y[keep]
     if len(x) < MIN_POINTS or len(np.unique(x)) < 2:
         return Growth.unknown(len(x))
+    from scipy import stats  # 0.3-0.45 s to import: a run without a memory pass never needs it
+
     result = stats.theilslopes(y, x, alpha=confidence)
     return Growth(
         bytes_per_call=float(result.slope),

@@ -1,9 +1,8 @@
 """Index a finished run into the history store: at once, or in a forked child meanwhile.
 
 `index_now` indexes in this process. `start_indexing` forks a child that indexes while the
-caller goes on (``perfkit run`` prints its summary meanwhile: both import scipy.stats,
-about 0.6 s each on a 2-core box, the child SQLAlchemy too), and `PendingIndex.wait` reaps
-it. Either way a failure never fails the run (the run directory is the source of truth):
+caller goes on (``perfkit run`` prints its summary meanwhile; the child imports SQLAlchemy,
+neither needs scipy.stats), and `PendingIndex.wait` reaps it. Either way a failure never fails the run (the run directory is the source of truth):
 it comes back as one line saying why, which the caller prints. Without `os.fork` the
 indexing happens in `start_indexing` itself.
 """
