@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 from pathlib import Path
 
+import pytest
 from conftest import SUITES, perfkit_cli
 
 
@@ -127,6 +129,35 @@ def test_a_run_indexed_in_a_child_process_lands_or_says_why_not(tmp_path: Path) 
 
     (tmp_path / "a_directory.sqlite").mkdir()
     failed = start_indexing(run, str(tmp_path / "a_directory.sqlite")).wait()
+    assert failed is not None and "\n" not in failed.strip() and "Error" in failed
+
+
+def test_an_index_child_forked_before_the_run_indexes_it_or_ends_unused(tmp_path: Path) -> None:
+    """`perfkit run` forks its indexing child before the run (its imports overlap the run's
+    start): Ctrl-C leaves it waiting, the finished run lands, an unused one is ended."""
+    from perfkit.history.indexing import fork_indexer
+
+    run = Path(__file__).parent / "fixtures" / "runs" / "v2_interleaved"
+    db = tmp_path / "perfkit.sqlite"
+    child = fork_indexer(str(db))
+    assert child is not None
+    os.kill(child.pid, signal.SIGINT)  # the parent handles Ctrl-C; the child still indexes
+    assert child.index(run).wait() is None
+    with sqlite3.connect(db) as connection:
+        (points,) = connection.execute("SELECT COUNT(*) FROM points").fetchone()
+    assert points > 0
+
+    unused = fork_indexer(str(tmp_path / "other.sqlite"))
+    assert unused is not None
+    unused.close()
+    with pytest.raises(ChildProcessError):  # reaped
+        os.waitpid(unused.pid, os.WNOHANG)
+    assert not (tmp_path / "other.sqlite").exists()
+
+    (tmp_path / "a_directory.sqlite").mkdir()
+    failing = fork_indexer(str(tmp_path / "a_directory.sqlite"))
+    assert failing is not None
+    failed = failing.index(run).wait()
     assert failed is not None and "\n" not in failed.strip() and "Error" in failed
 
 

@@ -32,7 +32,7 @@ from perfkit.collect.targets import Target
 from perfkit.config import DEFAULT_PLAN, DEFAULT_STATS, MeasurePlan
 from perfkit.config.project import case_budgets, project_config
 from perfkit.errors import RunDirError, SuiteError
-from perfkit.history.indexing import PendingIndex, index_now, start_indexing
+from perfkit.history.indexing import IndexChild, PendingIndex, index_now, start_indexing
 from perfkit.rundir import RunWriter, refs
 from perfkit.rundir.schema import CaseRecord, RunInfo
 
@@ -69,11 +69,15 @@ def run_suite(
     console: Console | None = None,
     db: str | None = None,
     index_later: bool = False,
+    indexer: IndexChild | None = None,
 ) -> RunResult:
     """Measure a suite on targets; returns where the run directory is and how it ended.
 
     The finished run is added to the history store (`db`); with `index_later` that happens
     in a child process while the caller goes on, and `RunResult.wait_indexed` waits for it.
+    An `indexer` (`perfkit.history.indexing.fork_indexer`, forked by the caller with the same
+    `db` before the run) is that child, ready: it indexes the run directory once written;
+    the caller closes it when run_suite raises.
 
     Raises KeyboardInterrupt when stopped before the run directory exists, and
     RunDirError (after marking the run `failed` where it still can) when the run
@@ -150,7 +154,9 @@ def run_suite(
                 "(run.json still says 'running')"
             ) from None
     result = RunResult(path=writer.path, status=status, n_failed=n_failed)
-    if index_later:
+    if indexer is not None:
+        result.indexing = indexer.index(writer.path)
+    elif index_later:
         result.indexing = start_indexing(writer.path, db)
     else:
         _warn_unindexed(index_now(writer.path, db), console)

@@ -10,12 +10,16 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfkit.collect.targets import parse_targets, with_interpreters
 from perfkit.config import DEFAULT_PLAN, PINGPONG_ROUNDS_AT_ONCE, MeasurePlan, default_processes
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
 from perfkit.units import parse_bytes, parse_fraction
+
+if TYPE_CHECKING:
+    from perfkit.history.indexing import IndexChild
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -155,6 +159,20 @@ def adaptive_plan(plan: MeasurePlan, args: argparse.Namespace) -> MeasurePlan:
 
 
 def run(args: argparse.Namespace) -> int:
+    # pandas (the summary's) first, then the history index's child is forked: it shares
+    # pandas and imports SQLAlchemy on the other core while this process imports the rest.
+    import perfkit.commands.run_summary  # noqa: F401
+    from perfkit.history.indexing import fork_indexer
+
+    indexer = fork_indexer(args.db)
+    try:
+        return _run(args, indexer)
+    finally:
+        if indexer is not None:
+            indexer.close()  # not handed the run (an error, or stopped before it began)
+
+
+def _run(args: argparse.Namespace, indexer: IndexChild | None) -> int:
     from perfkit.collect.bytecode import compile_package
     from perfkit.collect.scheduler import run_suite
     from perfkit.commands.run_summary import print_run_summary
@@ -208,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         memory=args.memory,
         seed=args.seed,
         db=args.db,
-        index_later=True,  # the history index is written while the summary is made
+        indexer=indexer,  # the history index is written while the summary is made
     )
     console = table_console(stderr=True)
     if result.status == "interrupted":
