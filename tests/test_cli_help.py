@@ -3,6 +3,10 @@ in a help text is a crash that only the help screen shows (it was one in `perfki
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from perfkit.cli import COMMANDS, main
@@ -24,3 +28,23 @@ def test_every_selfbench_prints_its_help(name: str, capsys: pytest.CaptureFixtur
         selfbench_main([name, "--help"])
     assert done.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
+@pytest.mark.parametrize("user_setting", [None, "3"])
+def test_perfkit_imports_numpy_without_blas_threads_and_gives_the_environment_back(
+    user_setting: str | None,
+) -> None:
+    """perfkit's own process: one thread after importing numpy (OpenBLAS would start one per
+    core); the variable it used is the user's again, for the workers."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if user_setting is not None:
+        env["OPENBLAS_NUM_THREADS"] = user_setting
+    code = (
+        "import os; from perfkit.cli import numpy_without_blas_threads as f; f(); "
+        "print(len(os.listdir('/proc/self/task')), os.environ.get('OPENBLAS_NUM_THREADS'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["1", str(user_setting)]
