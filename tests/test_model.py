@@ -163,6 +163,37 @@ def test_timing_options_left_out_take_the_configured_plan(monkeypatch) -> None:
     assert len(slow["samples"]) == int(DEFAULT_PLAN.worker_seconds // 0.3)
 
 
+def _cycles(n: int) -> None:
+    for _ in range(n):
+        node: list = []
+        node.append(node)  # garbage only a collection frees
+
+
+def _full_collections() -> int:
+    import gc
+
+    return gc.get_stats()[2]["collections"]
+
+
+@pytest.mark.parametrize("cycles", [0, 50, 20_000])
+def test_each_step_leaves_no_garbage_and_collects_fully_only_after_the_collector_ran(
+    cycles: int,
+) -> None:
+    import gc
+
+    from perfkit.collect.timing import collect_garbage
+
+    assert gc.isenabled()
+    after = collect_garbage(None)  # the first step: a full collection
+    _cycles(cycles)  # one step; 20,000 cycles set the collector off during it, 50 do not
+    ran = sum(g["collections"] for g in gc.get_stats()) != after
+    full = _full_collections()
+    collect_garbage(after)
+    assert _full_collections() == full + (1 if ran else 0)
+    assert gc.collect() == 0  # nothing the step left is billed to the next one
+    assert ran == (cycles == 20_000)
+
+
 def test_atomic_writes_follow_the_umask_not_mkstemps_0600(tmp_path: Path) -> None:
     import stat
 
