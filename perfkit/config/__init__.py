@@ -51,9 +51,13 @@ class MeasurePlan:
     # A ping-pong step: more, shorter samples. Selfbench's 2 ms loop changes speed within
     # 20 ms here, so adjacent 20 ms samples hardly cancel it; the round's median over more
     # pairs does, and shorter samples pay for them (24 rounds at 0 %: per-round SD 4.5 % in
-    # 8.0-9.1 s with 5 x 20 ms, 2.9-3.8 % in 6.6-6.9 s with 10 x 5 ms; README).
+    # 8.0-9.1 s with 5 x 20 ms, 2.9-3.8 % in 6.6-6.9 s with 10 x 5 ms; README). What is left
+    # is the worker's own speed (a whole round 16-36 % off, its pairs steady): only more
+    # workers average it out, so a step is as short as a timer reads well, 1 ms (10 x 1 ms:
+    # the same spread of a round as 10 x 5 ms, 20 x 1 ms or 30 x 1 ms, in 0.22 s of a CPU
+    # instead of 0.35 s; README).
     pingpong_samples: int = 10
-    pingpong_min_sample_seconds: float = 0.005
+    pingpong_min_sample_seconds: float = 0.001
 
     def quick(self) -> MeasurePlan:
         """Less precision, much less time: for a first look."""
