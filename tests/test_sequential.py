@@ -277,3 +277,31 @@ def test_a_running_workers_cpu_is_this_runs_own() -> None:
         assert _own_seconds() - before >= 0.05
     finally:
         child.wait()
+
+
+def test_the_default_levels_t_quantiles_are_scipys_without_importing_it() -> None:
+    """The rounds and the summary read t quantiles at the default level from a table
+    (scipy.special costs ~0.1 s of each run's start): bit for bit scipy's, and off the table
+    (another level, more rounds) scipy's too."""
+    import subprocess
+    import sys
+
+    from scipy import special
+
+    from perfkit.collect import quantiles
+    from perfkit.config import DEFAULT_STATS
+
+    alpha = (1.0 - DEFAULT_STATS.confidence) / 2  # as confidence_sequence splits it
+    assert 1 - alpha / 2 == quantiles.TABLE_Q
+    assert quantiles.scipy_table() == quantiles.T_TABLE
+    assert quantiles.ndtri(quantiles.TABLE_Q) == float(special.ndtri(quantiles.TABLE_Q))
+    for dof, q in [(1, quantiles.TABLE_Q), (127, quantiles.TABLE_Q), (128, quantiles.TABLE_Q),
+                   (500, quantiles.TABLE_Q), (9, 0.975), (9, 0.995)]:  # fmt: skip
+        assert quantiles.stdtrit(dof, q) == float(special.stdtrit(dof, q))
+    assert quantiles.ndtri(0.975) == float(special.ndtri(0.975))
+    code = (
+        "import sys; from perfkit.collect.sequential import confidence_sequence as c; "
+        "c([0.01, -0.02, 0.0] * 40); print('scipy.special' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False"]

@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri, stdtrit
+
+from perfkit.collect.quantiles import ndtri, stdtrit
 
 MIN_ROUNDS = 4  # fewer rounds: the plug-in deviation is too unreliable to stop on
 CLIP_DEVIATIONS = 4.0  # a round further than this from the earlier rounds' median is clipped
