@@ -146,6 +146,23 @@ def test_a_slow_first_call_does_not_set_one_loop_per_sample(fake_clock) -> None:
     assert payload["samples"] == [pytest.approx(0.0002)] * 3
 
 
+def test_a_body_still_warming_after_its_first_call_is_not_sampled_one_cold_call_at_a_time(
+    fake_clock,
+) -> None:
+    from perfkit.collect import timing
+
+    clock = fake_clock(timing)
+    calls = []
+
+    def body() -> None:  # as Markdown(): 150 ms, then 1.2 ms, then 0.2 ms a call
+        clock.advance([0.15, 0.0012][len(calls)] if len(calls) < 2 else 0.0002)
+        calls.append(1)
+
+    payload = timing.measure(body, {"min_sample_seconds": 0.001, "samples": 3, "warmups": 1})
+    assert payload["loops"] >= 5  # one loop would have sampled a warming body
+    assert payload["samples"] == [pytest.approx(0.0002)] * 3
+
+
 def test_timing_options_left_out_take_the_configured_plan(monkeypatch) -> None:
     import perfkit.collect.timing as timing
     from perfkit.config import DEFAULT_PLAN

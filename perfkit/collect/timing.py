@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from perfkit.config import DEFAULT_PLAN
 
 _clock = time.perf_counter
+WARMING_PROBES = 4  # a probe timed again at most this often while it keeps halving
 
 
 def _collections() -> int:
@@ -60,23 +61,34 @@ def calibrate(
 ) -> tuple[int, float, int]:
     """Loop count whose sample lasts `min_sample_seconds` (probing upward from 1).
 
-    The very first call of a body often pays once for lazy imports, caches and entry-point
-    scans: when it alone lasts a sample (but less than `first_call_limit` seconds) it is
-    timed again before one loop is trusted. (Python-Markdown 3.4's ``Markdown(...)`` took
-    ~150 ms the first time and ~0.2 ms after: one loop per sample made every sample one cold
-    call, 1.5-2.4x its looped time.) Returns the loop count, the seconds per call seen at
-    that count, and how many body calls calibration made in all.
+    The first calls of a body often pay once for lazy imports, caches and entry-point
+    scans: a probe that lasts a sample (but less than `first_call_limit` seconds) is timed
+    again while it is the first one or took under half the probe before it (still warming,
+    at most `WARMING_PROBES` times) before its loop count is trusted. (Python-Markdown 3.4's
+    ``Markdown(...)`` took ~150 ms the first time and ~0.2 ms after: one loop per sample made
+    every sample one cold call, 1.5-2.4x its looped time. Its second call still took over
+    1 ms: with 1 ms samples, one retry kept a cold loop count of 1 in a third of the workers,
+    samples 2x slow and falling, and a round's spread went from 6 % to 39 %.) Returns the
+    loop count, the seconds per call seen at that count, and how many body calls calibration
+    made in all.
     """
     loops = 1
     spent = 0
-    first = True
+    retried: float | None = None  # the probe just timed again, if it was
+    retries = 0
     while True:
         elapsed = time_loops(body, loops)
         spent += loops
-        if first and min_sample_seconds <= elapsed < first_call_limit:
-            first = False
-            continue  # the same probe again, now warm
-        first = False
+        warming = spent == 1 or (retried is not None and elapsed < retried / 2)
+        retried = None
+        if (
+            warming
+            and retries < WARMING_PROBES
+            and min_sample_seconds <= elapsed < first_call_limit
+        ):
+            retries += 1
+            retried = elapsed
+            continue  # the same probe again, now warmer
         if elapsed >= min_sample_seconds or loops >= max_loops:
             return loops, elapsed / loops, spent
         if elapsed <= 0:
