@@ -134,7 +134,8 @@ def test_a_run_indexed_in_a_child_process_lands_or_says_why_not(tmp_path: Path) 
 
 def test_an_index_child_forked_before_the_run_indexes_it_or_ends_unused(tmp_path: Path) -> None:
     """`perfkit run` forks its indexing child before the run (its imports overlap the run's
-    start): Ctrl-C leaves it waiting, the finished run lands, an unused one is ended."""
+    start): Ctrl-C or SIGTERM leaves it waiting, the finished run lands, an unused one is
+    ended."""
     from perfkit.history.indexing import fork_indexer
 
     run = Path(__file__).parent / "fixtures" / "runs" / "v2_interleaved"
@@ -142,6 +143,7 @@ def test_an_index_child_forked_before_the_run_indexes_it_or_ends_unused(tmp_path
     child = fork_indexer(str(db))
     assert child is not None
     os.kill(child.pid, signal.SIGINT)  # the parent handles Ctrl-C; the child still indexes
+    os.kill(child.pid, signal.SIGTERM)  # as perfkit run's stop on SIGTERM to its group
     assert child.index(run).wait() is None
     with sqlite3.connect(db) as connection:
         (points,) = connection.execute("SELECT COUNT(*) FROM points").fetchone()

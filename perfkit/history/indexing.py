@@ -136,8 +136,9 @@ def fork_indexer(db: str | None = None) -> IndexChild | None:
 
     Fork it early, before the parent's own heavy imports and before any thread starts: what
     the parent has imported by then the child shares; the rest (SQLAlchemy ~0.2 s) it imports
-    while the parent starts the run. It ignores Ctrl-C (the parent stops the run and still
-    indexes what it kept) and ends when the parent does.
+    while the parent starts the run. It ignores Ctrl-C and SIGTERM, also when they reach the
+    whole process group (the parent stops the run and still indexes what it kept), and ends
+    when the parent does (its pipe closes).
     """
     if not hasattr(os, "fork"):
         return None
@@ -157,7 +158,7 @@ def fork_indexer(db: str | None = None) -> IndexChild | None:
         code = 0
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(path_write)
             os.close(read_fd)
