@@ -26,8 +26,12 @@ def _by_width(rows: list[np.ndarray]) -> dict[int, list[int]]:
 
 
 def trimmed_one_sample(log_ratios: list[np.ndarray], trim: float = TRIM) -> np.ndarray:
-    """Two-sided p of "centre 0" per row: trimmed mean over winsorized standard error."""
-    from scipy import stats as sps  # ~0.8 s to import: not at a run's start or end
+    """Two-sided p of "centre 0" per row: trimmed mean over winsorized standard error.
+
+    The t tail is scipy.special's `stdtr`, which ``scipy.stats.t.sf`` calls (same bits):
+    scipy.special imports in ~0.1 s, scipy.stats in 0.3-0.45 s, and the summary of a fixed
+    interleaved run needs nothing else of it."""
+    from scipy import special
 
     p = np.full(len(log_ratios), np.nan)
     for n, rows in _by_width(log_ratios).items():
@@ -41,7 +45,7 @@ def trimmed_one_sample(log_ratios: list[np.ndarray], trim: float = TRIM) -> np.n
         se = winsorized.std(axis=1, ddof=1) / ((kept / n) * math.sqrt(n))
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(se > 0, centre / se, np.where(centre == 0, 0.0, np.inf))
-        p[rows] = 2 * sps.t.sf(np.abs(t), kept - 1)
+        p[rows] = 2 * special.stdtr(kept - 1, -np.abs(t))  # = scipy.stats.t.sf(|t|, kept - 1)
     return p
 
 
