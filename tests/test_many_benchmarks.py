@@ -25,6 +25,8 @@ from perfkit.analysis.change_tests import trimmed_one_sample, trimmed_two_sample
 from perfkit.analysis.comparison import compare
 from perfkit.analysis.multiple import discoveries, q_values
 from perfkit.analysis.stats import paired_ratios, verdict
+from perfkit.collect.fdr import bh_adjusted
+from perfkit.collect.sequential import family_discoveries
 from perfkit.config import DEFAULT_STATS
 from perfkit.rundir import SAMPLES_CSV, RunWriter
 
@@ -161,6 +163,12 @@ def test_benjamini_hochberg_is_scipys() -> None:
         if tested.sum():
             expected = sps.false_discovery_control(p[tested], method="bh")
             assert np.array_equal(q[tested], expected)
+            n_tested = int(tested.sum())
+            rule = family_discoveries(list(p[tested]), 0.05)  # the adaptive rounds' family step
+            assert rule == ([True] * n_tested if n_tested < 2 else list(expected < 0.05))
+    for bad in ([0.2, np.nan], [0.2, 1.5], [-0.1]):
+        with pytest.raises(ValueError):  # as scipy
+            bh_adjusted(np.array(bad))
 
 
 def _suite_logs(rng: np.random.Generator, m: int, changed: int) -> np.ndarray:

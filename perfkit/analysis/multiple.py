@@ -8,30 +8,16 @@ both the benchmark's own CI and this step; a lone benchmark is no family, its CI
 decides (as before issue 21). Computes nothing per benchmark and changes no interval.
 
 The adjustment is `scipy.stats.false_discovery_control(p, method="bh")`'s algorithm in numpy
-(sort, p·m/rank, running minimum from the largest, clip): importing scipy.stats costs
+(`perfkit.collect.fdr`, shared with the adaptive rounds): importing scipy.stats costs
 0.3-0.45 s on this 2-core box, and `perfkit run`'s summary of an adaptive run needed it for
-nothing else. tests/test_many_benchmarks.py checks it against scipy on random p-values with
-ties and NaN.
+nothing else.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def bh_adjusted(p_values: np.ndarray) -> np.ndarray:
-    """Benjamini–Hochberg adjusted p-values of finite p-values in [0, 1], in their order:
-    what ``scipy.stats.false_discovery_control(p, method="bh")`` returns."""
-    p = np.asarray(p_values, float)
-    if p.size <= 1:
-        return p.copy()
-    order = np.argsort(p)
-    q = p[order]
-    q *= len(q) / np.arange(1, len(q) + 1, dtype=float)
-    np.minimum.accumulate(q[::-1], out=q[::-1])
-    adjusted = np.empty_like(q)
-    adjusted[order] = q
-    return np.clip(adjusted, 0.0, 1.0)
+from perfkit.collect.fdr import bh_adjusted
 
 
 def q_values(p_values: np.ndarray) -> np.ndarray:
