@@ -76,7 +76,7 @@ from perfkit.rundir import DEFAULT_RUNS_DIR, Run
 # DEFAULT_PLAN says: bisect's RoundsPlan schedules the rounds. A round's workers (one per
 # commit) run in ping-pong, as `perfkit run`'s do, two rounds at once each on its own CPU
 # (`perfkit.config.default_processes`): a round's ratios pair the samples taken side by side.
-# Its ping-pong steps stay 15 samples of 20 ms (as measured), not `perfkit run`'s 10 of 5 ms.
+# Its ping-pong steps stay 15 samples of 20 ms (as measured), not `perfkit run`'s 10 of 1 ms.
 BISECT_PLAN = MeasurePlan(
     worker_seconds=0.6, samples=15, profile_workers=3, adaptive=False,
     pingpong_samples=15, pingpong_min_sample_seconds=0.02,
