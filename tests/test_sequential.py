@@ -12,12 +12,15 @@ import pytest
 from perfkit.collect.adaptive import AdaptiveRounds
 from perfkit.collect.sequential import (
     CHANGED,
+    FUTILE,
+    FUTILITY_AFTER,
     MIN_ROUNDS,
     UNCHANGED,
     UNDECIDED,
     clipped,
     confidence_sequence,
     decision,
+    decision_chance,
     round_log_ratio,
 )
 from perfkit.collect.targets import Target
@@ -305,3 +308,62 @@ def test_the_default_levels_t_quantiles_are_scipys_without_importing_it() -> Non
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False"]
+
+
+def _stop_or_give_up(x: np.ndarray, chance: float, resolution: float = 0.03) -> tuple[str, int]:
+    """The scheduler's order after each round: a decision, else futility, else on to the cap."""
+    cap = len(x)
+    for n in range(1, cap + 1):
+        verdict = decision(confidence_sequence(x[:n]), resolution)
+        if verdict != UNDECIDED:
+            return verdict, n
+        if n >= FUTILITY_AFTER and decision_chance(x[:n], cap, resolution) < chance:
+            return FUTILE, n
+    return "cap", cap
+
+
+def test_futility_gives_up_on_noise_the_cap_cannot_resolve() -> None:
+    """A 9 % round spread cannot reach ±3 % in 64 rounds: without futility the rounds run to
+    the cap; with it they stop at about a third, and no more false alarms."""
+    rng = np.random.default_rng(11)
+    runs = [rng.standard_normal(64) * 0.09 for _ in range(40)]
+    without = [_stop_or_give_up(x, 0.0) for x in runs]
+    with_ = [_stop_or_give_up(x, 0.1) for x in runs]
+    assert np.median([n for _, n in without]) == 64
+    assert np.median([n for _, n in with_]) <= 28
+    assert sum(o == FUTILE for o, _ in with_) >= 0.8 * len(runs)
+    alarms = sum(o == CHANGED for o, _ in with_)
+    assert alarms <= sum(o == CHANGED for o, _ in without)
+
+
+def test_futility_keeps_the_power_to_see_a_small_change() -> None:
+    """A 3 % change at a 3-4.5 % round spread is seen as often with futility as without, and
+    quiet unchanged code is never given up on."""
+    rng = np.random.default_rng(12)
+    for spread in (0.03, 0.045):
+        runs = [rng.standard_normal(64) * spread + math.log(1.03) for _ in range(80)]
+        seen = [sum(_stop_or_give_up(x, c)[0] == CHANGED for x in runs) for c in (0.0, 0.1)]
+        assert seen[1] >= seen[0] - 0.03 * len(runs) and seen[1] >= 0.9 * len(runs)
+    quiet = [_stop_or_give_up(rng.standard_normal(64) * 0.015, 0.1)[0] for _ in range(50)]
+    assert FUTILE not in quiet
+
+
+def test_decision_chance_reads_the_distance_to_a_decision() -> None:
+    rng = np.random.default_rng(13)
+    noise = rng.standard_normal(20)
+    assert decision_chance(noise * 0.01 + 0.05, 64, 0.03) > 0.99  # a change, clearly
+    assert decision_chance(noise * 0.01, 64, 0.03) > 0.99  # unchanged, clearly
+    assert decision_chance(noise * 0.2, 64, 0.03) < 0.1  # far too noisy for ±3 %
+    assert decision_chance(noise * 0.2, 20, 0.03) == 0.0  # at the cap: nothing more to come
+
+
+def test_the_adaptive_rounds_stop_a_hopeless_benchmark_as_futile() -> None:
+    for chance, reason in ((0.1, FUTILE), (0.0, "max-workers")):
+        rounds, _ = _rounds(MeasurePlan(max_workers=40, futility_chance=chance))
+        rng = np.random.default_rng(14)
+        while slots := rounds.next_round():
+            _answer(rounds, slots, rng)
+        stop = rounds.stops["noisy"]
+        assert stop.reason == reason
+        assert (stop.rounds < 40) if reason == FUTILE else stop.rounds == 40
+        assert stop.rounds >= FUTILITY_AFTER

@@ -12,6 +12,7 @@ from perfkit.rundir.schema import RunInfo
 STOP_WORDS = {
     "changed": "changed",
     "unchanged": "unchanged",
+    "futile": "undecidable by the cap",
     "max-workers": "at the round cap",
     "max-seconds": "at the time cap",
     "failed": "failed",

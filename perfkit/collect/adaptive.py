@@ -3,7 +3,8 @@
 Each round measures every undecided benchmark once on each of the two targets (random order,
 one hash seed per round, as the fixed plan). After a round the per-round log ratios of each
 benchmark go through the stopping rule of `perfkit.collect.sequential`; a benchmark stops
-when decided, at `MeasurePlan.max_workers` rounds, or when the timing phase has used
+when decided, when a decision by the cap has become unlikely (futile: too noisy for the
+resolution), at `MeasurePlan.max_workers` rounds, or when the timing phase has used
 `MeasurePlan.max_timing_seconds`; while other processes keep the machine busy (the load
 the scheduler samples between rounds, `note_load`) the cap is `MeasurePlan.busy_max_workers`,
 since a busy box's rounds are noisier and more of them beat a verdict cut short. A cap ends a benchmark only once its rounds still running
@@ -22,9 +23,12 @@ from dataclasses import dataclass
 from perfkit.collect.load import HIGH_OTHER_CPU_SHARE
 from perfkit.collect.sequential import (
     CHANGED,
+    FUTILE,
+    FUTILITY_AFTER,
     UNDECIDED,
     confidence_sequence,
     decision,
+    decision_chance,
     family_discoveries,
     round_log_ratio,
 )
@@ -155,6 +159,12 @@ class AdaptiveRounds:
                 self.stops[cid] = StopRecord(len(logs), verdict)
             elif self.handed[cid] >= self.cap and not self.running[cid]:
                 self.stops[cid] = StopRecord(len(logs), "max-workers")
+            elif (
+                len(logs) >= FUTILITY_AFTER
+                and decision_chance(logs, self.cap, self.plan.resolution, self.confidence)
+                < self.plan.futility_chance
+            ):
+                self.stops[cid] = StopRecord(len(logs), FUTILE)
 
     def next_round(self) -> list[TimingSlot]:
         """Judge the rounds so far; the next round's slots. Empty: no benchmark may start a

@@ -87,6 +87,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         f"(default {DEFAULT_PLAN.resolution:.0%}%); keep it below the smallest change to flag",
     )
     p.add_argument(
+        "--futility",
+        metavar="PCT",
+        help="adaptive plan: stop a benchmark undecided once its chance of a verdict by the cap "
+        f"is under PCT (default {DEFAULT_PLAN.futility_chance:.0%}%; 0 measures each undecided "
+        "benchmark to the cap)",
+    )
+    p.add_argument(
         "--profile", action="store_true", help="also a cProfile pass per benchmark and target"
     )
     p.add_argument(
@@ -155,6 +162,11 @@ def adaptive_plan(plan: MeasurePlan, args: argparse.Namespace) -> MeasurePlan:
         if not 0 < resolution < 1:
             raise PerfkitError(f"--resolution must be between 0 % and 100 %, got {args.resolution}")
         plan = replace(plan, resolution=resolution)
+    if args.futility is not None:
+        chance = parse_fraction(args.futility)
+        if not 0 <= chance < 1:
+            raise PerfkitError(f"--futility must be between 0 % and 100 %, got {args.futility}")
+        plan = replace(plan, futility_chance=chance)
     return plan
 
 

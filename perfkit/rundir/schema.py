@@ -310,7 +310,7 @@ class StopRecord:
     """Why an adaptive run stopped timing one benchmark, and after how many rounds."""
 
     rounds: int
-    reason: str  # changed | unchanged | max-workers | max-seconds | failed | interrupted
+    reason: str  # changed | unchanged | futile | max-workers | max-seconds | failed | interrupted
 
     def to_json(self) -> dict[str, Any]:
         return {"rounds": self.rounds, "reason": self.reason}
