@@ -1,0 +1,235 @@
+"""Self-benchmark: a 10-case review of a real library with profile and memory, the adaptive
+plan beside the fixed 24 workers a side of before issue 16, in one run.
+
+The workload is Python-Markdown 3.3.7 -> 3.4.1, ten cases (`_review_suite.py`), both
+releases installed with `pip install --no-deps --target` into the work directory on first
+use (a package registry must be reachable then). Each trial runs `perfkit run --profile
+--memory` once per plan, back to back, the order alternating between trials so that the
+machine's drift hits both plans alike. Prints each run's wall time as a user sees it (the
+whole command), the adaptive plan's median against the fixed plan's, and whether the
+verdicts agree. `--before DIR` adds the tool itself as it was (a checkout of an older perfkit,
+run with its own defaults): the fixed plan of today's code has since gained profile and
+memory passes on both cores, so it is faster than the review the issue timed. Two verdicts on a benchmark contradict when one is a significant change
+and the other a change the opposite way, or "unchanged" beside a change past the threshold;
+"inconclusive" contradicts nothing (it says less). `--suite/--baseline/--current` review
+another suite the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from perfkit.errors import PerfkitError
+from perfkit.selfbench.detect import holding
+
+RELEASES = ("3.3.7", "3.4.1")
+SUITE = Path(__file__).with_name("_review_suite.py")
+PLANS = {
+    "adaptive": [],  # perfkit run's default with two targets
+    "fixed 24": ["--workers", "24", "--no-pingpong"],  # the plan when issue 16 was filed
+    "before": [],  # `--before DIR`: the perfkit checked out there, its own default plan
+}
+UP, DOWN = {"regression", "slower"}, {"improvement", "faster"}
+GOAL_SHARE = 1 / 3  # issue 16: the review in at most a third of the fixed plan's time
+
+
+@dataclass(frozen=True)
+class Review:
+    """One `perfkit run` of the review: its plan, wall time and verdict per benchmark."""
+
+    plan: str
+    trial: int
+    wall_seconds: float
+    run_dir: str
+    verdicts: dict[str, str]
+    stops: dict[str, str]  # adaptive plan: why each benchmark stopped ("changed@12")
+
+
+def install(work: Path) -> tuple[Path, Path]:
+    """Both releases, each in its own directory (kept: a second run installs nothing)."""
+    dirs = []
+    for release in RELEASES:
+        target = work / f"markdown-{release}"
+        if not (target / "markdown").is_dir():
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                 str(target), f"markdown=={release}"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                raise PerfkitError(f"cannot install markdown=={release}: {last}")
+        dirs.append(target)
+    return dirs[0], dirs[1]
+
+
+def review(
+    plan: str,
+    trial: int,
+    suite: Path,
+    base: Path,
+    current: Path,
+    out: Path,
+    seed: int,
+    before: Path | None = None,
+) -> Review:
+    """One whole `perfkit run` with profile and memory, timed from the outside; plan
+    "before" runs the perfkit of the checkout `before` (first on its PYTHONPATH, so its
+    workers too) with that version's defaults."""
+    from perfkit.analysis.comparison import compare
+    from perfkit.rundir import load_run
+
+    runs = out / "runs" / plan.replace(" ", "")
+    cmd = [sys.executable, "-m", "perfkit", "run", str(suite), "--profile", "--memory"]
+    cmd += ["--target", f"baseline={base}", "--target", f"current={current}"]
+    cmd += ["--out", str(runs), "--seed", str(seed), *PLANS[plan]]
+    env = None
+    if plan == "before":
+        assert before is not None
+        env = {**os.environ, "PYTHONPATH": str(before)}
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    wall = time.perf_counter() - start
+    if done.returncode not in (0, 1):  # 1: a regression, a verdict like any other
+        raise PerfkitError(f"perfkit run failed: {done.stderr.strip()[-300:]}")
+    dirs = [line for line in done.stdout.splitlines() if line and Path(line).is_dir()]
+    if not dirs:
+        raise PerfkitError(f"perfkit run named no run directory: {done.stdout.strip()[-300:]}")
+    run_dir = dirs[0]
+    table = compare(run_dir).table
+    stops = load_run(run_dir).info.stops or {}
+    return Review(
+        plan,
+        trial,
+        wall,
+        run_dir,
+        {str(r["id"]): str(r["verdict"]) for _, r in table.iterrows()},
+        {k: f"{s.reason}@{s.rounds}" for k, s in stops.items()},
+    )
+
+
+def contradicts(a: str, b: str) -> bool:
+    """Verdicts that cannot both be right (see the module's docstring)."""
+    pairs = {(a, b), (b, a)}
+    return any(
+        (x in UP and y in DOWN) or (x == "unchanged" and y in {"regression", "improvement"})
+        for x, y in pairs
+    )
+
+
+def summarise(reviews: list[Review]) -> list[str]:
+    """The table's lines, then the verdicts side by side and the goal."""
+    lines = [f"{'plan':<10} {'runs':>4} {'median wall':>12} {'walls (s)':<28} decided verdicts"]
+    walls: dict[str, float] = {}
+    for plan in PLANS:
+        mine = [r for r in reviews if r.plan == plan]
+        if not mine:
+            continue
+        walls[plan] = statistics.median(r.wall_seconds for r in mine)
+        decided = [sum(v != "inconclusive" for v in r.verdicts.values()) for r in mine]
+        shown = " ".join(f"{r.wall_seconds:.1f}" for r in mine)
+        lines.append(
+            f"{plan:<10} {len(mine):>4} {walls[plan]:>10.1f} s {shown:<28} "
+            f"{'/'.join(map(str, decided))} of {len(mine[0].verdicts)}"
+        )
+    ids = sorted({k for r in reviews for k in r.verdicts})
+    lines += ["", "verdicts by run (adaptive: why and after how many rounds it stopped)"]
+    for bid in ids:
+        cells = [
+            r.verdicts.get(bid, "-") + (f" ({r.stops[bid]})" if bid in r.stops else "")
+            for r in reviews
+        ]
+        lines.append(f"  {bid:<16} " + " | ".join(cells))
+    clashes = [
+        (bid, a.plan, a.verdicts[bid], b.plan, b.verdicts[bid])
+        for i, a in enumerate(reviews)
+        for b in reviews[i + 1 :]
+        for bid in ids
+        if a.plan != b.plan
+        and bid in a.verdicts
+        and bid in b.verdicts
+        and contradicts(a.verdicts[bid], b.verdicts[bid])
+    ]
+    lines.append("")
+    for bid, pa, va, pb, vb in clashes:
+        lines.append(f"  contradiction: {bid}: {pa} {va} vs {pb} {vb}")
+    for anchor in ("fixed 24", "before"):
+        if {"adaptive", anchor} <= walls.keys():
+            share = walls["adaptive"] / walls[anchor]
+            met = share <= GOAL_SHARE and not clashes
+            lines.append(
+                f"adaptive / {anchor} median wall: {share:.2f} (goal <= {GOAL_SHARE:.2f}, "
+                f"{len(clashes)} contradicting verdicts): {'met' if met else 'MISSED'}"
+            )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m perfkit.selfbench review")
+    parser.add_argument("--trials", type=int, default=2, help="runs of each plan (default 2)")
+    parser.add_argument(
+        "--plans", default="adaptive,fixed 24", help="adaptive, fixed 24 (default both)"
+    )
+    parser.add_argument("--out", type=Path, help="work directory (kept; releases installed once)")
+    parser.add_argument("--suite", type=Path, default=SUITE, help="another suite to review")
+    parser.add_argument("--baseline", type=Path, help="with --suite: the baseline's directory")
+    parser.add_argument("--current", type=Path, help="with --suite: the current's directory")
+    parser.add_argument("--seed", type=int, default=1, help="first run's --seed (then +1 each)")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of perfkit as it was (e.g. `git worktree add DIR bf68c35^`, the day "
+        "issue 16 was filed): adds plan 'before', that version with its defaults",
+    )
+    parser.add_argument("--json", type=Path, help="also write the runs as JSON")
+    parser.add_argument(
+        "--lock", type=Path, help="flock this file around each trial (e.g. the heavy lock)"
+    )
+    args = parser.parse_args(argv)
+    plans = [p.strip() for p in args.plans.split(",") if p.strip() and p.strip() != "before"]
+    if args.before is not None:
+        if not (args.before / "perfkit" / "__init__.py").is_file():
+            raise PerfkitError(f"--before {args.before}: no perfkit package there")
+        plans.append("before")
+    unknown = [p for p in plans if p not in PLANS]
+    if unknown or not plans or args.trials < 1:
+        raise PerfkitError("--plans takes adaptive and fixed 24; --trials at least 1")
+    if (args.baseline is None) != (args.current is None):
+        raise PerfkitError("--baseline and --current go together")
+    out = args.out or Path(os.environ.get("TMPDIR", "/tmp")) / "perfkit-selfbench-review"
+    out.mkdir(parents=True, exist_ok=True)
+    if args.baseline is not None:
+        base, current = args.baseline, args.current
+    else:
+        base, current = install(out)
+    reviews: list[Review] = []
+    seed = args.seed
+    for trial in range(args.trials):
+        order = plans if trial % 2 == 0 else plans[::-1]
+        with holding(args.lock):
+            for plan in order:
+                done = review(plan, trial, args.suite, base, current, out, seed, args.before)
+                seed += 1
+                reviews.append(done)
+                print(
+                    f"trial {trial} {plan}: {done.wall_seconds:.1f} s, {done.run_dir}", flush=True
+                )
+    print()
+    print("\n".join(summarise(reviews)))
+    if args.json is not None:
+        part = args.json.with_name(args.json.name + ".part")
+        part.write_text(json.dumps([asdict(r) for r in reviews], indent=2), encoding="utf-8")
+        os.replace(part, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
