@@ -21,9 +21,19 @@ def test_the_goal_line_weighs_time_and_contradictions() -> None:
     fixed = _review("fixed 24", 210.0, {"a": "inconclusive", "b": "unchanged", "c": "slower"})
     quick = _review("adaptive", 60.0, {"a": "unchanged", "b": "unchanged", "c": "slower"})
     lines = summarise([fixed, quick])
-    assert lines[-1].endswith("0 contradicting verdicts): met")
-    assert "adaptive / fixed 24 median wall: 0.29" in lines[-1]
+    assert lines[-1].endswith("0 of its verdicts contradicted): met")
+    assert "adaptive / fixed 24 median wall: 0.286" in lines[-1]
     slow = _review("adaptive", 80.0, {"a": "unchanged", "b": "regression", "c": "slower"})
     lines = summarise([fixed, slow])
-    assert "contradiction: b: fixed 24 unchanged vs adaptive regression" in "\n".join(lines)
-    assert lines[-1].endswith("1 contradicting verdicts): MISSED")
+    assert "contradiction: b: adaptive regression vs fixed 24 unchanged" in "\n".join(lines)
+    assert lines[-1].endswith("1 of its verdicts contradicted): MISSED")
+
+
+def test_a_clash_between_two_anchors_is_not_held_against_the_adaptive_plan() -> None:
+    quick = _review("adaptive", 60.0, {"n": "unchanged"})
+    fixed = _review("fixed 24", 200.0, {"n": "unchanged"})
+    before = _review("before", 240.0, {"n": "regression"})
+    lines = summarise([quick, fixed, before])
+    assert "contradiction: n: before regression vs fixed 24 unchanged" in "\n".join(lines)
+    assert lines[-2].endswith("(goal <= 0.333; 0 of its verdicts contradicted): met")
+    assert lines[-1].endswith("1 of its verdicts contradicted): MISSED")  # adaptive vs before
