@@ -16,12 +16,12 @@ clear change in a few rounds. (2) A sign sequence for the median: at the true me
 signs are fair coin flips whatever the noise, and the same boundary over their +-1 walk is
 exact; rounds disturbed by other processes do not move it. Both hold at every round at once,
 so looking after each round and stopping when it looks decided keeps the false-alarm rate.
-No decision before `MIN_ROUNDS`. Futility (`decision_chance`): from `FUTILITY_AFTER` rounds
-on, a benchmark whose predictive chance of any decision by the cap is under the plan's
-`futility_chance` stops undecided ("futile"): a round spread of 9 % cannot reach ±3 % in 64
-rounds, and the time those rounds take is the run's. Simulated (tests/test_sequential.py): looking after every one
-of 64 rounds and stopping at the first decision calls unchanged code changed in about 4 % of
-runs for normal noise and 1 % when a fifth of the rounds are disturbed, at 95 %.
+No decision before `MIN_ROUNDS`. Simulated (tests/test_sequential.py): looking after every
+one of 64 rounds and stopping at the first decision calls unchanged code changed in about 4 %
+of runs for normal noise and 1 % when a fifth of the rounds are disturbed, at 95 %.
+Futility (`decision_chance`): from `FUTILITY_AFTER` rounds on, a benchmark whose predictive
+chance of any decision by the cap is under the plan's `futility_chance` stops undecided
+("futile"): a round spread of 9 % cannot reach ±3 % in 64 rounds.
 """
 
 from __future__ import annotations
