@@ -170,7 +170,9 @@ def test_compare_prints_the_culprit_of_a_real_regression(tmp_path: Path) -> None
     assert report.baseline_workers == report.current_workers == 2  # --quick: two a side
     first = Path(run_dir) / "profiles" / "current" / "parse_catalogue.prof"
     alone = perfkit.load_profile(first)
-    assert alone.root == str(edited) and alone.calls > 1
+    # One call when it alone lasted the profile's minimum time (--quick: 0.1 s), as it can
+    # on a box busy with the rest of the suite (seen once in a full run: calls == 1).
+    assert alone.root == str(edited) and alone.calls >= 1
     assert "textmatch/parse.py" in set(alone.functions["file"])
     base = perfkit.load_profile(Path(run_dir) / "profiles" / "baseline" / "parse_catalogue.prof")
     diff = perfkit.diff_profiles(base, alone)
