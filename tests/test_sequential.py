@@ -314,10 +314,11 @@ def _stop_or_give_up(x: np.ndarray, chance: float, resolution: float = 0.03) -> 
     """The scheduler's order after each round: a decision, else futility, else on to the cap."""
     cap = len(x)
     for n in range(1, cap + 1):
-        verdict = decision(confidence_sequence(x[:n]), resolution)
+        interval = confidence_sequence(x[:n])
+        verdict = decision(interval, resolution)
         if verdict != UNDECIDED:
             return verdict, n
-        if n >= FUTILITY_AFTER and decision_chance(x[:n], cap, resolution) < chance:
+        if n >= FUTILITY_AFTER and decision_chance(interval, cap, resolution) < chance:
             return FUTILE, n
     return "cap", cap
 
@@ -351,10 +352,14 @@ def test_futility_keeps_the_power_to_see_a_small_change() -> None:
 def test_decision_chance_reads_the_distance_to_a_decision() -> None:
     rng = np.random.default_rng(13)
     noise = rng.standard_normal(20)
-    assert decision_chance(noise * 0.01 + 0.05, 64, 0.03) > 0.99  # a change, clearly
-    assert decision_chance(noise * 0.01, 64, 0.03) > 0.99  # unchanged, clearly
-    assert decision_chance(noise * 0.2, 64, 0.03) < 0.1  # far too noisy for ±3 %
-    assert decision_chance(noise * 0.2, 20, 0.03) == 0.0  # at the cap: nothing more to come
+
+    def chance(rounds: np.ndarray, cap: int) -> float:
+        return decision_chance(confidence_sequence(rounds), cap, 0.03)
+
+    assert chance(noise * 0.01 + 0.05, 64) > 0.99  # a change, clearly
+    assert chance(noise * 0.01, 64) > 0.99  # unchanged, clearly
+    assert chance(noise * 0.2, 64) < 0.1  # far too noisy for ±3 %
+    assert chance(noise * 0.2, 20) == 0.0  # at the cap: nothing more to come
 
 
 def test_the_adaptive_rounds_stop_a_hopeless_benchmark_as_futile() -> None:

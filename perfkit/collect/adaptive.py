@@ -154,17 +154,17 @@ class AdaptiveRounds:
             verdict = decision(interval, self.plan.resolution, self.plan.min_workers)
             if verdict == CHANGED and not survives[cid]:
                 verdict = UNDECIDED
-            logs = self.log_ratios(cid)
+            rounds = interval.n_rounds  # the rounds of `log_ratios`, all finite
             if verdict != UNDECIDED:
-                self.stops[cid] = StopRecord(len(logs), verdict)
+                self.stops[cid] = StopRecord(rounds, verdict)
             elif self.handed[cid] >= self.cap and not self.running[cid]:
-                self.stops[cid] = StopRecord(len(logs), "max-workers")
+                self.stops[cid] = StopRecord(rounds, "max-workers")
             elif (
-                len(logs) >= FUTILITY_AFTER
-                and decision_chance(logs, self.cap, self.plan.resolution, self.confidence)
+                rounds >= FUTILITY_AFTER
+                and decision_chance(interval, self.cap, self.plan.resolution, self.confidence)
                 < self.plan.futility_chance
             ):
-                self.stops[cid] = StopRecord(len(logs), FUTILE)
+                self.stops[cid] = StopRecord(rounds, FUTILE)
 
     def next_round(self) -> list[TimingSlot]:
         """Judge the rounds so far; the next round's slots. Empty: no benchmark may start a

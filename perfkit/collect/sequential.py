@@ -54,6 +54,8 @@ class SequenceInterval:
 
     ``p_value`` is the anytime-valid p of "no change" (1 / the mixture martingale at 0),
     consistent with the interval: below 1 - confidence exactly when the interval excludes 0.
+    ``clipped_mean`` and ``clipped_sd`` are what the mean sequence stands on (the rounds after
+    clipping; NaN under two rounds): `decision_chance` reads them rather than clip again.
     """
 
     log_ratio: float
@@ -61,6 +63,8 @@ class SequenceInterval:
     log_high: float
     n_rounds: int
     p_value: float
+    clipped_mean: float = math.nan
+    clipped_sd: float = math.nan
 
     @property
     def ratio(self) -> float:
@@ -157,7 +161,8 @@ def confidence_sequence(
         centre = float(x[0]) if n else math.nan
         return SequenceInterval(centre, -math.inf, math.inf, n, 1.0)
     alpha = (1.0 - confidence) / 2
-    mean_low, mean_high, mean_e = _mean_sequence(clipped(x), alpha, design_rounds)
+    kept = clipped(x)
+    mean_low, mean_high, mean_e = _mean_sequence(kept, alpha, design_rounds)
     sign_low, sign_high, sign_e = _sign_sequence(x, alpha, design_rounds)
     low, high = max(mean_low, sign_low), min(mean_high, sign_high)
     if low > high:  # the two disagree: only possible when one missed; stay undecided
@@ -165,7 +170,7 @@ def confidence_sequence(
     centre = min(max(float(np.median(x)), low), high)
     # p < 1 - confidence exactly when one sequence excludes 0 (Bonferroni over the two).
     p = min(1.0, 1.0 / (max(mean_e, sign_e) * alpha / (1.0 - confidence)))
-    return SequenceInterval(centre, low, high, n, p)
+    return SequenceInterval(centre, low, high, n, p, float(kept.mean()), float(kept.std(ddof=1)))
 
 
 def round_log_ratio(baseline: Sequence[float], current: Sequence[float], stepwise: bool) -> float:
@@ -206,13 +211,14 @@ def _normal_cdf(z: float) -> float:
 
 
 def decision_chance(
-    log_ratios: np.ndarray | list[float],
+    interval: SequenceInterval,
     cap: int,
     resolution: float,
     confidence: float = 0.95,
     design_rounds: int = DESIGN_ROUNDS,
 ) -> float:
-    """The predictive probability that the clipped-mean sequence decides by round `cap`.
+    """The predictive probability that the clipped-mean sequence decides by round `cap`,
+    from `interval` (`confidence_sequence` of the rounds so far, at `confidence`).
 
     Bayesian predictive power (flat prior): the mean at the cap is normal around today's
     mean, with the variance of the rounds still to come plus that of today's estimate; the
@@ -221,13 +227,12 @@ def decision_chance(
     ±(resolution - half-width). Used only to stop for futility: stopping early without a
     decision never adds a false alarm, it only gives up a decision.
     """
-    x = clipped(np.asarray(log_ratios, float)[np.isfinite(log_ratios)])
-    n = len(x)
+    n = interval.n_rounds
     if n >= cap:
         return 0.0
     if n < 2:
         return 1.0
-    sd, mean = float(x.std(ddof=1)), float(x.mean())
+    sd, mean = interval.clipped_sd, interval.clipped_mean
     if sd == 0:
         return 1.0
     alpha = (1.0 - confidence) / 2
