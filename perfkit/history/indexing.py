@@ -2,8 +2,9 @@
 
 `index_now` indexes in this process. `start_indexing` forks a child that indexes while the
 caller goes on (``perfkit run`` prints its summary meanwhile; the child imports SQLAlchemy,
-neither needs scipy.stats), and `PendingIndex.wait` reaps it. Either way a failure never fails the run (the run directory is the source of truth):
-it comes back as one line saying why, which the caller prints. Without `os.fork` the
+neither needs scipy.stats), and `PendingIndex.wait` reaps it. Either way a failure never
+fails the run (the run directory is the source of truth): it comes back as one line saying
+why, which the caller prints. Without `os.fork` the
 indexing happens in `start_indexing` itself. `fork_indexer` forks the child before the run
 starts instead, so that its imports overlap the parent's start on the other core.
 """
@@ -15,6 +16,7 @@ import select
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,21 +76,41 @@ def start_indexing(path: Path, db: str | None = None) -> PendingIndex:
     """Index the run at `path` in a forked child; `PendingIndex.wait` gives the outcome."""
     if not hasattr(os, "fork"):
         return PendingIndex(message=index_now(path, db))
+    pid, read_fd = _fork(lambda write_fd: _index_and_say(path, db, write_fd))
+    return PendingIndex(pid=pid, read_fd=read_fd)
+
+
+def _fork(work: Callable[[int], None], ignore_stop_signals: bool = False) -> tuple[int, int]:
+    """Fork a child that runs ``work(write_fd)`` and ends without cleanup (status 1 on any
+    exception, Ctrl-C included: the parent says the status); returns (pid, read end of the
+    child's message pipe). With `ignore_stop_signals` the child ignores SIGINT and SIGTERM,
+    blocked over the fork so that none lands before its handlers are set."""
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # nothing buffered is written twice
     read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: index, say why it failed if it did, and end without cleanup
+    stop = {signal.SIGINT, signal.SIGTERM}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop) if ignore_stop_signals else None
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0 and mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if pid == 0:
         code = 0
         try:
+            if mask is not None:
+                for signum in stop:
+                    signal.signal(signum, signal.SIG_IGN)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             os.close(read_fd)
-            _index_and_say(path, db, write_fd)
-        except BaseException:  # Ctrl-C or anything: the parent says the status
+            work(write_fd)
+        except BaseException:
             code = 1
         finally:
             os._exit(code)
     os.close(write_fd)
-    return PendingIndex(pid=pid, read_fd=read_fd)
+    return pid, read_fd
 
 
 def _index_and_say(path: Path, db: str | None, write_fd: int) -> None:
@@ -142,37 +164,18 @@ def fork_indexer(db: str | None = None) -> IndexChild | None:
     """
     if not hasattr(os, "fork"):
         return None
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()  # nothing buffered is written twice
     path_read, path_write = os.pipe()
-    read_fd, write_fd = os.pipe()
-    # Ctrl-C blocked over the fork: none lands in the child before its own handlers are set.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    pid = -1
-    try:
-        pid = os.fork()
-    finally:
-        if pid != 0:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    if pid == 0:
-        code = 0
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            os.close(path_write)
-            os.close(read_fd)
-            _preload()
-            with os.fdopen(path_read, "rb") as pipe:
-                path = pipe.read()
-            if path:  # else the parent closed the pipe (or ended): nothing to index
-                _index_and_say(Path(os.fsdecode(path)), db, write_fd)
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
+
+    def work(write_fd: int) -> None:
+        os.close(path_write)
+        _preload()
+        with os.fdopen(path_read, "rb") as pipe:
+            path = pipe.read()
+        if path:  # else the parent closed the pipe (or ended): nothing to index
+            _index_and_say(Path(os.fsdecode(path)), db, write_fd)
+
+    pid, read_fd = _fork(work, ignore_stop_signals=True)
     os.close(path_read)
-    os.close(write_fd)
     return IndexChild(pid=pid, path_fd=path_write, read_fd=read_fd)
 
 
