@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from perfkit.errors import PerfkitError
+from perfkit.rundir.writer import atomic_write_json
 from perfkit.selfbench.detect import holding
 
 RELEASES = ("3.3.7", "3.4.1")
@@ -100,7 +101,8 @@ def review(
     done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):  # 1: a regression, a verdict like any other
-        raise PerfkitError(f"perfkit run failed: {done.stderr.strip()[-300:]}")
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise PerfkitError(f"perfkit run ({plan}) failed: {last}")
     dirs = [line for line in done.stdout.splitlines() if line and Path(line).is_dir()]
     if not dirs:
         raise PerfkitError(f"perfkit run named no run directory: {done.stdout.strip()[-300:]}")
@@ -246,9 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(summarise(reviews)))
     if args.json is not None:
-        part = args.json.with_name(args.json.name + ".part")
-        part.write_text(json.dumps([asdict(r) for r in reviews], indent=2), encoding="utf-8")
-        os.replace(part, args.json)
+        try:
+            atomic_write_json(args.json, [asdict(r) for r in reviews])
+        except OSError as exc:  # the table above holds the same
+            raise PerfkitError(f"--json {args.json}: {exc.strerror or exc}") from None
     return 0
 
 
