@@ -44,13 +44,19 @@ OPTIONS = {**asdict(DEFAULT_PLAN), "samples": 1, "warmups": 0, "min_sample_secon
 
 
 def start(
-    args: list[str], env: dict[str, str] | None, request: bytes | None
+    args: list[str], env: dict[str, str] | None, request: bytes | None, cwd: Path
 ) -> tuple[float, float]:
     """CPU and wall seconds of one child: to its reply line when given a request (then its
-    stdin closes and it exits), else to its exit."""
+    stdin closes and it exits), else to its exit. `cwd`: not a checkout of perfkit, whose
+    package ``-m`` would import before the one on PYTHONPATH."""
     began = time.perf_counter()
     proc = subprocess.Popen(
-        args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        args,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd,
     )
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     line = b""
@@ -97,7 +103,7 @@ def kinds(
         "worker": ([python, "-m", WORKER_MODULE], None, line),
     }
     if before is not None:
-        env = {**os.environ, "PYTHONPATH": str(before)}
+        env = {**os.environ, "PYTHONPATH": str(before.resolve())}
         found["worker (--before)"] = ([python, "-m", WORKER_MODULE], env, line)
     return found
 
@@ -138,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(args.starts):
             order = list(todo) if i % 2 == 0 else list(todo)[::-1]
             for name in order:
-                seconds = start(*todo[name])
+                seconds = start(*todo[name], cwd=Path(work))
                 cpu[name].append(seconds[0])
                 wall[name].append(seconds[1])
     print(f"worker start-up, median of {args.starts} starts each, alternating (ms)")
