@@ -12,7 +12,6 @@ import importlib.util
 import inspect
 import itertools
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -128,6 +127,8 @@ def benchmark(
 
 
 def _user_frame(exc: BaseException, path: str | None) -> str:
+    import traceback  # a suite that fails to import is rare; every worker start is not
+
     frames = traceback.extract_tb(exc.__traceback__)
     for frame in reversed(frames):
         if path is None or Path(frame.filename).resolve() == Path(path).resolve():

@@ -1,9 +1,9 @@
 """The worker: one fresh process runs one pass of one benchmark of one target.
 
 It reads one `WorkerRequest` (a JSON line) on stdin and writes one `WorkerReply` line on
-its own copy of stdout (both defined in `perfkit.rundir.schema`; the benchmark's prints go
-to stderr), then waits for stdin to close before it exits, so the parent can list what it
-leaves behind. Nothing of the parent's state leaks in: the target's path is put first on
+its own copy of stdout (both defined in `perfkit.rundir.schema`; the benchmark's prints
+go to stderr), then waits for stdin to close before it exits, so the parent can list what
+it leaves behind. Nothing of the parent's state leaks in: the target's path is put first on
 sys.path, then the suite is loaded.
 
 A timing request with option ``stream`` (ping-pong) talks more: after calibration a
@@ -17,7 +17,6 @@ import importlib
 import json
 import os
 import sys
-import traceback
 from dataclasses import replace
 from typing import Any
 
@@ -46,6 +45,8 @@ def _is_harness(filename: str) -> bool:
 
 
 def _where(exc: BaseException) -> str:
+    import traceback  # only a failing benchmark needs it, not every worker start
+
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _is_harness(f.filename)]
     if not frames:
         return ""

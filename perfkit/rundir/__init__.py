@@ -3,8 +3,10 @@
 Rooms: `schema` (file names, columns, typed run.json and worker messages, version),
 `ids` (case ids and file names), `writer` (atomic writes, `RunWriter`), `reader`
 (`load_run` -> `Run`, integrity checks; the only pandas user), `refs` (run references
-and baseline/current sides). Importing this package does not import pandas: `Run` and
-`load_run` load on first use, so the worker side can use the schema.
+and baseline/current sides). Importing this package imports none of the rooms: each name
+below loads its room on first use (``from perfkit.rundir import X`` as before), so a worker
+process, which needs only `ids` and `schema`, is not charged for `writer` (tempfile, shutil,
+csv), `refs` or pandas.
 """
 
 from __future__ import annotations
@@ -13,40 +15,72 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from perfkit.errors import RunDirError
-from perfkit.rundir.ids import case_id, format_params, safe_filename, split_case_id, valid_label
-from perfkit.rundir.refs import DEFAULT_RUNS_DIR, resolve_run_path, run_dirs, split_run_ref
-from perfkit.rundir.schema import (
-    COLUMNS,
-    FAILURE_KINDS,
-    FAILURES_CSV,
-    INT_COLUMNS,
-    MEMORY_CSV,
-    MEMORY_SITES_CSV,
-    MEMORY_SUMMARY_CSV,
-    MONITOR_CSV,
-    PROFILES_CSV,
-    PROFILES_DIR,
-    RUN_JSON,
-    SAMPLES_CSV,
-    SCHEMA_VERSION,
-    BudgetRecord,
-    CaseRecord,
-    InterpreterInfo,
-    RunInfo,
-    TargetInfo,
-)
-from perfkit.rundir.writer import (
-    _UMASK,
-    RunWriter,
-    atomic_write_json,
-    atomic_write_text,
-    new_run_id,
-)
 
 if TYPE_CHECKING:
+    from perfkit.rundir.ids import (
+        case_id,
+        format_params,
+        safe_filename,
+        split_case_id,
+        valid_label,
+    )
     from perfkit.rundir.reader import Run, load_run
+    from perfkit.rundir.refs import DEFAULT_RUNS_DIR, resolve_run_path, run_dirs, split_run_ref
+    from perfkit.rundir.schema import (
+        COLUMNS,
+        FAILURE_KINDS,
+        FAILURES_CSV,
+        INT_COLUMNS,
+        MEMORY_CSV,
+        MEMORY_SITES_CSV,
+        MEMORY_SUMMARY_CSV,
+        MONITOR_CSV,
+        PROFILES_CSV,
+        PROFILES_DIR,
+        RUN_JSON,
+        SAMPLES_CSV,
+        SCHEMA_VERSION,
+        BudgetRecord,
+        CaseRecord,
+        InterpreterInfo,
+        RunInfo,
+        TargetInfo,
+    )
+    from perfkit.rundir.writer import (
+        _UMASK,
+        RunWriter,
+        atomic_write_json,
+        atomic_write_text,
+        new_run_id,
+    )
 
-_LAZY = {"Run": "perfkit.rundir.reader", "load_run": "perfkit.rundir.reader"}
+_ROOMS = {
+    "ids": ("case_id", "format_params", "safe_filename", "split_case_id", "valid_label"),
+    "reader": ("Run", "load_run"),
+    "refs": ("DEFAULT_RUNS_DIR", "resolve_run_path", "run_dirs", "split_run_ref"),
+    "schema": (
+        "COLUMNS",
+        "FAILURE_KINDS",
+        "FAILURES_CSV",
+        "INT_COLUMNS",
+        "MEMORY_CSV",
+        "MEMORY_SITES_CSV",
+        "MEMORY_SUMMARY_CSV",
+        "MONITOR_CSV",
+        "PROFILES_CSV",
+        "PROFILES_DIR",
+        "RUN_JSON",
+        "SAMPLES_CSV",
+        "SCHEMA_VERSION",
+        "BudgetRecord",
+        "CaseRecord",
+        "InterpreterInfo",
+        "RunInfo",
+        "TargetInfo",
+    ),
+    "writer": ("_UMASK", "RunWriter", "atomic_write_json", "atomic_write_text", "new_run_id"),
+}
+_LAZY = {name: f"perfkit.rundir.{room}" for room, names in _ROOMS.items() for name in names}
 
 __all__ = [
     "COLUMNS",
@@ -90,4 +124,10 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _ROOMS:  # `perfkit.rundir.writer` before anything imported it
+        return importlib.import_module(f"perfkit.rundir.{name}")
     raise AttributeError(f"module 'perfkit.rundir' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_ROOMS})
