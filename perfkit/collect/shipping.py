@@ -29,6 +29,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent  # .../perfkit
 # Relative to the perfkit package. `perfkit/__init__.py` itself is stdlib-only at import
 # (its pandas-backed names load lazily), so the suite's ``import perfkit`` gets the real
 # ``benchmark`` decorator and `perfkit.monitor`; the lazy analysis names are absent there.
+# A worker imports only `ids` and `messages` of `perfkit.rundir`; its other stdlib rooms are
+# shipped too, so that every name of ``from perfkit.rundir import ...`` but the pandas-backed
+# `load_run` and `Run` resolves there as well.
 WORKER_MODULES = (
     "__init__.py",
     "errors.py",
@@ -37,6 +40,7 @@ WORKER_MODULES = (
     "config/__init__.py",
     "rundir/__init__.py",
     "rundir/ids.py",
+    "rundir/messages.py",
     "rundir/refs.py",
     "rundir/schema.py",
     "rundir/writer.py",

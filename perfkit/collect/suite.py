@@ -20,7 +20,7 @@ from typing import Any
 
 from perfkit.errors import SuiteError
 from perfkit.rundir.ids import case_id, format_params, match_params
-from perfkit.rundir.schema import CaseRecord
+from perfkit.rundir.messages import CaseRecord
 from perfkit.units import parse_bytes, parse_seconds
 
 

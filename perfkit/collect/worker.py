@@ -1,7 +1,7 @@
 """The worker: one fresh process runs one pass of one benchmark of one target.
 
 It reads one `WorkerRequest` (a JSON line) on stdin and writes one `WorkerReply` line on
-its own copy of stdout (both defined in `perfkit.rundir.schema`; the benchmark's prints
+its own copy of stdout (both defined in `perfkit.rundir.messages`; the benchmark's prints
 go to stderr), then waits for stdin to close before it exits, so the parent can list what
 it leaves behind. Nothing of the parent's state leaks in: the target's path is put first on
 sys.path, then the suite is loaded.
@@ -20,7 +20,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from perfkit.rundir.schema import WorkerReply, WorkerRequest
+from perfkit.rundir.messages import WorkerReply, WorkerRequest
 
 PASSES = {
     "time": "perfkit.collect.timing:measure",
