@@ -31,9 +31,8 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from perfkit.collect import profiling
+from perfkit.collect import option, profiling
 from perfkit.collect import rss as memory_sampler
-from perfkit.config import DEFAULT_PLAN
 
 # Fewer points than this cannot give a slope with a confidence interval worth reading.
 MIN_GROWTH_CALLS = 5
@@ -188,12 +187,11 @@ def growth_series(
 
 def measure(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
     """Baseline, peak and growth of one body in this worker (see the module docstring)."""
-    plan = DEFAULT_PLAN
-    wanted_calls = max(1, int(options.get("memory_calls", plan.memory_calls)))
-    peak_calls = max(1, int(options.get("memory_peak_calls", plan.memory_peak_calls)))
-    warmup_calls = int(options.get("memory_warmup_calls", plan.memory_warmup_calls))
-    interval = float(options.get("memory_interval_seconds", plan.memory_interval_seconds))
-    worker_seconds = float(options.get("memory_worker_seconds", plan.memory_worker_seconds))
+    wanted_calls = max(1, int(option(options, "memory_calls")))
+    peak_calls = max(1, int(option(options, "memory_peak_calls")))
+    warmup_calls = int(option(options, "memory_warmup_calls"))
+    interval = float(option(options, "memory_interval_seconds"))
+    worker_seconds = float(option(options, "memory_worker_seconds"))
 
     memory_sampler.prepare(interval)
     gc.collect()

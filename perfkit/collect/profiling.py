@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from perfkit.collect import option
+
 _clock = time.perf_counter
 MAX_CALLS = 10**7
 
@@ -50,7 +52,7 @@ def profile(body: Callable[[], Any], options: dict[str, Any]) -> dict[str, Any]:
     covers exactly the reported number of calls. With ``profile_warm`` (the memory pass
     ran the body in this worker first) the unprofiled first call is skipped.
     """
-    min_seconds = float(options.get("profile_min_seconds", 0.2))
+    min_seconds = float(option(options, "profile_min_seconds"))
     path = Path(options["prof_path"])
     body_calls = 0
     if not options.get("profile_warm"):

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from perfkit.config import DEFAULT_PLAN
+from perfkit.collect import option
 
 _clock = time.perf_counter
 WARMING_PROBES = 4  # a probe timed again at most this often while it keeps halving
@@ -121,13 +121,13 @@ def measure(
     `gate`, every warm-up and sample waits for its `go`, and the ping-pong counts apply
     (``pingpong_samples`` samples of ``pingpong_min_sample_seconds``: more pairs, shorter).
     """
-    min_sample = float(options.get("min_sample_seconds", DEFAULT_PLAN.min_sample_seconds))
-    n_samples = int(options.get("samples", DEFAULT_PLAN.samples))
+    min_sample = float(option(options, "min_sample_seconds"))
+    n_samples = int(option(options, "samples"))
     if gate is not None:
         min_sample = float(options.get("pingpong_min_sample_seconds", min_sample))
         n_samples = int(options.get("pingpong_samples", n_samples))
-    n_warmups = int(options.get("warmups", DEFAULT_PLAN.warmups))
-    worker_seconds = float(options.get("worker_seconds", DEFAULT_PLAN.worker_seconds))
+    n_warmups = int(option(options, "warmups"))
+    worker_seconds = float(option(options, "worker_seconds"))
     loops, per_call, calls = calibrate(body, min_sample, first_call_limit=worker_seconds)
     sample_seconds = per_call * loops
     # Slow bodies: fewer samples rather than a run that never ends.
