@@ -29,6 +29,7 @@ HEAVY = (
     "hashlib",
     "traceback",
     "datetime",
+    "typing",  # annotations only: the worker side sets TYPE_CHECKING = False itself
     "pandas",
 )
 OPTIONS = {"samples": 1, "warmups": 0, "min_sample_seconds": 1e-4, "worker_seconds": 0.1}

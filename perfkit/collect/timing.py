@@ -21,9 +21,14 @@ import gc
 import itertools
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
 
 from perfkit.collect import option
+
+# typing is for the type checker only: importing it took ~3 ms of every worker's start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
+
 
 _clock = time.perf_counter
 WARMING_PROBES = 4  # a probe timed again at most this often while it keeps halving
@@ -99,17 +104,20 @@ def calibrate(
         loops = min(max_loops, max(loops * 2, int(loops * factor * 1.1) + 1))
 
 
-class Gate(Protocol):
-    """The parent's pacing of a ping-pong timing pass (`perfkit.collect.worker` makes one)."""
+if TYPE_CHECKING:  # a protocol for the type checker: `measure` only calls its methods
 
-    def ready(self, steps: int) -> None:
-        """Calibrated: `steps` warm-ups and samples follow, each one after `go`."""
+    class Gate(Protocol):
+        """The parent's pacing of a ping-pong timing pass (`perfkit.collect.worker` makes
+        one)."""
 
-    def go(self) -> None:
-        """Block until the parent lets the next step run."""
+        def ready(self, steps: int) -> None:
+            """Calibrated: `steps` warm-ups and samples follow, each one after `go`."""
 
-    def done(self, step: int) -> None:
-        """Step `step` (0-based) is over."""
+        def go(self) -> None:
+            """Block until the parent lets the next step run."""
+
+        def done(self, step: int) -> None:
+            """Step `step` (0-based) is over."""
 
 
 def measure(
