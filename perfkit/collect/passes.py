@@ -2,11 +2,13 @@
 
 Pure planning over the pass jobs `perfkit.collect.jobs.plan_jobs` made and over what the
 timing workers showed; no processes here (`perfkit.collect.measuring` runs the jobs).
-- Profiles where a culprit is wanted: a benchmark the adaptive plan stopped as unchanged
-  keeps one profile a side, the first (its top functions, call graph, icicle, `perfkit
-  view`; taken in the memory worker when there is one, `perfkit.collect.jobs.plan_jobs`).
-  The culprit CI over `MeasurePlan.profile_workers` workers a side is for the benchmarks that
-  changed or stayed undecided. The fixed plan decides nothing while measuring: it keeps all.
+- Profiles where a culprit is wanted: a benchmark the adaptive plan stopped as unchanged,
+  or as futile (no decision in reach by the cap: nothing found to explain, no culprit
+  named), keeps one profile a side, the first (its top functions, call graph, icicle,
+  `perfkit view`; taken in the memory worker when there is one, `plan_jobs`). The culprit CI over `MeasurePlan.profile_workers`
+  workers a side is for the benchmarks that changed or stopped undecided at a cap (a change
+  may yet pass the comparison's family step there). The fixed plan decides nothing while
+  measuring: it keeps all.
 - Longest first: the passes share every core, and a long job started last leaves the other
   cores idle at the end. A job's length is estimated from its benchmark's timing workers
   (their wall time, less their sampling, is the worker's start and the benchmark's setup) and
@@ -25,8 +27,8 @@ from perfkit.collect.jobs import Job
 from perfkit.config import MeasurePlan
 from perfkit.rundir.schema import StopRecord
 
-# The adaptive plan's stop reason after which one profiling worker a side is enough.
-UNCHANGED = "unchanged"
+# The adaptive plan's stop reasons after which one profiling worker a side is enough.
+ONE_PROFILE_REASONS = ("unchanged", "futile")
 # tracemalloc traces every allocation of the growth calls: they run this much slower.
 TRACED_SLOWDOWN = 2.0
 MIN_GROWTH_CALLS = 5  # perfkit.collect.memory.MIN_GROWTH_CALLS (the worker side stays apart)
@@ -91,7 +93,7 @@ def plan_passes(
             job.mode == "profile"
             and job.worker > 0
             and (stop := stops.get(job.case.id)) is not None
-            and stop.reason == UNCHANGED
+            and stop.reason in ONE_PROFILE_REASONS
         )
     ]
     # sorted() is stable: jobs of equal estimate keep the plan's order (its rounds).
