@@ -84,21 +84,24 @@ def review(
     before: Path | None = None,
 ) -> Review:
     """One whole `perfkit run` with profile and memory, timed from the outside; plan
-    "before" runs the perfkit of the checkout `before` (first on its PYTHONPATH, so its
-    workers too) with that version's defaults."""
+    "before" runs the perfkit of the checkout `before` (from that directory and first on
+    its PYTHONPATH, so its workers too) with that version's defaults."""
     from perfkit.analysis.comparison import compare
     from perfkit.rundir import load_run
 
-    runs = out / "runs" / plan.replace(" ", "")
-    cmd = [sys.executable, "-m", "perfkit", "run", str(suite), "--profile", "--memory"]
-    cmd += ["--target", f"baseline={base}", "--target", f"current={current}"]
+    runs = out.resolve() / "runs" / plan.replace(" ", "")
+    cmd = [sys.executable, "-m", "perfkit", "run", str(suite.resolve()), "--profile", "--memory"]
+    cmd += ["--target", f"baseline={base.resolve()}", "--target", f"current={current.resolve()}"]
     cmd += ["--out", str(runs), "--seed", str(seed), *PLANS[plan]]
-    env = None
+    env = cwd = None
     if plan == "before":
         assert before is not None
-        env = {**os.environ, "PYTHONPATH": str(before)}
+        # Run from the checkout itself: ``python -m`` puts the working directory ahead of
+        # PYTHONPATH, so started from today's checkout, today's perfkit (and workers) ran.
+        cwd = before.resolve()
+        env = {**os.environ, "PYTHONPATH": str(cwd)}
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=cwd)
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):  # 1: a regression, a verdict like any other
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
