@@ -1,8 +1,17 @@
-"""selfbench review's reading of two plans' verdicts: what contradicts, and its goal line."""
+"""selfbench review's reading of two plans' verdicts: what contradicts, its goal line, and
+each run's round spread."""
 
 from __future__ import annotations
 
-from perfkit.selfbench.review import Review, contradicts, summarise
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from perfkit.selfbench.review import Review, contradicts, round_spread, summarise
 
 
 def test_only_verdicts_that_cannot_both_hold_contradict() -> None:
@@ -37,3 +46,33 @@ def test_a_clash_between_two_anchors_is_not_held_against_the_adaptive_plan() -> 
     assert "contradiction: n: before regression vs fixed 24 unchanged" in "\n".join(lines)
     assert lines[-2].endswith("(goal <= 0.333; 0 of its verdicts contradicted): met")
     assert lines[-1].endswith("1 of its verdicts contradicted): MISSED")  # adaptive vs before
+
+
+def _run(samples: list[tuple[str, str, int, int, float]], pingpong: bool) -> Any:
+    """What `round_spread` reads of a loaded run: its targets, options and samples."""
+    frame = pd.DataFrame(samples, columns=["benchmark", "target", "worker", "sample", "seconds"])
+    frame = frame.assign(params="", loops=1)
+    info = SimpleNamespace(targets={"baseline": {}, "current": {}}, options={"pingpong": pingpong})
+    return SimpleNamespace(info=info, samples=frame)
+
+
+def test_the_round_spread_is_the_median_benchmarks_robust_deviation_of_round_ratios() -> None:
+    """Ratios per round of 1.00, 1.02, 0.98, 1.10, 1.01 (one wild round): the robust
+    deviation ignores the wild one; a benchmark's spread is read per round, as the rule does."""
+    ratios = [1.00, 1.02, 0.98, 1.10, 1.01]
+    logs = np.log(ratios)
+    expected = 1.4826 * float(np.median(np.abs(logs - np.median(logs))))
+    steps = []  # ping-pong: three side-by-side steps a round, all at the round's ratio
+    for worker, ratio in enumerate(ratios):
+        for k in range(3):
+            steps += [("a", "baseline", worker, k, 1.0), ("a", "current", worker, k, ratio)]
+    assert round_spread(_run(steps, pingpong=True)) == pytest.approx(expected)
+    workers = []  # no ping-pong: each worker's median, paired by round
+    for worker, ratio in enumerate(ratios):
+        for k, noise in enumerate((0.9, 1.0, 1.3)):  # medians 1.0 and ratio
+            workers += [
+                ("b", "baseline", worker, k, noise),
+                ("b", "current", worker, k, ratio * noise),
+            ]
+    assert round_spread(_run(workers, pingpong=False)) == pytest.approx(expected)
+    assert math.isnan(round_spread(_run(steps[:4], pingpong=True)))  # under three rounds

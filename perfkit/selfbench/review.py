@@ -11,26 +11,33 @@ verdicts agree. `--before DIR` adds the tool itself as it was (a checkout of an 
 run with its own defaults): the fixed plan of today's code has since gained profile and
 memory passes on both cores, so it is faster than the review the issue timed. Two verdicts on a benchmark contradict when one is a significant change
 and the other a change the opposite way, or "unchanged" beside a change past the threshold;
-"inconclusive" contradicts nothing (it says less). `--suite/--baseline/--current` review
-another suite the same way.
+"inconclusive" contradicts nothing (it says less). Each run's round spread (the median over
+its benchmarks of the robust deviation of the per-round log ratios) is shown beside its wall:
+the adaptive plan's rounds grow with its square, the fixed plan's do not, so a pair's ratio
+moves with the box. `--suite/--baseline/--current` review another suite the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfkit.errors import PerfkitError
 from perfkit.rundir.writer import atomic_write_json
 from perfkit.selfbench.detect import holding
+
+if TYPE_CHECKING:
+    from perfkit.rundir.reader import Run
 
 RELEASES = ("3.3.7", "3.4.1")
 SUITE = Path(__file__).with_name("_review_suite.py")
@@ -53,6 +60,7 @@ class Review:
     run_dir: str
     verdicts: dict[str, str]
     stops: dict[str, str]  # adaptive plan: why each benchmark stopped ("changed@12")
+    spread: float = math.nan  # median robust deviation of a benchmark's round log ratios
 
 
 def install(work: Path) -> tuple[Path, Path]:
@@ -111,7 +119,8 @@ def review(
         raise PerfkitError(f"perfkit run named no run directory: {done.stdout.strip()[-300:]}")
     run_dir = dirs[0]
     table = compare(run_dir).table
-    stops = load_run(run_dir).info.stops or {}
+    run = load_run(run_dir)
+    stops = run.info.stops or {}
     return Review(
         plan,
         trial,
@@ -119,7 +128,44 @@ def review(
         run_dir,
         {str(r["id"]): str(r["verdict"]) for _, r in table.iterrows()},
         {k: f"{s.reason}@{s.rounds}" for k, s in stops.items()},
+        round_spread(run),
     )
+
+
+def _with_spread(review: Review) -> Review:
+    """A review saved before the spread was recorded: read it from its run, if still there."""
+    if not math.isnan(review.spread) or not Path(review.run_dir, "run.json").is_file():
+        return review
+    from perfkit.rundir import load_run
+
+    return replace(review, spread=round_spread(load_run(review.run_dir)))
+
+
+def round_spread(run: Run) -> float:
+    """Median over the benchmarks of the robust deviation (1.4826 MAD) of the per-round log
+    ratios, current / baseline: ping-pong rounds pair their steps, other rounds compare the
+    two workers' medians (as the comparison does). NaN without two targets' rounds."""
+    import numpy as np
+
+    from perfkit.analysis.stats import stepwise_round_logs, worker_medians
+
+    labels = [t for t in run.info.targets if t in ("baseline", "current")]
+    if len(labels) != 2 or run.samples.empty:
+        return math.nan
+    if run.info.options.get("pingpong"):
+        logs = stepwise_round_logs(run.samples, "baseline", "current")
+    else:
+        medians = worker_medians(run.samples).pivot_table(
+            index=["id", "worker"], columns="target", values="median_seconds"
+        )
+        logs = np.log(medians["current"] / medians["baseline"]).rename("log_ratio")
+        logs = logs.dropna().reset_index()
+    deviations = [
+        1.4826 * float(np.median(np.abs(x - np.median(x))))
+        for _, x in logs.groupby("id")["log_ratio"]
+        if len(x) >= 3
+    ]
+    return float(np.median(deviations)) if deviations else math.nan
 
 
 def contradicts(a: str, b: str) -> bool:
@@ -133,7 +179,10 @@ def contradicts(a: str, b: str) -> bool:
 
 def summarise(reviews: list[Review]) -> list[str]:
     """The table's lines, then the verdicts side by side and the goal."""
-    lines = [f"{'plan':<10} {'runs':>4} {'median wall':>12} {'walls (s)':<28} decided verdicts"]
+    lines = [
+        f"{'plan':<10} {'runs':>4} {'median wall':>12} {'walls (s)':<28} "
+        f"{'round spread (%)':<28} decided verdicts"
+    ]
     walls: dict[str, float] = {}
     for plan in PLANS:
         mine = [r for r in reviews if r.plan == plan]
@@ -142,8 +191,9 @@ def summarise(reviews: list[Review]) -> list[str]:
         walls[plan] = statistics.median(r.wall_seconds for r in mine)
         decided = [sum(v != "inconclusive" for v in r.verdicts.values()) for r in mine]
         shown = " ".join(f"{r.wall_seconds:.1f}" for r in mine)
+        spreads = " ".join(f"{100 * r.spread:.1f}" for r in mine)
         lines.append(
-            f"{plan:<10} {len(mine):>4} {walls[plan]:>10.1f} s {shown:<28} "
+            f"{plan:<10} {len(mine):>4} {walls[plan]:>10.1f} s {shown:<28} {spreads:<28} "
             f"{'/'.join(map(str, decided))} of {len(mine[0].verdicts)}"
         )
     ids = sorted({k for r in reviews for k in r.verdicts})
@@ -218,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             earlier = [Review(**r) for r in json.loads(args.show.read_text(encoding="utf-8"))]
         except (OSError, ValueError, TypeError) as exc:
             raise PerfkitError(f"--show {args.show}: not a review JSON ({exc})") from None
-        print("\n".join(summarise(earlier)))
+        print("\n".join(summarise([_with_spread(r) for r in earlier])))
         return 0
     plans = [p.strip() for p in args.plans.split(",") if p.strip() and p.strip() != "before"]
     if args.before is not None:
