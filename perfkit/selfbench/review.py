@@ -118,8 +118,8 @@ def review(
     if not dirs:
         raise PerfkitError(f"perfkit run named no run directory: {done.stdout.strip()[-300:]}")
     run_dir = dirs[0]
-    table = compare(run_dir).table
     run = load_run(run_dir)
+    table = compare(run).table
     stops = run.info.stops or {}
     return Review(
         plan,
