@@ -63,6 +63,20 @@ class Review:
     spread: float = math.nan  # median robust deviation of a benchmark's round log ratios
 
 
+def work_directory(out: Path | None) -> Path:
+    """`--out`, else the one under TMPDIR that `review` and `startup` share (the releases are
+    installed there once); created."""
+    work = out or Path(os.environ.get("TMPDIR", "/tmp")) / "perfkit-selfbench-review"
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
+def check_before(before: Path) -> None:
+    """`--before` must be a checkout holding a perfkit package (PerfkitError: exit 2)."""
+    if not (before / "perfkit" / "__init__.py").is_file():
+        raise PerfkitError(f"--before {before}: no perfkit package there")
+
+
 def install(work: Path) -> tuple[Path, Path]:
     """Both releases, each in its own directory (kept: a second run installs nothing)."""
     dirs = []
@@ -272,16 +286,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     plans = [p.strip() for p in args.plans.split(",") if p.strip() and p.strip() != "before"]
     if args.before is not None:
-        if not (args.before / "perfkit" / "__init__.py").is_file():
-            raise PerfkitError(f"--before {args.before}: no perfkit package there")
+        check_before(args.before)
         plans.append("before")
     unknown = [p for p in plans if p not in PLANS]
     if unknown or not plans or args.trials < 1:
         raise PerfkitError("--plans takes adaptive and fixed 24; --trials at least 1")
     if (args.baseline is None) != (args.current is None):
         raise PerfkitError("--baseline and --current go together")
-    out = args.out or Path(os.environ.get("TMPDIR", "/tmp")) / "perfkit-selfbench-review"
-    out.mkdir(parents=True, exist_ok=True)
+    out = work_directory(args.out)
     if args.baseline is not None:
         base, current = args.baseline, args.current
     else:

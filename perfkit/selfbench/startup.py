@@ -29,7 +29,7 @@ from perfkit.collect.worker_call import WORKER_MODULE
 from perfkit.config import DEFAULT_PLAN
 from perfkit.errors import PerfkitError
 from perfkit.rundir.schema import WorkerRequest
-from perfkit.selfbench.review import install
+from perfkit.selfbench.review import check_before, install, work_directory
 
 SUITE = """import perfkit
 import {library}
@@ -124,13 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.starts < 1:
         raise PerfkitError("--starts must be at least 1")
-    if args.before is not None and not (args.before / "perfkit" / "__init__.py").is_file():
-        raise PerfkitError(f"--before {args.before}: no perfkit package there")
+    if args.before is not None:
+        check_before(args.before)
     path = args.path
     if path is None and args.library == "markdown":
-        out = args.out or Path(os.environ.get("TMPDIR", "/tmp")) / "perfkit-selfbench-review"
-        out.mkdir(parents=True, exist_ok=True)
-        path = install(out)[1].resolve()
+        path = install(work_directory(args.out))[1].resolve()
     # As `perfkit run` does: workers import compiled perfkit, not its sources.
     compile_package()
     if args.before is not None:
