@@ -106,13 +106,17 @@ def _half_width(n: int, sd: float, alpha: float, design_rounds: int) -> float:
     return sd * math.sqrt(2 * spread / (n * n * rho2) * math.log(math.sqrt(spread) / alpha))
 
 
+def _t_widening(n: int, alpha: float) -> float:
+    """Student-t over normal quantile at level alpha for `n` rounds: a deviation estimated
+    from few rounds is often too small. One formula for the boundary and its prediction."""
+    return float(stdtrit(n - 1, 1 - alpha / 2) / ndtri(1 - alpha / 2))
+
+
 def _mean_sequence(x: np.ndarray, alpha: float, design_rounds: int) -> tuple[float, float, float]:
     """(low, high, e-value at 0) of the clipped mean at level alpha."""
     n = len(x)
     mean = float(x.mean())
-    # Student-t widening: a deviation estimated from few rounds is often too small.
-    widen = float(stdtrit(n - 1, 1 - alpha / 2) / ndtri(1 - alpha / 2))
-    sd = float(x.std(ddof=1)) * widen
+    sd = float(x.std(ddof=1)) * _t_widening(n, alpha)
     rho2 = _rho_squared(1 - alpha, design_rounds)
     spread = n * rho2 + 1
     if sd == 0:
@@ -236,8 +240,7 @@ def decision_chance(
     if sd == 0:
         return 1.0
     alpha = (1.0 - confidence) / 2
-    widen = float(stdtrit(cap - 1, 1 - alpha / 2) / ndtri(1 - alpha / 2))
-    half = _half_width(cap, sd * widen, alpha, design_rounds)
+    half = _half_width(cap, sd * _t_widening(cap, alpha), alpha, design_rounds)
     left = (cap - n) / cap
     spread = math.sqrt(sd * sd * (cap - n) / (cap * cap) + sd * sd / n * left * left)
     changed = (1 - _normal_cdf((half - mean) / spread)) + _normal_cdf((-half - mean) / spread)
