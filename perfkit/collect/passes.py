@@ -5,10 +5,10 @@ timing workers showed; no processes here (`perfkit.collect.measuring` runs the j
 - Profiles where a culprit is wanted: a benchmark the adaptive plan stopped as unchanged,
   or as futile (no decision in reach by the cap: nothing found to explain, no culprit
   named), keeps one profile a side, the first (its top functions, call graph, icicle,
-  `perfkit view`; taken in the memory worker when there is one, `plan_jobs`). The culprit CI over `MeasurePlan.profile_workers`
-  workers a side is for the benchmarks that changed or stopped undecided at a cap (a change
-  may yet pass the comparison's family step there). The fixed plan decides nothing while
-  measuring: it keeps all.
+  `perfkit view`; taken in the memory worker when there is one, `plan_jobs`). The culprit
+  CI over `MeasurePlan.profile_workers` workers a side is for the benchmarks that changed or
+  stopped undecided at a cap (a change may yet pass the comparison's family step there).
+  The fixed plan decides nothing while measuring: it keeps all.
 - Longest first: the passes share every core, and a long job started last leaves the other
   cores idle at the end. A job's length is estimated from its benchmark's timing workers
   (their wall time, less their sampling, is the worker's start and the benchmark's setup) and

@@ -4,9 +4,9 @@
 caller goes on (``perfkit run`` prints its summary meanwhile; the child imports SQLAlchemy,
 neither needs scipy.stats), and `PendingIndex.wait` reaps it. Either way a failure never
 fails the run (the run directory is the source of truth): it comes back as one line saying
-why, which the caller prints. Without `os.fork` the
-indexing happens in `start_indexing` itself. `fork_indexer` forks the child before the run
-starts instead, so that its imports overlap the parent's start on the other core.
+why, which the caller prints. Without `os.fork` the indexing happens in `start_indexing`
+itself. `fork_indexer` forks the child before the run starts instead, so that its imports
+overlap the parent's start on the other core. Both fork through `_fork`.
 """
 
 from __future__ import annotations

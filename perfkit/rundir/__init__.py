@@ -1,12 +1,13 @@
 """The run directory: the contract between collectors and everything else.
 
-Rooms: `schema` (file names, columns, typed run.json and worker messages, version),
-`ids` (case ids and file names), `writer` (atomic writes, `RunWriter`), `reader`
-(`load_run` -> `Run`, integrity checks; the only pandas user), `refs` (run references
-and baseline/current sides). Importing this package imports none of the rooms: each name
-below loads its room on first use (``from perfkit.rundir import X`` as before), so a worker
-process, which needs only `ids` and `schema`, is not charged for `writer` (tempfile, shutil,
-csv), `refs` or pandas.
+Rooms: `schema` (file names, columns, typed run.json records, version; it re-exports the
+worker messages), `messages` (the worker's request and reply and `CaseRecord`), `ids` (case
+ids and file names), `writer` (atomic writes, `RunWriter`), `reader` (`load_run` -> `Run`,
+integrity checks; the only pandas user), `refs` (run references and baseline/current
+sides). Importing this package imports none of the rooms: each name below loads its room
+on first use (``from perfkit.rundir import X`` as before), so a worker process, which needs
+only `ids` and `messages`, is not charged for `schema`, `writer` (tempfile, shutil, csv),
+`refs` or pandas.
 """
 
 from __future__ import annotations
