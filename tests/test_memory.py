@@ -26,6 +26,7 @@ from perfkit.analysis.memory import (
     growth_text,
     is_leak,
     memory_summary,
+    theil_sen,
 )
 from perfkit.collect import memory as collect_memory
 from perfkit.collect import rss as memory_sampler
@@ -72,6 +73,34 @@ def test_steady_growth_below_the_floor_is_not_a_leak() -> None:
     assert growth.ci_low == pytest.approx(4 * KB)
     assert not is_leak(growth, FLOOR)
     assert "below the 16.4 KB leak floor" in growth_text(growth, False, FLOOR)
+
+
+def test_theil_sen_is_scipys_bit_for_bit() -> None:
+    # Random series with and without ties (repeated x, page-sized y steps), three levels.
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    checked = 0
+    for trial in range(600):
+        n = int(rng.integers(3, 25))
+        x = np.arange(n, dtype=float) if trial % 3 else rng.integers(0, 6, n).astype(float)
+        if len(np.unique(x)) < 2:
+            continue
+        if trial % 2:
+            y = np.round(rng.normal(0, 1000, n) + rng.choice([0, 50, 3000]) * x)
+        else:
+            y = rng.integers(0, 4, n) * 4096.0
+        for confidence in (0.9, 0.95, 0.99):
+            with np.errstate(invalid="ignore"):
+                want = stats.theilslopes(y, x, alpha=confidence)
+            got = theil_sen(x, y, confidence)
+            expected = (want.slope, want.low_slope, want.high_slope)
+            assert all(
+                a == b or (math.isnan(a) and math.isnan(b))
+                for a, b in zip(got, map(float, expected), strict=True)
+            ), (x, y, confidence, got, expected)
+            checked += 1
+    assert checked > 1000
 
 
 def test_too_few_points_give_no_verdict() -> None:

@@ -66,6 +66,36 @@ class Growth:
         return cls(math.nan, math.nan, math.nan, n_points)
 
 
+def _repeat_counts(values: np.ndarray) -> np.ndarray:
+    """How often each value that occurs more than once occurs (ties, for Sen's variance)."""
+    _, counts = np.unique(values, return_counts=True)
+    return counts[counts > 1]
+
+
+def theil_sen(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """(slope, low, high): the median of the pairwise slopes and Sen's (1968, eq. 2.6)
+    interval, as ``scipy.stats.theilslopes(y, x, alpha=confidence)`` computes them.
+
+    In numpy because importing scipy.stats took 0.3-1.1 s of every ``--memory`` run's
+    summary on this 2-core box, after the last worker, for this one function
+    (tests/test_memory.py checks it against scipy, bit for bit)."""
+    from statistics import NormalDist
+
+    dx = x[:, None] - x
+    dy = y[:, None] - y
+    slopes = np.sort(dy[dx > 0] / dx[dx > 0])
+    z = NormalDist().inv_cdf((1.0 - confidence) / 2 if confidence > 0.5 else confidence / 2)
+    n, nt = len(y), len(slopes)
+    ties = [c * (c - 1) * (2 * c + 5) for c in (*_repeat_counts(x), *_repeat_counts(y))]
+    variance = (n * (n - 1) * (2 * n + 5) - sum(ties)) / 18.0
+    if not variance >= 0:  # ties everywhere: scipy's sqrt gives NaN, and so no interval
+        return float(np.median(slopes)), math.nan, math.nan
+    sigma = math.sqrt(variance)
+    upper = min(int(np.round((nt - z * sigma) / 2.0)), nt - 1)
+    lower = max(int(np.round((nt + z * sigma) / 2.0)) - 1, 0)
+    return float(np.median(slopes)), float(slopes[lower]), float(slopes[upper])
+
+
 def fit_growth(
     iterations: Any, values: Any, confidence: float = DEFAULT_STATS.confidence
 ) -> Growth:
@@ -76,15 +106,8 @@ def fit_growth(
     x, y = x[keep], y[keep]
     if len(x) < MIN_POINTS or len(np.unique(x)) < 2:
         return Growth.unknown(len(x))
-    from scipy import stats  # 0.3-0.45 s to import: a run without a memory pass never needs it
-
-    result = stats.theilslopes(y, x, alpha=confidence)
-    return Growth(
-        bytes_per_call=float(result.slope),
-        ci_low=float(result.low_slope),
-        ci_high=float(result.high_slope),
-        n_points=len(x),
-    )
+    slope, low, high = theil_sen(x, y, confidence)
+    return Growth(bytes_per_call=slope, ci_low=low, ci_high=high, n_points=len(x))
 
 
 def is_leak(growth: Growth, floor_bytes_per_call: float) -> bool:
