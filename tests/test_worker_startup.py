@@ -96,3 +96,27 @@ def test_rundir_loads_each_room_on_first_use_and_keeps_every_name() -> None:
     assert perfkit.rundir.writer.RunWriter is perfkit.rundir.RunWriter
     assert perfkit.rundir.schema.CaseRecord is perfkit.rundir.messages.CaseRecord
     _new_modules("import perfkit.rundir as r\nassert r.refs.RUN_JSON == 'run.json'")
+
+
+def test_a_memory_worker_leaves_ipython_out_but_a_suite_may_import_it() -> None:
+    """memory_profiler imports IPython for its magics when it can (~40-70 ms a memory
+    worker); the sampler hides it while memory_profiler loads, and only then."""
+    request = WorkerRequest(
+        mode="memory",
+        suite=str(SUITES / "basic_suite.py"),
+        name="sum_range",
+        params="n=100",
+        options={"memory_calls": 5, "memory_peak_calls": 1},
+    )
+    imported = _new_modules(
+        "from perfkit.collect.worker import handle\n"
+        "from perfkit.rundir.messages import WorkerRequest\n"
+        f"reply = handle(WorkerRequest.from_json({request.to_json()!r}))\n"
+        "assert reply.ok, reply.message\n"
+        "assert reply.result['summary']['peak_rss_bytes'] > 0\n"
+        "from perfkit.collect import rss\n"
+        "assert rss.memory_usage is not None  # memory_profiler's sampler, not the fallback"
+    )
+    assert "memory_profiler" in imported and "psutil" in imported
+    assert not [m for m in imported if m.split(".")[0] == "IPython"]
+    _new_modules("import perfkit.collect.rss\nimport IPython.core.magic\nimport IPython")
