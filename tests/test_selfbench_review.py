@@ -4,14 +4,16 @@ each run's round spread."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.runs import build_run
 
-from perfkit.selfbench.review import Review, contradicts, round_spread, summarise
+from perfkit.selfbench.review import Review, contradicts, round_spread, summarise, timing_evidence
 
 
 def test_only_verdicts_that_cannot_both_hold_contradict() -> None:
@@ -76,3 +78,32 @@ def test_the_round_spread_is_the_median_benchmarks_robust_deviation_of_round_rat
             ]
     assert round_spread(_run(workers, pingpong=False)) == pytest.approx(expected)
     assert math.isnan(round_spread(_run(steps[:4], pingpong=True)))  # under three rounds
+
+
+def _timed_run(out: Path, per_call: dict[str, tuple[int, float]]) -> str:
+    """A real run directory: benchmark n on two targets at (loops, seconds per call)."""
+    rows = [
+        {"benchmark": "n", "params": "", "target": target, "worker": w, "sample": k,
+         "loops": loops, "seconds": seconds}
+        for target, (loops, seconds) in per_call.items()
+        for w in range(3)
+        for k in range(4)
+    ]  # fmt: skip
+    return str(build_run(out, ("baseline", "current"), samples=rows))
+
+
+def test_a_contradiction_shows_each_plans_loops_and_time_per_call(tmp_path: Path) -> None:
+    """Before's cold calls (one loop a sample on one side) beside the adaptive plan's."""
+    cold = _timed_run(tmp_path / "b", {"baseline": (161, 140e-6), "current": (1, 240e-6)})
+    warm = _timed_run(tmp_path / "a", {"baseline": (8, 150e-6), "current": (8, 149e-6)})
+    before = Review("before", 0, 240.0, cold, {"n": "regression"}, {})
+    quick = Review("adaptive", 0, 60.0, warm, {"n": "unchanged"}, {})
+    assert timing_evidence([quick, before], "n") == [
+        "adaptive  loops per sample 8 | 8, per call 150 µs | 149 µs",
+        "before    loops per sample 161 | 1, per call 140 µs | 240 µs",
+    ]
+    text = "\n".join(summarise([quick, before]))
+    assert "contradiction: n: adaptive unchanged vs before regression" in text
+    assert "before    loops per sample 161 | 1" in text
+    gone = Review("before", 1, 240.0, str(tmp_path / "deleted"), {"n": "regression"}, {})
+    assert timing_evidence([gone], "n") == []  # runs no longer on disk are skipped

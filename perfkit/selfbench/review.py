@@ -7,14 +7,18 @@ use (a package registry must be reachable then). Each trial runs `perfkit run --
 --memory` once per plan, back to back, the order alternating between trials so that the
 machine's drift hits both plans alike. Prints each run's wall time as a user sees it (the
 whole command), the adaptive plan's median against the fixed plan's, and whether the
-verdicts agree. `--before DIR` adds the tool itself as it was (a checkout of an older perfkit,
-run with its own defaults): the fixed plan of today's code has since gained profile and
-memory passes on both cores, so it is faster than the review the issue timed. Two verdicts on a benchmark contradict when one is a significant change
-and the other a change the opposite way, or "unchanged" beside a change past the threshold;
-"inconclusive" contradicts nothing (it says less). Each run's round spread (the median over
-its benchmarks of the robust deviation of the per-round log ratios) is shown beside its wall:
-the adaptive plan's rounds grow with its square, the fixed plan's do not, so a pair's ratio
-moves with the box. `--suite/--baseline/--current` review another suite the same way.
+verdicts agree. `--before DIR` adds the tool itself as it was (a checkout of an older
+perfkit, run with its own defaults): the fixed plan of today's code has since gained profile
+and memory passes on both cores, so it is faster than the review the issue timed. Two
+verdicts on a benchmark contradict when one is a significant change and the other a change
+the opposite way, or "unchanged" beside a change past the threshold; "inconclusive"
+contradicts nothing (it says less). Under each contradiction come every plan's loop count per
+sample and time per call on each side, the facts that tell which plan measured wrong (perfkit
+before its warm calibration timed Markdown 3.4's first calls). Each run's round spread (the
+median over its benchmarks of the robust deviation of the per-round log ratios) is shown
+beside its wall: the adaptive plan's rounds grow with its square, the fixed plan's do not,
+so a pair's ratio moves with the box. `--suite/--baseline/--current` review another suite
+the same way.
 """
 
 from __future__ import annotations
@@ -191,6 +195,40 @@ def contradicts(a: str, b: str) -> bool:
     )
 
 
+def timing_evidence(reviews: list[Review], bid: str) -> list[str]:
+    """Per plan, the loop count each side's samples were taken at and the time per call:
+    what to read before believing either side of a contradiction (a side sampled one cold
+    call at a time is slow for it; README, "calibration"). Runs no longer on disk are
+    skipped."""
+    from perfkit.analysis.stats import with_ids
+    from perfkit.render.format import format_seconds
+    from perfkit.rundir import load_run
+
+    lines = []
+    for plan in PLANS:
+        figures: dict[str, list[tuple[float, float]]] = {"baseline": [], "current": []}
+        for review in (r for r in reviews if r.plan == plan):
+            if not Path(review.run_dir, "run.json").is_file():
+                continue
+            samples = load_run(review.run_dir).samples
+            if samples.empty:
+                continue
+            mine = with_ids(samples)
+            for target, rows in mine[mine["id"] == bid].groupby("target"):
+                if target in figures:
+                    figures[str(target)].append(
+                        (float(rows["loops"].median()), float(rows["seconds"].median()))
+                    )
+        if not all(figures.values()):
+            continue
+        loops = " | ".join(f"{statistics.median(f[0] for f in figures[t]):g}" for t in figures)
+        per_call = " | ".join(
+            format_seconds(statistics.median(f[1] for f in figures[t])) for t in figures
+        )
+        lines.append(f"{plan:<9} loops per sample {loops}, per call {per_call}")
+    return lines
+
+
 def summarise(reviews: list[Review]) -> list[str]:
     """The table's lines, then the verdicts side by side and the goal."""
     lines = [
@@ -237,6 +275,9 @@ def summarise(reviews: list[Review]) -> list[str]:
         lines.append(
             f"  contradiction: {bid}: {pa} {va} vs {pb} {vb}" + (f" ({n}x)" if n > 1 else "")
         )
+    for bid in sorted({c[0] for c in clashes}):
+        lines.append(f"    {bid}, medians over each plan's runs (baseline | current):")
+        lines += [f"      {line}" for line in timing_evidence(reviews, bid)]
     for anchor in ("fixed 24", "before"):
         if {"adaptive", anchor} <= walls.keys():
             share = walls["adaptive"] / walls[anchor]
