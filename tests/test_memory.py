@@ -9,6 +9,7 @@ import collections
 import math
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -101,6 +102,16 @@ def test_theil_sen_is_scipys_bit_for_bit() -> None:
             ), (x, y, confidence, got, expected)
             checked += 1
     assert checked > 1000
+
+
+def test_a_growth_fit_at_the_default_level_imports_no_scipy() -> None:
+    code = (
+        "import sys; from perfkit.analysis.memory import fit_growth; "
+        "g = fit_growth([1, 2, 3, 4, 5], [0, 10, 25, 30, 41]); assert g.ci_low < g.ci_high; "
+        "print(sorted(m for m in ('scipy.special', 'scipy.stats') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]"]
 
 
 def test_too_few_points_give_no_verdict() -> None:

@@ -302,6 +302,8 @@ def test_the_default_levels_t_quantiles_are_scipys_without_importing_it() -> Non
                    (500, quantiles.TABLE_Q), (9, 0.975), (9, 0.995)]:  # fmt: skip
         assert quantiles.stdtrit(dof, q) == float(special.stdtrit(dof, q))
     assert quantiles.ndtri(0.975) == float(special.ndtri(0.975))
+    for q, value in quantiles.NDTRI_TABLE.items():
+        assert value == float(special.ndtri(q))
     code = (
         "import sys; from perfkit.collect.sequential import confidence_sequence as c; "
         "c([0.01, -0.02, 0.0] * 40); print('scipy.special' in sys.modules)"

@@ -79,21 +79,22 @@ def theil_sen(x: np.ndarray, y: np.ndarray, confidence: float) -> tuple[float, f
     In numpy because importing scipy.stats took 0.3-1.1 s of every ``--memory`` run's
     summary on this 2-core box, after the last worker, for this one function
     (tests/test_memory.py checks it against scipy, bit for bit)."""
-    from statistics import NormalDist
+    from perfkit.collect.quantiles import ndtri
 
     dx = x[:, None] - x
     dy = y[:, None] - y
     slopes = np.sort(dy[dx > 0] / dx[dx > 0])
-    z = NormalDist().inv_cdf((1.0 - confidence) / 2 if confidence > 0.5 else confidence / 2)
+    slope = float(np.median(slopes))
+    z = ndtri((1.0 - confidence) / 2 if confidence > 0.5 else confidence / 2)
     n, nt = len(y), len(slopes)
     ties = [c * (c - 1) * (2 * c + 5) for c in (*_repeat_counts(x), *_repeat_counts(y))]
     variance = (n * (n - 1) * (2 * n + 5) - sum(ties)) / 18.0
     if not variance >= 0:  # ties everywhere: scipy's sqrt gives NaN, and so no interval
-        return float(np.median(slopes)), math.nan, math.nan
+        return slope, math.nan, math.nan
     sigma = math.sqrt(variance)
     upper = min(int(np.round((nt - z * sigma) / 2.0)), nt - 1)
     lower = max(int(np.round((nt + z * sigma) / 2.0)) - 1, 0)
-    return float(np.median(slopes)), float(slopes[lower]), float(slopes[upper])
+    return slope, float(slopes[lower]), float(slopes[upper])
 
 
 def fit_growth(

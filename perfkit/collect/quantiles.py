@@ -9,13 +9,17 @@ at 2.5 %, so ``q = 0.9875``) and up to 127 degrees of freedom (the busy cap's 12
 the values are read from `T_TABLE`, scipy.special's own results (written with scipy
 1.17.1 by `scipy_table`; tests/test_sequential.py checks every entry against
 scipy.special bit for bit); any other level or more rounds import scipy.special then. Same
-signatures and values as scipy.special's `stdtrit` and `ndtri` for scalars.
+signatures and values as scipy.special's `stdtrit` and `ndtri` for scalars. `ndtri` also
+knows the tail of the memory growth interval at 95 % (`perfkit.analysis.memory.theil_sen`),
+so a run's summary gets its leak verdicts without scipy.special too.
 """
 
 from __future__ import annotations
 
 TABLE_Q = 1 - ((1.0 - 0.95) / 2) / 2  # as `sequential.confidence_sequence` computes it
 NDTRI_TABLE_Q = 2.241402727604947  # scipy.special.ndtri(TABLE_Q)
+SEN_Q = (1.0 - 0.95) / 2  # as `theil_sen` computes the lower tail at 95 %
+NDTRI_TABLE = {TABLE_Q: NDTRI_TABLE_Q, SEN_Q: -1.959963984540054}  # scipy.special.ndtri(q)
 # fmt: off
 T_TABLE = (  # scipy.special.stdtrit(dof, TABLE_Q) for dof = 1, 2, ...
     25.451699579357168, 6.205346816570706, 4.176534846104503, 3.4954059325164417,
@@ -65,8 +69,8 @@ def stdtrit(df: int, p: float) -> float:
 
 def ndtri(p: float) -> float:
     """The `p` quantile of the standard normal (scipy.special.ndtri)."""
-    if p == TABLE_Q:
-        return NDTRI_TABLE_Q
+    if p in NDTRI_TABLE:
+        return NDTRI_TABLE[p]
     from scipy import special  # ~0.1 s to import: only off the default level
 
     return float(special.ndtri(p))
