@@ -98,7 +98,7 @@ def test_a_contradiction_shows_each_plans_loops_and_time_per_call(tmp_path: Path
     warm = _timed_run(tmp_path / "a", {"baseline": (8, 150e-6), "current": (8, 149e-6)})
     before = Review("before", 0, 240.0, cold, {"n": "regression"}, {})
     quick = Review("adaptive", 0, 60.0, warm, {"n": "unchanged"}, {})
-    assert timing_evidence([quick, before], "n") == [
+    assert timing_evidence([quick, before], ["n"])["n"] == [
         "adaptive  loops per sample 8 | 8, per call 150 µs | 149 µs",
         "before    loops per sample 161 | 1, per call 140 µs | 240 µs",
     ]
@@ -106,4 +106,4 @@ def test_a_contradiction_shows_each_plans_loops_and_time_per_call(tmp_path: Path
     assert "contradiction: n: adaptive unchanged vs before regression" in text
     assert "before    loops per sample 161 | 1" in text
     gone = Review("before", 1, 240.0, str(tmp_path / "deleted"), {"n": "regression"}, {})
-    assert timing_evidence([gone], "n") == []  # runs no longer on disk are skipped
+    assert timing_evidence([gone], ["n"]) == {"n": []}  # runs no longer on disk are skipped

@@ -150,13 +150,19 @@ def review(
     )
 
 
-def _with_spread(review: Review) -> Review:
-    """A review saved before the spread was recorded: read it from its run, if still there."""
-    if not math.isnan(review.spread) or not Path(review.run_dir, "run.json").is_file():
-        return review
+def _kept_run(review: Review) -> Run | None:
+    """The review's run directory, loaded; None once it is no longer on disk."""
+    if not Path(review.run_dir, "run.json").is_file():
+        return None
     from perfkit.rundir import load_run
 
-    return replace(review, spread=round_spread(load_run(review.run_dir)))
+    return load_run(review.run_dir)
+
+
+def _with_spread(review: Review) -> Review:
+    """A review saved before the spread was recorded: read it from its run, if still there."""
+    run = None if not math.isnan(review.spread) else _kept_run(review)
+    return review if run is None else replace(review, spread=round_spread(run))
 
 
 def round_spread(run: Run) -> float:
@@ -195,38 +201,40 @@ def contradicts(a: str, b: str) -> bool:
     )
 
 
-def timing_evidence(reviews: list[Review], bid: str) -> list[str]:
-    """Per plan, the loop count each side's samples were taken at and the time per call:
-    what to read before believing either side of a contradiction (a side sampled one cold
-    call at a time is slow for it; README, "calibration"). Runs no longer on disk are
-    skipped."""
+def timing_evidence(reviews: list[Review], bids: list[str]) -> dict[str, list[str]]:
+    """Per benchmark in `bids` and plan, the loop count each side's samples were taken at
+    and the time per call: what to read before believing either side of a contradiction (a
+    side sampled one cold call at a time is slow for it; README, "calibration"). Each run is
+    read once for all of them; runs no longer on disk are skipped."""
     from perfkit.analysis.stats import with_ids
     from perfkit.render.format import format_seconds
-    from perfkit.rundir import load_run
 
-    lines = []
-    for plan in PLANS:
-        figures: dict[str, list[tuple[float, float]]] = {"baseline": [], "current": []}
-        for review in (r for r in reviews if r.plan == plan):
-            if not Path(review.run_dir, "run.json").is_file():
-                continue
-            samples = load_run(review.run_dir).samples
-            if samples.empty:
-                continue
-            mine = with_ids(samples)
-            for target, rows in mine[mine["id"] == bid].groupby("target"):
-                if target in figures:
-                    figures[str(target)].append(
-                        (float(rows["loops"].median()), float(rows["seconds"].median()))
-                    )
-        if not all(figures.values()):
+    sides = ("baseline", "current")
+    # (bid, plan, side) -> one (loops, seconds per call) median pair per run
+    figures: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
+    for review in reviews:
+        run = _kept_run(review)
+        if run is None or run.samples.empty:
             continue
-        loops = " | ".join(f"{statistics.median(f[0] for f in figures[t]):g}" for t in figures)
-        per_call = " | ".join(
-            format_seconds(statistics.median(f[1] for f in figures[t])) for t in figures
-        )
-        lines.append(f"{plan:<9} loops per sample {loops}, per call {per_call}")
-    return lines
+        samples = with_ids(run.samples)
+        mine = samples[samples["id"].isin(bids) & samples["target"].isin(sides)]
+        for (bid, target), rows in mine.groupby(["id", "target"]):
+            figures.setdefault((str(bid), review.plan, str(target)), []).append(
+                (float(rows["loops"].median()), float(rows["seconds"].median()))
+            )
+    out: dict[str, list[str]] = {}
+    for bid in bids:
+        lines = out.setdefault(bid, [])
+        for plan in PLANS:
+            seen = [figures.get((bid, plan, side), []) for side in sides]
+            if not all(seen):
+                continue
+            loops = " | ".join(f"{statistics.median(f[0] for f in side):g}" for side in seen)
+            per_call = " | ".join(
+                format_seconds(statistics.median(f[1] for f in side)) for side in seen
+            )
+            lines.append(f"{plan:<9} loops per sample {loops}, per call {per_call}")
+    return out
 
 
 def summarise(reviews: list[Review]) -> list[str]:
@@ -275,9 +283,10 @@ def summarise(reviews: list[Review]) -> list[str]:
         lines.append(
             f"  contradiction: {bid}: {pa} {va} vs {pb} {vb}" + (f" ({n}x)" if n > 1 else "")
         )
-    for bid in sorted({c[0] for c in clashes}):
+    evidence = timing_evidence(reviews, sorted({c[0] for c in clashes}))
+    for bid, shown in evidence.items():
         lines.append(f"    {bid}, medians over each plan's runs (baseline | current):")
-        lines += [f"      {line}" for line in timing_evidence(reviews, bid)]
+        lines += [f"      {line}" for line in shown]
     for anchor in ("fixed 24", "before"):
         if {"adaptive", anchor} <= walls.keys():
             share = walls["adaptive"] / walls[anchor]
