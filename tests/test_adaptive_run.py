@@ -39,7 +39,7 @@ def test_adaptive_run_stops_each_benchmark_and_records_why(tmp_path: Path) -> No
     workers = run.samples.groupby(["benchmark", "target"])["worker"].nunique()
     for case_id, stop in info.stops.items():
         assert 4 <= stop.rounds <= MAX_ROUNDS
-        assert stop.reason in {"changed", "unchanged", "max-workers"}
+        assert stop.reason in {"changed", "unchanged", "futile", "max-workers"}
         # Each side measured exactly the rounds the rule looked at.
         assert workers[(case_id, "baseline")] == workers[(case_id, "current")] == stop.rounds
     assert info.load is not None and info.load.cores >= 1 and info.load.samples >= 4

@@ -13,7 +13,6 @@ from perfkit.collect.adaptive import AdaptiveRounds
 from perfkit.collect.sequential import (
     CHANGED,
     FUTILE,
-    FUTILITY_AFTER,
     MIN_ROUNDS,
     UNCHANGED,
     UNDECIDED,
@@ -21,6 +20,7 @@ from perfkit.collect.sequential import (
     confidence_sequence,
     decision,
     decision_chance,
+    futility_after,
     round_log_ratio,
 )
 from perfkit.collect.targets import Target
@@ -117,7 +117,7 @@ def _rounds(plan: MeasurePlan) -> tuple[AdaptiveRounds, list[CaseRecord]]:
 
 
 def test_adaptive_rounds_stop_each_benchmark_on_its_own() -> None:
-    rounds, _ = _rounds(MeasurePlan(max_workers=10))
+    rounds, _ = _rounds(MeasurePlan(max_workers=10, futility_chance=0.0))
     rng = np.random.default_rng(2)
     seen: dict[str, int] = {}
     while slots := rounds.next_round():
@@ -149,7 +149,7 @@ def _answer(rounds: AdaptiveRounds, slots: list, rng: np.random.Generator) -> No
 def test_the_round_cap_counts_the_rounds_still_running() -> None:
     """Two rounds at once (ping-pong, --processes 2): the round running when the cap is
     reached is waited for and kept, so a cap of 10 keeps 10 rounds (it kept 9)."""
-    rounds, _ = _rounds(MeasurePlan(max_workers=10))
+    rounds, _ = _rounds(MeasurePlan(max_workers=10, futility_chance=0.0))
     rng = np.random.default_rng(3)
     running = [rounds.next_round(), rounds.next_round()]
     while running:
@@ -163,7 +163,7 @@ def test_the_round_cap_counts_the_rounds_still_running() -> None:
 
 @pytest.mark.parametrize(("other_cpu", "cap"), [(0.02, 6), (0.5, 12)])
 def test_a_busy_machine_raises_the_round_cap(other_cpu: float, cap: int) -> None:
-    rounds, _ = _rounds(MeasurePlan(max_workers=6, busy_max_workers=12))
+    rounds, _ = _rounds(MeasurePlan(max_workers=6, busy_max_workers=12, futility_chance=0.0))
     rng = np.random.default_rng(4)
     while slots := rounds.next_round():
         _answer(rounds, slots, rng)
@@ -320,7 +320,7 @@ def _stop_or_give_up(x: np.ndarray, chance: float, resolution: float = 0.03) -> 
         verdict = decision(interval, resolution)
         if verdict != UNDECIDED:
             return verdict, n
-        if n >= FUTILITY_AFTER and decision_chance(interval, cap, resolution) < chance:
+        if n >= futility_after(cap) and decision_chance(interval, cap, resolution) < chance:
             return FUTILE, n
     return "cap", cap
 
@@ -351,6 +351,30 @@ def test_futility_keeps_the_power_to_see_a_small_change() -> None:
     assert FUTILE not in quiet
 
 
+def test_futility_looks_from_half_a_small_cap() -> None:
+    """Under the default cap (64, 128 busy) futility starts at round 16; under a small cap
+    (the demo's 8) at half of it, never before the rule's first decision."""
+    assert [futility_after(cap) for cap in (128, 64, 32, 10, 8, 6)] == [16, 16, 16, 5, 4, 4]
+    assert futility_after(8, min_rounds=6) == 6
+
+
+def test_futility_under_a_small_cap_gives_up_early_and_keeps_the_decisions() -> None:
+    """Cap 8: unchanged code too noisy for ±5 % stops after about 4 rounds instead of 8; a
+    change the cap can see is seen as often, and no false alarm is added."""
+    rng = np.random.default_rng(15)
+    noisy = [rng.standard_normal(8) * 0.1 for _ in range(200)]
+    without = [_stop_or_give_up(x, 0.0, 0.05) for x in noisy]
+    with_ = [_stop_or_give_up(x, 0.1, 0.05) for x in noisy]
+    assert np.median([n for _, n in without]) == 8
+    assert np.mean([n for _, n in with_]) <= 5
+    assert sum(o == CHANGED for o, _ in with_) <= sum(o == CHANGED for o, _ in without)
+    for spread, change in ((0.05, 0.1), (0.1, 0.2)):
+        runs = [rng.standard_normal(8) * spread + change for _ in range(200)]
+        seen = [sum(_stop_or_give_up(x, c, 0.05)[0] == CHANGED for x in runs) for c in (0, 0.1)]
+        assert seen[0] >= 0.8 * len(runs)
+        assert seen[1] >= seen[0] - 0.03 * len(runs)
+
+
 def test_decision_chance_reads_the_distance_to_a_decision() -> None:
     rng = np.random.default_rng(13)
     noise = rng.standard_normal(20)
@@ -373,4 +397,15 @@ def test_the_adaptive_rounds_stop_a_hopeless_benchmark_as_futile() -> None:
         stop = rounds.stops["noisy"]
         assert stop.reason == reason
         assert (stop.rounds < 40) if reason == FUTILE else stop.rounds == 40
-        assert stop.rounds >= FUTILITY_AFTER
+        assert stop.rounds >= futility_after(40)
+
+
+def test_the_adaptive_rounds_give_up_under_a_small_cap_from_half_of_it() -> None:
+    """The demo's cap of 8: the hopeless benchmark stops futile from round 4, not at the
+    cap (a fixed start at round 16 never looked there)."""
+    rounds, _ = _rounds(MeasurePlan(max_workers=8, busy_max_workers=8))
+    rng = np.random.default_rng(16)
+    while slots := rounds.next_round():
+        _answer(rounds, slots, rng)
+    stop = rounds.stops["noisy"]
+    assert stop.reason == FUTILE and futility_after(8) <= stop.rounds < 8

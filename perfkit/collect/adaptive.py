@@ -24,12 +24,12 @@ from perfkit.collect.load import HIGH_OTHER_CPU_SHARE
 from perfkit.collect.sequential import (
     CHANGED,
     FUTILE,
-    FUTILITY_AFTER,
     UNDECIDED,
     confidence_sequence,
     decision,
     decision_chance,
     family_discoveries,
+    futility_after,
     round_log_ratio,
 )
 from perfkit.collect.targets import Target
@@ -160,7 +160,7 @@ class AdaptiveRounds:
             elif self.handed[cid] >= self.cap and not self.running[cid]:
                 self.stops[cid] = StopRecord(rounds, "max-workers")
             elif (
-                rounds >= FUTILITY_AFTER
+                rounds >= futility_after(self.cap, self.plan.min_workers)
                 and decision_chance(interval, self.cap, self.plan.resolution, self.confidence)
                 < self.plan.futility_chance
             ):
