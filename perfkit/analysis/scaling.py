@@ -2,8 +2,9 @@
 
 A benchmark qualifies when it has exactly one parameter with at least three
 numeric values. The fit is least squares on log-log over per-worker medians (the
-independent units); k gets a t-interval (scipy.stats, imported only when a benchmark
-qualifies: most runs have none and need not pay its import). Reads Runs, writes nothing; `Comparison.scaling()`
+independent units); k gets a t-interval (`perfkit.collect.quantiles`: scipy.special's
+quantiles, the ones scipy.stats' ``t.ppf`` and ``norm.ppf`` return, without importing
+scipy.stats, 0.3-0.45 s on this 2-core box, on the demo's serial comparison step). Reads Runs, writes nothing; `Comparison.scaling()`
 calls `compare_scaling` with its two sides (this module never imports the comparison).
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from perfkit.analysis.stats import worker_medians
+from perfkit.collect.quantiles import ndtri, stdtrit
 from perfkit.config import DEFAULT_STATS, StatsConfig
 from perfkit.rundir import Run
 
@@ -129,9 +131,7 @@ def fit_scaling(run: Run, config: StatsConfig = DEFAULT_STATS) -> pd.DataFrame:
         fit = _line_fit(x, y)
         dof = len(x) - 2
         if dof > 0 and dof not in t_quantiles:
-            from scipy import stats as sps  # 0.3-0.45 s to import: only with a scaling fit
-
-            t_quantiles[dof] = float(sps.t.ppf(0.5 + config.confidence / 2, dof))
+            t_quantiles[dof] = stdtrit(dof, 0.5 + config.confidence / 2)
         half = t_quantiles[dof] * fit.stderr if dof > 0 else math.nan
         rows.append(
             {
@@ -165,11 +165,9 @@ def compare_scaling(
     fits_c = fits_c[fits_c["target"] == current_label]
     merged = fits_b.merge(fits_c, on=["benchmark", "param"], suffixes=("_b", "_c"))
     rows = []
-    if merged.empty:  # no benchmark scales: scipy.stats (0.3-0.45 s to import) not needed
+    if merged.empty:
         return pd.DataFrame(rows, columns=COMPARE_COLUMNS)
-    from scipy import stats as sps
-
-    z = float(sps.norm.ppf(0.5 + config.confidence / 2))
+    z = ndtri(0.5 + config.confidence / 2)
     for r in merged.itertuples(index=False):
         diff = r.k_c - r.k_b
         se = math.hypot(r.k_stderr_b, r.k_stderr_c)

@@ -11,7 +11,8 @@ the values are read from `T_TABLE`, scipy.special's own results (written with sc
 scipy.special bit for bit); any other level or more rounds import scipy.special then. Same
 signatures and values as scipy.special's `stdtrit` and `ndtri` for scalars. `ndtri` also
 knows the tail of the memory growth interval at 95 % (`perfkit.analysis.memory.theil_sen`),
-so a run's summary gets its leak verdicts without scipy.special too.
+so a run's summary gets its leak verdicts without scipy.special too, and the upper tail of
+a 95 % interval (the scaling comparison's normal quantile).
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from __future__ import annotations
 TABLE_Q = 1 - ((1.0 - 0.95) / 2) / 2  # as `sequential.confidence_sequence` computes it
 NDTRI_TABLE_Q = 2.241402727604947  # scipy.special.ndtri(TABLE_Q)
 SEN_Q = (1.0 - 0.95) / 2  # as `theil_sen` computes the lower tail at 95 %
-NDTRI_TABLE = {TABLE_Q: NDTRI_TABLE_Q, SEN_Q: -1.959963984540054}  # scipy.special.ndtri(q)
+CI_Q = 0.5 + 0.95 / 2  # a two-sided 95 % interval's upper tail (`perfkit.analysis.scaling`)
+NDTRI_TABLE = {  # scipy.special.ndtri(q)
+    TABLE_Q: NDTRI_TABLE_Q,
+    SEN_Q: -1.959963984540054,
+    CI_Q: 1.959963984540054,
+}
 # fmt: off
 T_TABLE = (  # scipy.special.stdtrit(dof, TABLE_Q) for dof = 1, 2, ...
     25.451699579357168, 6.205346816570706, 4.176534846104503, 3.4954059325164417,
