@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import random
 
-from perfkit.collect.jobs import Job, plan_jobs
+from perfkit.collect.jobs import Job, plan_jobs, profile_slots, with_profile
 from perfkit.collect.passes import TimingSeen, estimate_seconds, plan_passes
 from perfkit.collect.targets import Target
 from perfkit.config import MeasurePlan
@@ -51,7 +51,7 @@ def test_unchanged_and_futile_benchmarks_keep_one_profiling_worker_a_side_the_ot
         planned = plan_passes(passes, PLAN, _seen(), stops)
         profiles: dict[str, list[tuple[str, int]]] = {}
         for job in planned:
-            if job.mode == "profile" or job.profile:  # a memory worker's first profile
+            if job.mode == "profile" or job.profile_worker is not None:  # memory's first
                 profiles.setdefault(job.case.id, []).append((job.target.label, job.worker))
         assert sorted(profiles["steady"]) == [("baseline", 0), ("current", 0)]
         assert sorted(profiles["noisy"]) == [("baseline", 0), ("current", 0)]
@@ -66,13 +66,34 @@ def test_unchanged_and_futile_benchmarks_keep_one_profiling_worker_a_side_the_ot
 def test_with_memory_the_first_profile_of_a_side_is_taken_in_its_memory_worker() -> None:
     jobs = _passes()
     memory = [j for j in jobs if j.mode == "memory"]
-    assert memory and all(j.profile and j.worker == 0 for j in memory)
+    assert memory and all(j.profile_worker == 0 and j.worker == 0 for j in memory)
     assert all(j.worker > 0 for j in jobs if j.mode == "profile")
     # Both sides' first profiles share a hash seed (common random numbers), as a round does.
     for case in CASES:
         assert len({j.hash_seed for j in memory if j.case.id == case.id}) == 1
     only_memory = plan_jobs(CASES, TARGETS, PLAN, False, True, random.Random(1), timing=False)
-    assert not any(j.profile for j in only_memory)
+    assert not any(j.profile_worker is not None for j in only_memory)
+
+
+def test_early_timing_rounds_take_the_other_profiles_and_their_pass_jobs_go() -> None:
+    """Round r's timing worker of a side takes that side's r-th profile left after memory's;
+    the pass job of a profile taken is dropped, one whose round failed still runs."""
+    jobs = plan_jobs(CASES, TARGETS, PLAN, True, True, random.Random(1))
+    passes = [j for j in jobs if j.mode != "time"]
+    slots = profile_slots(passes)
+    assert slots and all(w == list(range(1, PLAN.profile_workers)) for w in slots.values())
+    timing = [with_profile(j, slots) for j in jobs if j.mode == "time"]
+    for job in timing:
+        expected = job.worker + 1 if job.worker + 1 < PLAN.profile_workers else None
+        assert job.profile_worker == expected
+    first = next(j for j in timing if j.profile_worker == 1)
+    taken = {(first.case.id, first.target.label, 1)}
+    planned = plan_passes(passes, PLAN, _seen(), None, taken)
+    left = {(j.case.id, j.target.label, j.worker) for j in planned if j.mode == "profile"}
+    assert not taken & left
+    assert len(left) == sum(j.mode == "profile" for j in passes) - 1
+    without_memory = profile_slots(plan_jobs(CASES, TARGETS, PLAN, True, False, random.Random(1)))
+    assert all(w == list(range(PLAN.profile_workers)) for w in without_memory.values())
 
 
 def test_the_fixed_plan_keeps_every_profile() -> None:

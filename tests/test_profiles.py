@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import marshal
+import os
 import pstats
 import shutil
 import subprocess
@@ -405,6 +406,32 @@ def test_run_profile_pass_end_to_end(profiled_run: Path) -> None:
         assert "tests/suites/basic_suite.py" in set(alone.functions["file"])
     with pytest.raises(ProfileError, match="no profile of"):
         load_run_profile(run, "baseline", "sum_range[n=200]")
+
+
+def test_early_timing_workers_take_the_profiles_no_profiling_worker_starts(
+    tmp_path: Path,
+) -> None:
+    """Two timing rounds, two profiles a side: each round's worker profiles after its
+    samples, so two processes run the benchmark, not four; the profiles are whole pstats
+    files of warm calls and the samples are all there."""
+    marker = tmp_path / "teardown.txt"
+    proc = perfkit_cli(
+        "run", str(SUITES / "basic_suite.py"), "--quick", "--workers", "2", "--profile",
+        "--profile-workers", "2", "--only", "with_teardown", "--target", f"current={ROOT}",
+        "--out", str(tmp_path / "runs"),
+        env={**os.environ, "PERFKIT_TEARDOWN_MARKER": str(marker)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert marker.read_text().count("teardown") == 2  # one per worker process
+    run = load_run(Path(proc.stdout.strip().splitlines()[-1]))
+    assert sorted(run.samples["worker"].unique()) == [0, 1]
+    assert sorted(run.profiles["file"]) == [
+        "profiles/current/with_teardown.prof",
+        "profiles/current/with_teardown.w1.prof",
+    ]
+    for profile in load_run_profiles(run, "current", "with_teardown"):
+        row = profile.functions[profile.functions["function"] == "<lambda>"].iloc[0]
+        assert row["ncalls"] == profile.calls > 0  # only the profiled loop, no warm-up
 
 
 def test_view_serves_snakeviz_on_localhost(profiled_run: Path) -> None:

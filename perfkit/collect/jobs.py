@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,10 @@ class Job:
     target: Target
     worker: int
     hash_seed: int | None = None
-    # A memory job that also takes its side's first profile (worker 0) once memory is done:
-    # one worker start and setup instead of two (`perfkit.collect.memory`).
-    profile: bool = False
+    # The profiling worker whose profile this job also takes, once its own figures are in:
+    # a memory job its side's first (0), a timing job of an early round one of the others
+    # (`profile_slots`). One worker start and setup instead of two.
+    profile_worker: int | None = None
 
 
 def plan_jobs(
@@ -68,8 +69,28 @@ def plan_jobs(
                 first = first_profiles.get((case.id, target.label))
                 # The first profiling round's hash seed: both sides' first profiles share it.
                 seed = first.hash_seed if first is not None else None
-                jobs.append(Job("memory", case, target, 0, seed, profile=first is not None))
+                worker = 0 if first is not None else None
+                jobs.append(Job("memory", case, target, 0, seed, profile_worker=worker))
     return jobs
+
+
+def profile_slots(passes: list[Job]) -> dict[tuple[str, str], list[int]]:
+    """Per benchmark and target, the profiling workers the early timing rounds take: round r
+    takes the r-th (`with_profile`), the pass job of it then runs only where that round's
+    profile did not come back (`plan_passes`)."""
+    slots: dict[tuple[str, str], list[int]] = {}
+    for job in passes:
+        if job.mode == "profile":
+            slots.setdefault((job.case.id, job.target.label), []).append(job.worker)
+    return {key: sorted(workers) for key, workers in slots.items()}
+
+
+def with_profile(job: Job, slots: dict[tuple[str, str], list[int]]) -> Job:
+    """A timing job that also takes a profile after its samples, when its round has one."""
+    workers = slots.get((job.case.id, job.target.label), [])
+    if job.mode != "time" or job.worker >= len(workers):
+        return job
+    return replace(job, profile_worker=workers[job.worker])
 
 
 def _rounds(
@@ -96,10 +117,11 @@ def slots_to_jobs(rounds: AdaptiveRounds) -> list[Job]:
 
 
 def request_for(job: Job, suite: str, plan: MeasurePlan, writer: RunWriter) -> WorkerRequest:
-    """The worker request of a job (a profile job is told where its .prof file goes)."""
+    """The worker request of a job (one that profiles is told where its .prof file goes)."""
     options: dict[str, Any] = asdict(plan)
-    if job.mode == "profile" or job.profile:
-        options["prof_path"] = str(writer.profile_path(job.target.label, job.case.id, job.worker))
+    if job.mode == "profile" or job.profile_worker is not None:
+        worker = job.worker if job.profile_worker is None else job.profile_worker
+        options["prof_path"] = str(writer.profile_path(job.target.label, job.case.id, worker))
     return WorkerRequest(
         mode=job.mode,
         suite=suite,
@@ -130,6 +152,8 @@ def record(writer: RunWriter, job: Job, payload: dict[str, Any]) -> None:
             for i, seconds in enumerate(payload["samples"])
         ]
         writer.add_rows(SAMPLES_CSV, rows)
+        if payload.get("profile"):
+            _record_profile(writer, key, payload["profile"])
     elif job.mode == "profile":
         _record_profile(writer, key, payload)
     elif job.mode == "memory":

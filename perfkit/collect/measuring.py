@@ -5,9 +5,10 @@ with `MeasurePlan.pingpong` a benchmark's timing jobs of one round (one per targ
 unit, their workers alive together and sampling in turn (`perfkit.collect.pingpong`), and up
 to `processes` such rounds run at once, each pinned to its own CPU (the adaptive plan then
 hands out a round while others still run, and drops one that ends after its benchmark was
-decided). Profile and memory jobs follow, on every core when the plan allows, as
-`perfkit.collect.passes` plans them from what timing showed (longest first; fewer profiles
-where nothing changed). The machine's load is sampled between timing rounds and written into
+decided). A timing worker of an early round also takes one of its side's profiles after its
+samples (`perfkit.collect.jobs.with_profile`). Profile and memory jobs follow, on every core
+when the plan allows, as `perfkit.collect.passes` plans them from what timing showed
+(longest first; fewer profiles where nothing changed, none already taken). The machine's load is sampled between timing rounds and written into
 run.json with where each benchmark stopped.
 """
 
@@ -31,10 +32,12 @@ from rich.progress import (
 from perfkit.collect.adaptive import AdaptiveRounds
 from perfkit.collect.jobs import (
     Job,
+    profile_slots,
     record,
     record_failure,
     request_for,
     slots_to_jobs,
+    with_profile,
     writing,
 )
 from perfkit.collect.load import LoadMonitor
@@ -102,6 +105,8 @@ def measure(
     seen = TimingSeen()
     last_round = -1
     passes = [j for j in jobs if j.mode != "time"]
+    profiling = profile_slots(passes)  # the profiles early timing rounds take
+    taken: set[tuple[str, str, int]] = set()
     queue = [j for j in jobs if j.mode == "time"]
     if rounds is not None:
         queue = slots_to_jobs(rounds)
@@ -131,7 +136,8 @@ def measure(
                         if last_round >= 0:
                             monitor.sample()  # the last timing round's interval
                         last_round = -2
-                        planned = plan_passes(passes, plan, seen, rounds.stops if rounds else None)
+                        stops = rounds.stops if rounds else None
+                        planned = plan_passes(passes, plan, seen, stops, taken)
                         dropped = len(passes) - len(planned)
                         if dropped:
                             progress.update(task, total=(progress.tasks[0].total or 0) - dropped)
@@ -141,7 +147,7 @@ def measure(
                         break
                 timing = bool(queue) and queue[0].mode == "time"
                 while queue and len(pending) < max(1, processes if timing else pass_slots):
-                    job = queue.pop(0)
+                    job = with_profile(queue.pop(0), profiling)
                     if job.mode == "time" and job.worker != last_round and last_round > -2:
                         if last_round >= 0:
                             other = monitor.sample()
@@ -151,7 +157,7 @@ def measure(
                     group = [job]
                     if job.mode == "time" and plan.pingpong:
                         while queue and len(group) < PINGPONG_MAX and _same_round(queue[0], job):
-                            group.append(queue.pop(0))
+                            group.append(with_profile(queue.pop(0), profiling))
                     for skipped in [j for j in group if _key(j) in failed]:
                         group.remove(skipped)
                         _returned(rounds, skipped)
@@ -183,6 +189,8 @@ def measure(
                             continue
                         n_failed += _settle(writer, job, outcome, failed, warned, rounds, console)
                         if job.mode == "time" and outcome.ok and outcome.payload:
+                            if outcome.payload.get("profile") and job.profile_worker is not None:
+                                taken.add((job.case.id, job.target.label, job.profile_worker))
                             # A ping-pong round's wall is its sides' together: a share each.
                             seen.observe(job.case.id, wall_seconds / len(group), outcome.payload)
                         progress.advance(task)

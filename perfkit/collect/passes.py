@@ -2,6 +2,9 @@
 
 Pure planning over the pass jobs `perfkit.collect.jobs.plan_jobs` made and over what the
 timing workers showed; no processes here (`perfkit.collect.measuring` runs the jobs).
+- Profiles taken already: the early timing rounds' workers take a profile each after their
+  samples (`perfkit.collect.jobs.profile_slots`); the pass job of one runs only where that
+  round's profile did not come back (a failed or dropped round).
 - Profiles where a culprit is wanted: a benchmark the adaptive plan stopped as unchanged,
   or as futile (no decision in reach by the cap: nothing found to explain, no culprit
   named), keeps one profile a side, the first (its top functions, call graph, icicle,
@@ -20,7 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from perfkit.collect.jobs import Job
@@ -48,7 +51,8 @@ class TimingSeen:
             return
         per_call = statistics.median(samples)
         sampling = len(samples) * int(payload.get("loops", 1)) * per_call
-        self._setup[case_id].append(max(0.0, wall_seconds - sampling))
+        if not payload.get("profile"):  # a profile after the samples is no part of setup
+            self._setup[case_id].append(max(0.0, wall_seconds - sampling))
         self._call[case_id].append(per_call)
 
     def setup_seconds(self, case_id: str) -> float | None:
@@ -72,7 +76,7 @@ def estimate_seconds(job: Job, seen: TimingSeen, plan: MeasurePlan) -> float:
         affordable = int(plan.memory_worker_seconds / call) if call > 0 else plan.memory_calls
         growth = max(min(plan.memory_calls, MIN_GROWTH_CALLS), min(plan.memory_calls, affordable))
         seconds = setup + plan.memory_peak_calls * call + (growth + 1) * call * TRACED_SLOWDOWN
-        if job.profile:  # then the side's first profile, on the warm body
+        if job.profile_worker is not None:  # then the side's first profile, on the warm body
             seconds += max(2 * plan.profile_min_seconds, 3 * call)
         return seconds
     return setup
@@ -83,17 +87,24 @@ def plan_passes(
     plan: MeasurePlan,
     seen: TimingSeen,
     stops: Mapping[str, StopRecord] | None = None,
+    taken: Set[tuple[str, str, int]] = frozenset(),
 ) -> list[Job]:
-    """The pass jobs to run, longest first; profiles trimmed where timing found no change."""
+    """The pass jobs to run, longest first; profiles trimmed where timing found no change,
+    and those a timing worker already took (`taken`: benchmark, target, profiling worker)."""
     stops = stops or {}
     kept = [
         job
         for job in passes
         if not (
             job.mode == "profile"
-            and job.worker > 0
-            and (stop := stops.get(job.case.id)) is not None
-            and stop.reason in ONE_PROFILE_REASONS
+            and (
+                (job.case.id, job.target.label, job.worker) in taken
+                or (
+                    job.worker > 0
+                    and (stop := stops.get(job.case.id)) is not None
+                    and stop.reason in ONE_PROFILE_REASONS
+                )
+            )
         )
     ]
     # sorted() is stable: jobs of equal estimate keep the plan's order (its rounds).

@@ -1,7 +1,8 @@
 """The profiling pass: cProfile around a known number of body calls, after warm-up.
 
-It runs in its own worker, never in a timing worker (the profiler's overhead would
-pollute samples). It writes one standard pstats file, at the path the parent gave.
+It runs in its own worker, or in a memory worker after its figures, or in a timing worker of
+an early round after its samples (never before or between them: the profiler's overhead
+would pollute them). It writes one standard pstats file, at the path the parent gave.
 """
 
 from __future__ import annotations

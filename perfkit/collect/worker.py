@@ -143,6 +143,14 @@ def handle(request: WorkerRequest, gate: StreamGate | None = None) -> WorkerRepl
         extra = (gate,) if gate is not None and request.mode == "time" else ()
         payload = run_pass(instance.body, request.options, *extra)
         payload["monitor"] = _monitor_snapshot()
+        if request.mode == "time" and request.options.get("prof_path"):
+            # An early round's profile (`perfkit.collect.jobs.with_profile`): after the samples
+            # and the monitor's figures, which it would distort; the parent waits for this
+            # reply before its round's next sample (`perfkit.collect.pingpong`).
+            from perfkit.collect import profiling
+
+            options = {**request.options, "profile_warm": True}
+            payload["profile"] = profiling.profile(instance.body, options)
         stage = "teardown"
         instance.teardown()
     except Exception as exc:
