@@ -16,7 +16,7 @@ from conftest import perfkit_cli
 from helpers.demo_runs import DemoQuick
 
 from perfkit import cli, demo
-from perfkit.commands.demo import demo_plan
+from perfkit.commands.demo import REPORT_FILES, demo_plan
 from perfkit.config import DEFAULT_PLAN
 from perfkit.demo import BASELINE_DIR, CURRENT_DIR, SUITE_PATH, datagen
 from perfkit.demo.catalogue_server import CatalogueServer
@@ -237,6 +237,13 @@ def test_perfkit_demo_quick_writes_the_report(demo_quick: DemoQuick) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     report = (demo_quick.reports / "performance_report.md").read_text(encoding="utf-8")
     assert (demo_quick.reports / "performance_report.html").is_file()
+    # The notebooks render while the comparison prints; their lines still come after it.
+    steps = ("[3/4]", "[4/4]", "report on", "[5/5] 05_report done", "notebooks in", "finished")
+    where = [done.stderr.find(step) for step in steps]
+    assert -1 not in where and where == sorted(where), done.stderr[-2000:]
+    assert done.stdout.splitlines()[-2:] == [
+        str((demo_quick.reports / name).resolve()) for name in REPORT_FILES
+    ]
     for scenario in ("process_playlist", "export_csv", "search_cache_hit", "filter_results"):
         assert scenario in report
     for scenario in ("load_ui[n=", "update_results_view[n=", "apply_filter[n="):  # Qt, offscreen

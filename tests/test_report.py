@@ -465,6 +465,33 @@ def test_a_lane_runs_its_notebooks_on_one_kernel_with_a_fresh_namespace_each(
     assert checked.cells[0].execution_count == 1  # In [1] again after the reset
 
 
+def test_the_report_notebook_starts_only_once_before_last_has_returned(run_dir, tmp_path):
+    """`perfkit demo` renders while it prints the comparison: the last notebook (the one
+    that reads the history) waits for `before_last`, the others run before it."""
+    from perfkit.report import pipeline
+
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    gate = tmp_path / "indexed"
+    views = tmp_path / "out" / "notebooks"
+    notebooks = [
+        _tiny_notebook(nbs / "01_a.ipynb", "a = 1"),
+        _tiny_notebook(nbs / "02_b.ipynb", "b = 2"),
+        _tiny_notebook(nbs / "03_report.ipynb", f"assert open({str(gate)!r}).read() == 'ok'",
+                       _WRITE_REPORT),
+    ]  # fmt: skip
+    plan = pipeline.plan_report(str(run_dir), out_dir=tmp_path / "out", notebooks=notebooks)
+    calls = []
+
+    def before_last() -> None:
+        calls.append(sorted(p.name for p in views.glob("0[12]_*.ipynb")))
+        gate.write_text("ok")
+
+    result = pipeline.run_plan(plan, before_last=before_last)
+    assert calls == [["01_a.ipynb", "02_b.ipynb"]]  # once, after both views
+    assert result.markdown.read_text() == "ok"
+
+
 def test_notebooks_side_by_side_leave_the_working_directory_alone(run_dir, tmp_path):
     from perfkit.report.pipeline import LANES, plan_report, run_plan
 

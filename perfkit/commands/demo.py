@@ -14,8 +14,10 @@ import importlib.util
 import os
 import shutil
 import signal
+import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,8 @@ from perfkit.rundir import DEFAULT_RUNS_DIR
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
+
+    from perfkit.report.pipeline import PipelineResult
 
 DEFAULT_REPORTS_DIR = Path("reports")
 REPORT_FILES = ("performance_report.md", "performance_report.html")
@@ -188,12 +192,20 @@ def run(args: argparse.Namespace) -> int:
             f"[yellow]{result.n_failed} worker(s) failed, see {result.path / 'failures.csv'}[/]"
         )
     _step(console, 3, f"comparing current with baseline ({result.path})")
+    # The report's notebooks read the run alone, so they render while the comparison is
+    # computed and printed (its 2-3 s of one core beside the kernels' start); their lines
+    # wait for it. Only the last notebook reads the history (trends): it waits for the index.
+    indexed = threading.Event()
+    lines = _HeldLines(console)
+    report = _Report(result.path, args.out, lines, indexed.wait)
     try:
         _print_comparison(result.path)
     finally:
-        result.wait_indexed(console)  # the report's trends read the history
+        result.wait_indexed(console)
+        indexed.set()
     _step(console, 4, f"rendering the report into {args.out}/")
-    written = _render_report(result.path, args.out, console)
+    lines.release()
+    written = _render_report(report, args.out, console)
     console.print(f"demo finished in {format_seconds(time.perf_counter() - started)}")
     return 0 if written else 1
 
@@ -233,17 +245,84 @@ def _print_monitor(summary: pd.DataFrame, console: Console) -> None:
     console.print(table)
 
 
-def _render_report(run_path: Path, out: Path, console: Console) -> bool:
-    """`perfkit report` on both targets of the run; True when both report files exist."""
-    from perfkit import cli
+class _HeldLines:
+    """The report's lines: held while the comparison prints, then printed in order, then
+    passed straight on."""
 
-    if importlib.util.find_spec("perfkit.commands.report") is None:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.lock = threading.Lock()
+        self.held: list[str] | None = []
+
+    def __call__(self, line: str) -> None:
+        with self.lock:
+            if self.held is not None:
+                self.held.append(line)
+            else:
+                self.console.print(line, markup=False)
+
+    def release(self) -> None:
+        with self.lock:
+            for line in self.held or []:
+                self.console.print(line, markup=False)
+            self.held = None
+
+
+class _Report:
+    """`perfkit report` on both targets of the run, started at once in a thread.
+
+    A daemon thread: a demo stopped meanwhile does not wait for its notebooks (their
+    kernels end with their parent)."""
+
+    def __init__(
+        self, run_path: Path, out: Path, say: Callable[[str], None], before_last: Callable[[], Any]
+    ) -> None:
+        self.run_path, self.out = run_path, out
+        self.error: BaseException | None = None
+        self.result: PipelineResult | None = None
+        self.available = importlib.util.find_spec("perfkit.commands.report") is not None
+        self.thread = threading.Thread(
+            target=self._render, args=(say, before_last), name="report", daemon=True
+        )
+        if self.available:
+            self.thread.start()
+
+    def _render(self, say: Callable[[str], None], before_last: Callable[[], Any]) -> None:
+        from perfkit.commands.report import render
+
+        refs = [f"{self.run_path}:baseline", f"{self.run_path}:current"]
+        try:
+            self.result = render(refs, self.out, [], DEFAULT_RUNS_DIR, say, before_last)
+        except BaseException as exc:  # handed to the main thread by `wait`
+            self.error = exc
+
+    def wait(self) -> BaseException | None:
+        """Wait for the notebooks; the error that stopped them, if one did."""
+        self.thread.join()
+        return self.error
+
+
+def _render_report(report: _Report, out: Path, console: Console) -> bool:
+    """The report's outcome; True when both report files exist."""
+    from perfkit.report.pipeline import NotebookFailed
+
+    if not report.available:
         console.print(
             "[red]perfkit report is not available in this installation; the run is complete: "
-            f"compare it with `perfkit compare {run_path}`[/]"
+            f"compare it with `perfkit compare {report.run_path}`[/]"
         )
         return False
-    code = cli.main(["report", f"{run_path}:baseline", f"{run_path}:current", "--out", str(out)])
+    error = report.wait()
+    if isinstance(error, NotebookFailed | PerfkitError):
+        code = 1 if isinstance(error, NotebookFailed) else 2
+        print(f"perfkit report: error: {error}", file=sys.stderr)
+    elif error is not None:
+        raise error
+    else:
+        code = 0
+    if report.result is not None:  # as `perfkit report` prints them: the files, on stdout
+        print(report.result.markdown)
+        print(report.result.html)
     missing = [name for name in REPORT_FILES if not (out / name).is_file()]
     if code != 0 or missing:
         console.print(f"[red]report incomplete (exit {code}; missing {', '.join(missing)})[/]")

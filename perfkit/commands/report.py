@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfkit.config import DEFAULT_REPORTS_DIR
 from perfkit.errors import PerfkitError
 from perfkit.rundir import DEFAULT_RUNS_DIR
+
+if TYPE_CHECKING:
+    from perfkit.report.pipeline import PipelineResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -44,29 +49,46 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from perfkit.report.pipeline import NotebookFailed, plan_report, run_plan
+    from perfkit.report.pipeline import NotebookFailed
 
-    if len(args.refs) > 2:
-        raise PerfkitError(f"expected RUN or BASE CURRENT, got {len(args.refs)} references")
     console = Console(stderr=True, highlight=False)
-    plan = plan_report(
-        args.refs[0],
-        args.refs[1] if len(args.refs) > 1 else None,
-        out_dir=args.out,
-        assignments=args.parameter,
-        runs_dir=args.runs_dir,
-    )
-    console.print(f"report on {plan.title} -> {plan.out_dir}", markup=False)
+    say = lambda message: console.print(message, markup=False)  # noqa: E731
     try:
-        result = run_plan(plan, progress=lambda message: console.print(message, markup=False))
+        result = render(args.refs, args.out, args.parameter, args.runs_dir, say)
     except NotebookFailed as exc:
         print(f"perfkit report: error: {exc}", file=sys.stderr)
         return 1
-    console.print(
-        f"{len(result.executed)} notebooks in {result.seconds:.1f} s; "
-        f"figures in {plan.out_dir / 'figures'}",
-        markup=False,
-    )
     print(result.markdown)
     print(result.html)
     return 0
+
+
+def render(
+    refs: list[str],
+    out: Path,
+    parameters: list[str],
+    runs_dir: Path,
+    say: Callable[[str], None],
+    before_last: Callable[[], None] | None = None,
+) -> PipelineResult:
+    """Plan and run the report's notebooks, saying what happens. `before_last`: see
+    `perfkit.report.pipeline.run_plan` (`perfkit demo` renders while it prints the
+    comparison). Raises PerfkitError for bad input, NotebookFailed for a failing cell."""
+    from perfkit.report.pipeline import plan_report, run_plan
+
+    if len(refs) > 2:
+        raise PerfkitError(f"expected RUN or BASE CURRENT, got {len(refs)} references")
+    plan = plan_report(
+        refs[0],
+        refs[1] if len(refs) > 1 else None,
+        out_dir=out,
+        assignments=parameters,
+        runs_dir=runs_dir,
+    )
+    say(f"report on {plan.title} -> {plan.out_dir}")
+    result = run_plan(plan, progress=say, before_last=before_last)
+    say(
+        f"{len(result.executed)} notebooks in {result.seconds:.1f} s; "
+        f"figures in {plan.out_dir / 'figures'}"
+    )
+    return result

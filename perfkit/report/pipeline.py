@@ -325,13 +325,19 @@ def _parameters_index(notebook: Path) -> int:
     )
 
 
-def run_plan(plan: Plan, progress: Callable[[str], None] | None = None) -> PipelineResult:
+def run_plan(
+    plan: Plan,
+    progress: Callable[[str], None] | None = None,
+    before_last: Callable[[], None] | None = None,
+) -> PipelineResult:
     """Execute the planned notebooks, then export each as HTML.
 
     The last notebook (the report) reads what the others wrote; the others only read the
     run. They run in order on `LANES` kernels side by side, each lane taking the next
     notebook when its kernel is free; the lane that finds nothing left last runs the
-    report notebook. A failing notebook raises `NotebookFailed` and no new one starts.
+    report notebook, after `before_last` returns (what it reads beyond the run, such as
+    the history index, is then written). A failing notebook raises `NotebookFailed` and no
+    new one starts.
     """
     say = progress or (lambda _message: None)
     started = time.perf_counter()
@@ -374,6 +380,8 @@ def run_plan(plan: Plan, progress: Callable[[str], None] | None = None) -> Pipel
                         source = last  # the last lane out: every other notebook is done
                 reused = manager is not None
                 manager = manager or kernels.launch()
+                if source is last and before_last is not None:
+                    before_last()
                 run_one(source, manager, reused)
                 if source is last:
                     return
