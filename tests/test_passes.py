@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 import random
 
-from perfkit.collect.jobs import Job, plan_jobs, profile_slots, with_profile
-from perfkit.collect.passes import TimingSeen, estimate_seconds, plan_passes
+from perfkit.collect.jobs import Job, plan_jobs
+from perfkit.collect.passes import ProfileFolding, TimingSeen, estimate_seconds, plan_passes
 from perfkit.collect.targets import Target
 from perfkit.config import MeasurePlan
 from perfkit.rundir.schema import CaseRecord, StopRecord
@@ -75,25 +75,34 @@ def test_with_memory_the_first_profile_of_a_side_is_taken_in_its_memory_worker()
     assert not any(j.profile_worker is not None for j in only_memory)
 
 
-def test_early_timing_rounds_take_the_other_profiles_and_their_pass_jobs_go() -> None:
-    """Round r's timing worker of a side takes that side's r-th profile left after memory's;
-    the pass job of a profile taken is dropped, one whose round failed still runs."""
-    jobs = plan_jobs(CASES, TARGETS, PLAN, True, True, random.Random(1))
+def test_timing_workers_take_profiles_only_where_a_worker_start_costs_more() -> None:
+    """PLAN's profile costs 0.4 s (2 x 0.2 s). A benchmark whose workers took 0.6 s to a
+    ready body has its side's profiles taken by its timing workers, the next free one each,
+    once that is known; one ready in 0.1 s keeps its profiling workers. The pass job of a
+    profile taken goes; one handed out that never came back (its round failed) still runs."""
+    cases = [CaseRecord(id=name, name=name) for name in ("heavy", "light")]
+    jobs = plan_jobs(cases, TARGETS, PLAN, True, True, random.Random(1))
     passes = [j for j in jobs if j.mode != "time"]
-    slots = profile_slots(passes)
-    assert slots and all(w == list(range(1, PLAN.profile_workers)) for w in slots.values())
-    timing = [with_profile(j, slots) for j in jobs if j.mode == "time"]
-    for job in timing:
-        expected = job.worker + 1 if job.worker + 1 < PLAN.profile_workers else None
-        assert job.profile_worker == expected
-    first = next(j for j in timing if j.profile_worker == 1)
-    taken = {(first.case.id, first.target.label, 1)}
-    planned = plan_passes(passes, PLAN, _seen(), None, taken)
+    folding = ProfileFolding(passes, PLAN)
+    seen = TimingSeen()
+    first = [folding.assign(j, seen) for j in jobs if j.mode == "time" and j.worker == 0]
+    assert all(j.profile_worker is None for j in first)  # nothing known in the first round
+    for case_id, ready in (("heavy", 0.6), ("light", 0.1)):
+        seen.observe(case_id, 1.0, {"loops": 10, "samples": [0.001] * 5, "ready_seconds": ready})
+    later = [folding.assign(j, seen) for j in jobs if j.mode == "time" and j.worker >= 1]
+    taken = {(j.target.label, j.worker): j.profile_worker for j in later if j.case.id == "heavy"}
+    for label in ("baseline", "current"):  # memory takes 0; rounds 1-3 take 1-3, then none
+        assert [taken[(label, r)] for r in range(1, 5)] == [1, 2, 3, None]
+    assert all(j.profile_worker is None for j in later if j.case.id == "light")
+    for job in later:
+        if job.profile_worker is not None and (job.target.label, job.worker) != ("current", 3):
+            folding.came_back(job, {"samples": [0.001], "profile": {"calls": 1}})
+    planned = plan_passes(passes, PLAN, seen, None, folding.taken)
     left = {(j.case.id, j.target.label, j.worker) for j in planned if j.mode == "profile"}
-    assert not taken & left
-    assert len(left) == sum(j.mode == "profile" for j in passes) - 1
-    without_memory = profile_slots(plan_jobs(CASES, TARGETS, PLAN, True, False, random.Random(1)))
-    assert all(w == list(range(PLAN.profile_workers)) for w in without_memory.values())
+    assert {k for k in left if k[0] == "heavy"} == {("heavy", "current", 3)}
+    assert {k for k in left if k[0] == "light"} == {
+        ("light", t.label, w) for t in TARGETS for w in range(1, PLAN.profile_workers)
+    }
 
 
 def test_the_fixed_plan_keeps_every_profile() -> None:

@@ -408,30 +408,29 @@ def test_run_profile_pass_end_to_end(profiled_run: Path) -> None:
         load_run_profile(run, "baseline", "sum_range[n=200]")
 
 
-def test_early_timing_workers_take_the_profiles_no_profiling_worker_starts(
-    tmp_path: Path,
-) -> None:
-    """Two timing rounds, two profiles a side: each round's worker profiles after its
-    samples, so two processes run the benchmark, not four; the profiles are whole pstats
-    files of warm calls and the samples are all there."""
-    marker = tmp_path / "teardown.txt"
+def test_timing_workers_take_the_profiles_of_a_dear_setup_only(tmp_path: Path) -> None:
+    """Three timing rounds, two profiles a side, one round at a time. The benchmark whose
+    setup costs more than a profile has both taken by its timing workers once the first
+    showed that (rounds 2 and 3): three processes ran it. The light one starts its two
+    profiling workers as before: five. The profiles are whole pstats files of warm calls."""
+    marker = tmp_path / "ran.txt"
     proc = perfkit_cli(
-        "run", str(SUITES / "basic_suite.py"), "--quick", "--workers", "2", "--profile",
-        "--profile-workers", "2", "--only", "with_teardown", "--target", f"current={ROOT}",
+        "run", str(SUITES / "setup_suite.py"), "--workers", "3", "--processes", "1",
+        "--profile", "--profile-workers", "2", "--target", f"current={ROOT}",
         "--out", str(tmp_path / "runs"),
         env={**os.environ, "PERFKIT_TEARDOWN_MARKER": str(marker)},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert marker.read_text().count("teardown") == 2  # one per worker process
+    ran = marker.read_text().split()
+    assert (ran.count("heavy_setup"), ran.count("light_setup")) == (3, 5)
     run = load_run(Path(proc.stdout.strip().splitlines()[-1]))
-    assert sorted(run.samples["worker"].unique()) == [0, 1]
-    assert sorted(run.profiles["file"]) == [
-        "profiles/current/with_teardown.prof",
-        "profiles/current/with_teardown.w1.prof",
-    ]
-    for profile in load_run_profiles(run, "current", "with_teardown"):
-        row = profile.functions[profile.functions["function"] == "<lambda>"].iloc[0]
-        assert row["ncalls"] == profile.calls > 0  # only the profiled loop, no warm-up
+    assert set(run.samples.groupby("benchmark")["worker"].nunique()) == {3}
+    for name in ("heavy_setup", "light_setup"):
+        profiles = load_run_profiles(run, "current", name)
+        assert len(profiles) == 2
+        for profile in profiles:
+            row = profile.functions[profile.functions["function"] == "<lambda>"].iloc[0]
+            assert row["ncalls"] == profile.calls > 0  # only the profiled loop, no warm-up
 
 
 def test_view_serves_snakeviz_on_localhost(profiled_run: Path) -> None:

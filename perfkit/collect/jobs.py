@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +37,9 @@ class Job:
     worker: int
     hash_seed: int | None = None
     # The profiling worker whose profile this job also takes, once its own figures are in:
-    # a memory job its side's first (0), a timing job of an early round one of the others
-    # (`profile_slots`). One worker start and setup instead of two.
+    # a memory job its side's first (0), a timing job one of the others where a worker start
+    # costs more than the profile (`perfkit.collect.passes.ProfileFolding`). One worker
+    # start and setup instead of two.
     profile_worker: int | None = None
 
 
@@ -72,25 +73,6 @@ def plan_jobs(
                 worker = 0 if first is not None else None
                 jobs.append(Job("memory", case, target, 0, seed, profile_worker=worker))
     return jobs
-
-
-def profile_slots(passes: list[Job]) -> dict[tuple[str, str], list[int]]:
-    """Per benchmark and target, the profiling workers the early timing rounds take: round r
-    takes the r-th (`with_profile`), the pass job of it then runs only where that round's
-    profile did not come back (`plan_passes`)."""
-    slots: dict[tuple[str, str], list[int]] = {}
-    for job in passes:
-        if job.mode == "profile":
-            slots.setdefault((job.case.id, job.target.label), []).append(job.worker)
-    return {key: sorted(workers) for key, workers in slots.items()}
-
-
-def with_profile(job: Job, slots: dict[tuple[str, str], list[int]]) -> Job:
-    """A timing job that also takes a profile after its samples, when its round has one."""
-    workers = slots.get((job.case.id, job.target.label), [])
-    if job.mode != "time" or job.worker >= len(workers):
-        return job
-    return replace(job, profile_worker=workers[job.worker])
 
 
 def _rounds(

@@ -5,11 +5,12 @@ with `MeasurePlan.pingpong` a benchmark's timing jobs of one round (one per targ
 unit, their workers alive together and sampling in turn (`perfkit.collect.pingpong`), and up
 to `processes` such rounds run at once, each pinned to its own CPU (the adaptive plan then
 hands out a round while others still run, and drops one that ends after its benchmark was
-decided). A timing worker of an early round also takes one of its side's profiles after its
-samples (`perfkit.collect.jobs.with_profile`). Profile and memory jobs follow, on every core
-when the plan allows, as `perfkit.collect.passes` plans them from what timing showed
-(longest first; fewer profiles where nothing changed, none already taken). The machine's load is sampled between timing rounds and written into
-run.json with where each benchmark stopped.
+decided). A timing worker may also take one of its side's profiles after its samples, where
+a profiling worker of its own would cost more (`perfkit.collect.passes.ProfileFolding`).
+Profile and memory jobs follow, on every core when the plan allows, as
+`perfkit.collect.passes` plans them from what timing showed (longest first; fewer profiles
+where nothing changed, none already taken). The machine's load is sampled between timing
+rounds and written into run.json with where each benchmark stopped.
 """
 
 from __future__ import annotations
@@ -32,16 +33,14 @@ from rich.progress import (
 from perfkit.collect.adaptive import AdaptiveRounds
 from perfkit.collect.jobs import (
     Job,
-    profile_slots,
     record,
     record_failure,
     request_for,
     slots_to_jobs,
-    with_profile,
     writing,
 )
 from perfkit.collect.load import LoadMonitor
-from perfkit.collect.passes import TimingSeen, plan_passes
+from perfkit.collect.passes import ProfileFolding, TimingSeen, plan_passes
 from perfkit.collect.supervisor import Interrupted, Workers
 from perfkit.collect.worker_call import Outcome, call_round, call_worker
 from perfkit.config import MeasurePlan
@@ -105,8 +104,7 @@ def measure(
     seen = TimingSeen()
     last_round = -1
     passes = [j for j in jobs if j.mode != "time"]
-    profiling = profile_slots(passes)  # the profiles early timing rounds take
-    taken: set[tuple[str, str, int]] = set()
+    folding = ProfileFolding(passes, plan)  # the profiles timing workers take
     queue = [j for j in jobs if j.mode == "time"]
     if rounds is not None:
         queue = slots_to_jobs(rounds)
@@ -137,7 +135,7 @@ def measure(
                             monitor.sample()  # the last timing round's interval
                         last_round = -2
                         stops = rounds.stops if rounds else None
-                        planned = plan_passes(passes, plan, seen, stops, taken)
+                        planned = plan_passes(passes, plan, seen, stops, folding.taken)
                         dropped = len(passes) - len(planned)
                         if dropped:
                             progress.update(task, total=(progress.tasks[0].total or 0) - dropped)
@@ -147,7 +145,7 @@ def measure(
                         break
                 timing = bool(queue) and queue[0].mode == "time"
                 while queue and len(pending) < max(1, processes if timing else pass_slots):
-                    job = with_profile(queue.pop(0), profiling)
+                    job = folding.assign(queue.pop(0), seen)
                     if job.mode == "time" and job.worker != last_round and last_round > -2:
                         if last_round >= 0:
                             other = monitor.sample()
@@ -157,7 +155,7 @@ def measure(
                     group = [job]
                     if job.mode == "time" and plan.pingpong:
                         while queue and len(group) < PINGPONG_MAX and _same_round(queue[0], job):
-                            group.append(with_profile(queue.pop(0), profiling))
+                            group.append(folding.assign(queue.pop(0), seen))
                     for skipped in [j for j in group if _key(j) in failed]:
                         group.remove(skipped)
                         _returned(rounds, skipped)
@@ -189,8 +187,7 @@ def measure(
                             continue
                         n_failed += _settle(writer, job, outcome, failed, warned, rounds, console)
                         if job.mode == "time" and outcome.ok and outcome.payload:
-                            if outcome.payload.get("profile") and job.profile_worker is not None:
-                                taken.add((job.case.id, job.target.label, job.profile_worker))
+                            folding.came_back(job, outcome.payload)
                             # A ping-pong round's wall is its sides' together: a share each.
                             seen.observe(job.case.id, wall_seconds / len(group), outcome.payload)
                         progress.advance(task)

@@ -2,9 +2,10 @@
 
 Pure planning over the pass jobs `perfkit.collect.jobs.plan_jobs` made and over what the
 timing workers showed; no processes here (`perfkit.collect.measuring` runs the jobs).
-- Profiles taken already: the early timing rounds' workers take a profile each after their
-  samples (`perfkit.collect.jobs.profile_slots`); the pass job of one runs only where that
-  round's profile did not come back (a failed or dropped round).
+- Profiles taken already: a timing worker takes one of its side's profiles after its
+  samples where starting a profiling worker would cost more than the profile itself
+  (`ProfileFolding`); the pass job of one runs only where that profile did not come back (a
+  failed or dropped round).
 - Profiles where a culprit is wanted: a benchmark the adaptive plan stopped as unchanged,
   or as futile (no decision in reach by the cap: nothing found to explain, no culprit
   named), keeps one profile a side, the first (its top functions, call graph, icicle,
@@ -24,6 +25,7 @@ import math
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping, Sequence, Set
+from dataclasses import replace
 from typing import Any
 
 from perfkit.collect.jobs import Job
@@ -43,6 +45,7 @@ class TimingSeen:
     def __init__(self) -> None:
         self._setup: dict[str, list[float]] = defaultdict(list)
         self._call: dict[str, list[float]] = defaultdict(list)
+        self._ready: dict[str, list[float]] = defaultdict(list)
 
     def observe(self, case_id: str, wall_seconds: float, payload: Mapping[str, Any]) -> None:
         """One timing worker's wall time and its result (loops, samples)."""
@@ -54,6 +57,14 @@ class TimingSeen:
         if not payload.get("profile"):  # a profile after the samples is no part of setup
             self._setup[case_id].append(max(0.0, wall_seconds - sampling))
         self._call[case_id].append(per_call)
+        if payload.get("ready_seconds") is not None:
+            self._ready[case_id].append(float(payload["ready_seconds"]))
+
+    def ready_seconds(self, case_id: str) -> float | None:
+        """What a worker of the benchmark cost up to a ready body (start, imports, setup),
+        as its timing workers measured it themselves (`perfkit.collect.worker`)."""
+        ready = self._ready.get(case_id)
+        return statistics.median(ready) if ready else None
 
     def setup_seconds(self, case_id: str) -> float | None:
         walls = self._setup.get(case_id)
@@ -64,20 +75,66 @@ class TimingSeen:
         return statistics.median(calls) if calls else None
 
 
+def profile_seconds(call: float, plan: MeasurePlan) -> float:
+    """A profile's own cost on a warm body: the profiled probes and the final loop of at
+    least `MeasurePlan.profile_min_seconds` (`perfkit.collect.profiling`)."""
+    return max(2 * plan.profile_min_seconds, 3 * call)
+
+
+class ProfileFolding:
+    """Which timing workers also take a profile after their samples, and which came back.
+
+    A timing worker takes the next of its side's profiles still to take where a profiling
+    worker of its own would cost more than the profile: its benchmark's worker start,
+    imports and setup plus the first call (as its timing workers so far measured them) at
+    least the profile's own calls. The saving then at least matches what a profile costs
+    that turns out not to be needed (a benchmark stopped unchanged keeps one profile a
+    side). On the demo's app (pandas, Qt, a catalogue server: 0.2-0.6 s to a ready body)
+    most profiles are taken early; on a light body (markdown: ~0.12 s against a 0.4 s
+    profile) none, as taking 3 a side early cost a 10-case review ~15 CPU-s more than the
+    profiling workers it saved. A profile whose round fails or is dropped stays with its
+    pass job (`plan_passes`)."""
+
+    def __init__(self, passes: Sequence[Job], plan: MeasurePlan) -> None:
+        self.plan = plan
+        self.free: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for job in sorted(passes, key=lambda j: j.worker):
+            if job.mode == "profile":
+                self.free[(job.case.id, job.target.label)].append(job.worker)
+        self.taken: set[tuple[str, str, int]] = set()  # benchmark, target, profiling worker
+
+    def assign(self, job: Job, seen: TimingSeen) -> Job:
+        """`job`, taking a profile when that is worth it (see the class)."""
+        free = self.free.get((job.case.id, job.target.label))
+        if job.mode != "time" or not free or not self.worth_it(job.case.id, seen):
+            return job
+        return replace(job, profile_worker=free.pop(0))
+
+    def worth_it(self, case_id: str, seen: TimingSeen) -> bool:
+        ready, call = seen.ready_seconds(case_id), seen.call_seconds(case_id)
+        if ready is None or call is None:  # nothing known yet (its first round)
+            return False
+        return ready + call >= profile_seconds(call, self.plan)
+
+    def came_back(self, job: Job, payload: Mapping[str, Any]) -> None:
+        """A timing worker's result: its profile, if it took one, is taken."""
+        if job.profile_worker is not None and payload.get("profile"):
+            self.taken.add((job.case.id, job.target.label, job.profile_worker))
+
+
 def estimate_seconds(job: Job, seen: TimingSeen, plan: MeasurePlan) -> float:
     """A pass job's expected wall time (inf: its benchmark was never timed)."""
     setup, call = seen.setup_seconds(job.case.id), seen.call_seconds(job.case.id)
     if setup is None or call is None:
         return math.inf
-    if job.mode == "profile":
-        # The first call, the profiled probes and the final loop of >= profile_min_seconds.
-        return setup + call + max(2 * plan.profile_min_seconds, 3 * call)
+    if job.mode == "profile":  # the first call, then the profile
+        return setup + call + profile_seconds(call, plan)
     if job.mode == "memory":
         affordable = int(plan.memory_worker_seconds / call) if call > 0 else plan.memory_calls
         growth = max(min(plan.memory_calls, MIN_GROWTH_CALLS), min(plan.memory_calls, affordable))
         seconds = setup + plan.memory_peak_calls * call + (growth + 1) * call * TRACED_SLOWDOWN
         if job.profile_worker is not None:  # then the side's first profile, on the warm body
-            seconds += max(2 * plan.profile_min_seconds, 3 * call)
+            seconds += profile_seconds(call, plan)
         return seconds
     return setup
 

@@ -17,9 +17,15 @@ import importlib
 import json
 import os
 import sys
+import time
 from dataclasses import replace
 
 from perfkit.rundir.messages import WorkerReply, WorkerRequest
+
+# The interpreter's start and imports so far (CPU), then the wall clock from here: a
+# worker's cost up to a ready body (`ready_seconds`), which decides where a profile is
+# cheaper taken in a timing worker (`perfkit.collect.passes.ProfileFolding`).
+_STARTED_CPU, _STARTED_WALL = time.process_time(), time.perf_counter()
 
 # typing is for the type checker only: importing it took ~3 ms of every worker's start-up.
 TYPE_CHECKING = False
@@ -136,6 +142,7 @@ def handle(request: WorkerRequest, gate: StreamGate | None = None) -> WorkerRepl
     stage = "setup"
     try:
         instance = instantiate(bench, params)
+        ready_seconds = _STARTED_CPU + time.perf_counter() - _STARTED_WALL
         stage = "body"
         _monitor_reset()
         module_name, _, func_name = PASSES[request.mode].partition(":")
@@ -143,8 +150,10 @@ def handle(request: WorkerRequest, gate: StreamGate | None = None) -> WorkerRepl
         extra = (gate,) if gate is not None and request.mode == "time" else ()
         payload = run_pass(instance.body, request.options, *extra)
         payload["monitor"] = _monitor_snapshot()
+        if request.mode == "time":
+            payload["ready_seconds"] = ready_seconds
         if request.mode == "time" and request.options.get("prof_path"):
-            # An early round's profile (`perfkit.collect.jobs.with_profile`): after the samples
+            # A profile taken here (`perfkit.collect.passes.ProfileFolding`): after the samples
             # and the monitor's figures, which it would distort; the parent waits for this
             # reply before its round's next sample (`perfkit.collect.pingpong`).
             from perfkit.collect import profiling
