@@ -152,14 +152,14 @@ def handle(request: WorkerRequest, gate: StreamGate | None = None) -> WorkerRepl
         payload["monitor"] = _monitor_snapshot()
         if request.mode == "time":
             payload["ready_seconds"] = ready_seconds
-        if request.mode == "time" and request.options.get("prof_path"):
-            # A profile taken here (`perfkit.collect.passes.ProfileFolding`): after the samples
-            # and the monitor's figures, which it would distort; the parent waits for this
-            # reply before its round's next sample (`perfkit.collect.pingpong`).
-            from perfkit.collect import profiling
+            if request.options.get("prof_path"):
+                # A profile taken here (`perfkit.collect.passes.ProfileFolding`): after the
+                # samples and the monitor's figures, which it would distort; the parent waits
+                # for this reply before its round's next sample (`perfkit.collect.pingpong`).
+                from perfkit.collect import profiling
 
-            options = {**request.options, "profile_warm": True}
-            payload["profile"] = profiling.profile(instance.body, options)
+                options = {**request.options, "profile_warm": True}
+                payload["profile"] = profiling.profile(instance.body, options)
         stage = "teardown"
         instance.teardown()
     except Exception as exc:
